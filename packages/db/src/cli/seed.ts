@@ -1,0 +1,25 @@
+import { loadConfig } from '@touch-crm/config';
+import { connectDatabase } from '../client.ts';
+import { resolveDatabase } from '../database-url.ts';
+import { runMigrations } from '../migrate.ts';
+import { runSeed } from '../seed/index.ts';
+
+const config = loadConfig();
+const database = await resolveDatabase({
+  databaseUrl: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  port: config.EMBEDDED_PG_PORT,
+});
+const handle = connectDatabase(database.url, { max: 2, applicationName: 'touch-crm-seed' });
+try {
+  await runMigrations(database.url);
+  const result = await runSeed(handle.db, { adminPassword: config.ADMIN_PASSWORD });
+  console.log(
+    `Seed applied: ${result.newRoles.length} new roles, ${result.newPermissions.length} new permissions${
+      result.adminCreated ? ', default admin created' : ''
+    }.`,
+  );
+} finally {
+  await handle.close();
+  await database.stop();
+}

@@ -1,0 +1,12 @@
+import { Algorithm, hash, verify } from '@node-rs/argon2';
+
+/** argon2id at OWASP's minimum: m = 19 MiB, t = 2, p = 1. */
+const options = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const hashPassword = (password: string) => hash(password, options);
+
+export const verifyPassword = (passwordHash: string, password: string) =>
+  verify(passwordHash, password).catch(() => false);
+
+export const DEFAULT_ADMIN_USERNAME = 'admin';
+export const DEFAULT_ADMIN_PASSWORD = 'Admin123!';

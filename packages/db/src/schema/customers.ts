@@ -1,0 +1,92 @@
+import { type SQL, sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  pgTable,
+  smallint,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { users } from './auth.ts';
+import { id, money, timestamps, timestamptz } from './columns.ts';
+import { customerStatus, gender } from './enums.ts';
+
+export const customerLevels = pgTable(
+  'customer_levels',
+  {
+    id: id(),
+    name: text().notNull().unique(),
+    /** Order of the levels, lowest first. */
+    rank: smallint().notNull().unique(),
+    /** Lowest RFM score (3–15) that reaches this level. */
+    minRfmScore: smallint().notNull(),
+    description: text(),
+    ...timestamps,
+  },
+  (t) => [check('customer_levels_min_rfm_score_range', sql`${t.minRfmScore} between 0 and 15`)],
+);
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: id(),
+    firstName: text().notNull(),
+    lastName: text().notNull(),
+    /** E.164. */
+    phone: text().notNull(),
+    email: text(),
+    birthday: date({ mode: 'string' }),
+    gender: gender(),
+    address: text(),
+    notes: text(),
+    timeZone: text(),
+    status: customerStatus().notNull().default('LEAD'),
+    levelId: uuid().references(() => customerLevels.id),
+    ownerId: uuid()
+      .notNull()
+      .references(() => users.id),
+    referredById: uuid().references((): AnyPgColumn => customers.id),
+    smsOptIn: boolean().notNull().default(true),
+    orderCount: integer().notNull().default(0),
+    totalSpent: money().notNull().default(0),
+    lastOrderAt: timestamptz(),
+    rfmRecency: smallint(),
+    rfmFrequency: smallint(),
+    rfmMonetary: smallint(),
+    rfmScore: smallint(),
+    rfmSegment: text(),
+    rfmScoredAt: timestamptz(),
+    /** Set once when the welcome message is queued, so a customer is welcomed once ever. */
+    welcomedAt: timestamptz(),
+    deletedAt: timestamptz(),
+    /** Lower-cased name, phone and email, indexed with trigrams for `search`. */
+    searchText: text().generatedAlwaysAs(
+      (): SQL =>
+        sql`lower(${customers.firstName} || ' ' || ${customers.lastName} || ' ' || ${customers.phone} || ' ' || coalesce(${customers.email}, ''))`,
+    ),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('customers_live_phone_key').on(t.phone).where(sql`${t.deletedAt} is null`),
+    index('customers_owner_idx').on(t.ownerId),
+    index('customers_status_idx').on(t.status),
+    index('customers_level_idx').on(t.levelId),
+    index('customers_referred_by_idx').on(t.referredById),
+    index('customers_created_at_idx').on(t.createdAt),
+    index('customers_last_order_at_idx').on(t.lastOrderAt),
+    index('customers_total_spent_idx').on(t.totalSpent),
+    index('customers_last_name_idx').on(t.lastName),
+    index('customers_birthday_md_idx').on(
+      sql`extract(month from ${t.birthday})`,
+      sql`extract(day from ${t.birthday})`,
+    ),
+    index('customers_search_trgm_idx').using('gin', t.searchText.op('gin_trgm_ops')),
+    check('customers_total_spent_nonnegative', sql`${t.totalSpent} >= 0`),
+    check('customers_order_count_nonnegative', sql`${t.orderCount} >= 0`),
+  ],
+);

@@ -1,0 +1,53 @@
+import { bigint, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { users } from './auth.ts';
+import { id, timestamptz } from './columns.ts';
+
+/**
+ * One row per committed change that matters outside its table, written in the
+ * same transaction as the change (the outbox). Timeline, audit trail, webhooks
+ * and automated messages are all derived from these.
+ */
+export const domainEvents = pgTable(
+  'domain_events',
+  {
+    id: id(),
+    /** Dotted name, e.g. `customer.created`, `order.placed`. */
+    type: text().notNull(),
+    entityType: text().notNull(),
+    entityId: uuid().notNull(),
+    /** The customer whose timeline shows this event, if any. */
+    customerId: uuid(),
+    actorUserId: uuid().references(() => users.id),
+    /** The job's name when no user caused it. */
+    actorJob: text(),
+    data: jsonb().notNull(),
+    occurredAt: timestamptz().notNull().defaultNow(),
+  },
+  (t) => [
+    index('domain_events_entity_idx').on(t.entityType, t.entityId, t.occurredAt),
+    index('domain_events_customer_idx').on(t.customerId, t.occurredAt),
+    index('domain_events_type_idx').on(t.type, t.occurredAt),
+  ],
+);
+
+/** Field-level history: who changed what from what to what. Append-only. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid().references(() => domainEvents.id),
+    actorUserId: uuid().references(() => users.id),
+    actorJob: text(),
+    entityType: text().notNull(),
+    entityId: uuid().notNull(),
+    action: text().notNull(),
+    /** `{ field: { before, after } }`; secrets and hashes are never included. */
+    changes: jsonb().notNull().default({}),
+    occurredAt: timestamptz().notNull().defaultNow(),
+  },
+  (t) => [
+    index('audit_log_entity_idx').on(t.entityType, t.entityId, t.occurredAt),
+    index('audit_log_actor_idx').on(t.actorUserId, t.occurredAt),
+    index('audit_log_occurred_idx').on(t.occurredAt),
+  ],
+);

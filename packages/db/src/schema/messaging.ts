@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { users } from './auth.ts';
+import { id, timestamps, timestamptz } from './columns.ts';
+import { customers } from './customers.ts';
+import { campaignStatus, messageStatus, messageType } from './enums.ts';
+import { promotions } from './promotions.ts';
+
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: id(),
+    name: text().notNull(),
+    /** Template text with {{variables}}. */
+    message: text().notNull(),
+    /** Audience filter as sent by the client (statuses, levelIds, segments, …). */
+    audience: jsonb().notNull().default({}),
+    promotionId: uuid().references(() => promotions.id),
+    status: campaignStatus().notNull().default('DRAFT'),
+    scheduledAt: timestamptz(),
+    startedAt: timestamptz(),
+    completedAt: timestamptz(),
+    cancelledAt: timestamptz(),
+    audienceCount: integer(),
+    createdById: uuid().references(() => users.id),
+    ...timestamps,
+  },
+  (t) => [index('campaigns_status_scheduled_idx').on(t.status, t.scheduledAt)],
+);
+
+export const messageQueue = pgTable(
+  'message_queue',
+  {
+    id: id(),
+    customerId: uuid().references(() => customers.id),
+    phone: text().notNull(),
+    body: text().notNull(),
+    type: messageType().notNull(),
+    campaignId: uuid().references(() => campaigns.id),
+    status: messageStatus().notNull().default('QUEUED'),
+    attempts: integer().notNull().default(0),
+    lastError: text(),
+    provider: text(),
+    providerMessageId: text(),
+    scheduledFor: timestamptz().notNull().defaultNow(),
+    sentAt: timestamptz(),
+    /** Unique per logical message (e.g. `birthday:<customer>:<year>`); also sent to the carrier. */
+    idempotencyKey: text().notNull().unique(),
+    ...timestamps,
+  },
+  (t) => [
+    index('message_queue_customer_idx').on(t.customerId, t.createdAt),
+    index('message_queue_campaign_status_idx').on(t.campaignId, t.status),
+    index('message_queue_status_scheduled_idx').on(t.status, t.scheduledFor),
+    index('message_queue_type_idx').on(t.type),
+    check('message_queue_attempts_nonnegative', sql`${t.attempts} >= 0`),
+  ],
+);
+
+export const messageTemplates = pgTable('message_templates', {
+  type: messageType().primaryKey(),
+  body: text().notNull(),
+  updatedById: uuid().references(() => users.id),
+  ...timestamps,
+});
