@@ -1,9 +1,9 @@
-import { loadConfig } from '@touch-crm/config';
+import { loadConfigOrExit } from '@touch-crm/config';
 import { connectDatabase } from '../client.ts';
 import { resolveDatabase } from '../database-url.ts';
 import { runMigrations } from '../migrate.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const database = await resolveDatabase({
   databaseUrl: config.DATABASE_URL,
   dataDir: config.DATA_DIR,

@@ -166,3 +166,5 @@ export const ROLE_DESCRIPTIONS: Record<string, string> = {
   [ROLE_NAMES.salesManager]: 'Oversees the team: every customer, the catalogue, promotions and campaigns',
   [ROLE_NAMES.admin]: 'Full access, including users, roles and system settings',
 };
+
+export const isPermissionKey = (value: string): value is PermissionKey => Object.hasOwn(PERMISSIONS, value);

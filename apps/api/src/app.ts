@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { appRouter, buildOpenApiDocument, type Context, REST_PREFIX, retryAfterOf } from '@touch-crm/api';
+import { migrationsApplied } from '@touch-crm/db';
+import type { ServiceDeps } from '@touch-crm/services';
+import type { TRPCError } from '@trpc/server';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { type Context as HonoContext, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import { createRestHandler } from './rest-handler.ts';
+import { mountSwaggerUi } from './swagger.ts';
+
+type Env = { Variables: { requestId: string } };
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function clientIp(c: HonoContext<Env>, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface AppOptions {
+  deps: ServiceDeps;
+  log: Logger;
+  version: string;
+}
+
+/** The HTTP surface: tRPC, the REST mirror, the OpenAPI document, Swagger UI and probes. */
+export async function createApp({ deps, log, version }: AppOptions) {
+  const app = new Hono<Env>();
+  const openApiDocument = JSON.stringify(buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL }));
+  let migrated = false;
+
+  const reportError = (error: TRPCError, ctx: Context | undefined) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      log.error({ err: error.cause ?? error, requestId: ctx?.requestId }, 'unhandled error');
+  };
+  const restHandler = createRestHandler({ onError: reportError });
+
+  const buildContext = (c: HonoContext<Env>): Context => ({
+    deps,
+    requestId: c.get('requestId'),
+    ip: clientIp(c, deps.config.TRUST_PROXY),
+    authorization: c.req.header('authorization'),
+    log: log.child({ requestId: c.get('requestId') }),
+    response: {},
+  });
+
+  app.use(async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    log.info({
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }));
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        c.json(
+          { message: `Request body exceeds ${deps.config.BODY_LIMIT_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' },
+          413,
+        ),
+    }),
+  );
+  app.onError((error, c) => {
+    log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+    return c.json({ message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId: c.get('requestId') } }, 500);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await deps.db.$client`select 1`;
+      migrated ||= await migrationsApplied(deps.db.$client);
+      if (!migrated) return c.json({ status: 'migrations pending' }, 503);
+      return c.json({ status: 'ready' });
+    } catch {
+      return c.json({ status: 'database unreachable' }, 503);
+    }
+  });
+
+  app.get('/openapi.json', (c) => c.body(openApiDocument, 200, { 'content-type': 'application/json' }));
+  await mountSwaggerUi(app, '/openapi.json');
+
+  app.all('/trpc/*', (c) =>
+    fetchRequestHandler({
+      endpoint: '/trpc',
+      req: c.req.raw,
+      router: appRouter,
+      createContext: () => buildContext(c),
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors[0] ? retryAfterOf(errors[0]) : undefined;
+        return retryAfter ? { headers: { 'Retry-After': String(retryAfter) } } : {};
+      },
+      onError: ({ error, ctx }) => reportError(error, ctx),
+    }),
+  );
+  app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
+  app.notFound((c) => c.json({ message: 'Not found', code: 'NOT_FOUND' }, 404));
+
+  return app;
+}

@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Config } from '@touch-crm/config';
+import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
+import { resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+
+export const VERSION = '0.1.0';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  deps: ServiceDeps;
+  close: () => Promise<void>;
+}
+
+/** Starts the HTTP server against an already migrated and seeded database. */
+export async function startApi(options: {
+  config: Config;
+  databaseUrl: string;
+  log: Logger;
+  now?: () => Date;
+}): Promise<RunningApi> {
+  const { config, log } = options;
+  const database = connectDatabase(options.databaseUrl, { max: config.DATABASE_POOL_SIZE, applicationName: 'touch-crm-api' });
+  const deps: ServiceDeps = {
+    db: database.db,
+    config,
+    now: options.now ?? (() => new Date()),
+    jwtKey: await resolveJwtKey(config),
+  };
+  const app = await createApp({ deps, log, version: VERSION });
+
+  const [defaultAdmin] = await database.db
+    .select({ id: schema.users.id })
+    .from(schema.users)
+    .where(and(sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`, eq(schema.users.mustChangePassword, true)));
+  if (defaultAdmin)
+    log.warn('the default admin password is still in use: sign in and change it (POST /api/v1/auth/change-password)');
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const instance = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(instance));
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+
+  return {
+    url: config.PUBLIC_URL ?? `http://${host}:${port}`,
+    port,
+    deps,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        const closeAll = (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections;
+        closeAll?.call(server);
+        setTimeout(() => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), 5_000).unref();
+      });
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { Meta } from './trpc.ts';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const ERRORS_PROTECTED = {
+  400: 'Invalid input: `issues` names each failing field',
+  401: 'Missing, invalid or expired token',
+  403: 'The caller lacks the permission',
+  404: 'Not found, or outside the caller’s scope',
+  409: 'Conflicts with the current state',
+  429: 'Too many requests; see Retry-After',
+} as const;
+
+/** The REST mirror's route for a procedure, with its tag and documented errors. */
+export function rest(
+  method: Method,
+  path: `/${string}`,
+  tag: string,
+  summary: string,
+  options: { protect?: boolean; successStatus?: number; description?: string } = {},
+): Meta {
+  const protect = options.protect ?? true;
+  const errorResponses: Record<number, string> = protect
+    ? { ...ERRORS_PROTECTED }
+    : { 400: ERRORS_PROTECTED[400], 401: 'Invalid credentials', 429: ERRORS_PROTECTED[429] };
+  return {
+    openapi: {
+      method,
+      path,
+      tags: [tag],
+      summary,
+      description: options.description,
+      protect,
+      errorResponses,
+      ...(options.successStatus ? { successDescription: String(options.successStatus) } : {}),
+    },
+    ...(options.successStatus ? { successStatus: options.successStatus } : {}),
+  };
+}

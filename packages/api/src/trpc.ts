@@ -1,0 +1,55 @@
+import { isPermissionKey, type RequiredPermission } from '@touch-crm/db';
+import { authenticate, ForbiddenError, resolveScope, type Scope, UnauthorizedError } from '@touch-crm/services';
+import { initTRPC } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { Context } from './context.ts';
+import { formatError, toTRPCError } from './errors.ts';
+
+export type Meta = OpenApiMeta & {
+  /** HTTP status of a successful REST call, when not 200. */
+  successStatus?: number;
+};
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    isDev: false,
+    errorFormatter: ({ shape, error, ctx }) => formatError(shape, error, ctx?.requestId),
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+const base = t.procedure.use(async ({ ctx, meta, next }) => {
+  const result = await next();
+  if (!result.ok) throw toTRPCError(result.error);
+  if (meta?.successStatus) ctx.response.status = meta.successStatus;
+  return result;
+});
+
+/** Anyone, signed in or not (login). */
+export const publicProcedure = base;
+
+/** Any signed-in, active user; the context carries the user with fresh permissions. */
+export const authedProcedure = base.use(async ({ ctx, next }) => {
+  const header = ctx.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match?.[1]) throw new UnauthorizedError();
+  const user = await authenticate(ctx.deps, match[1]);
+  return next({ ctx: { user } });
+});
+
+/**
+ * Users holding `permission`. For an owned resource action (`customers:read`) the
+ * `_all` or `_own` variant grants it and the context carries the resulting scope;
+ * for a plain permission the scope is `all`.
+ */
+export const permissionProcedure = (permission: RequiredPermission) =>
+  authedProcedure.use(async ({ ctx, next }) => {
+    let scope: Scope | null;
+    if (isPermissionKey(permission)) scope = ctx.user.permissions.has(permission) ? { kind: 'all' } : null;
+    else scope = resolveScope(ctx.user.permissions, permission, ctx.user.id);
+    if (!scope) throw new ForbiddenError();
+    return next({ ctx: { scope } });
+  });

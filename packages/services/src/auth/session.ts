@@ -1,0 +1,63 @@
+import type { PermissionKey } from '@touch-crm/db';
+import { sql } from 'drizzle-orm';
+import type { AuthUser } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { UnauthorizedError } from '../errors.ts';
+import { verifyToken } from './tokens.ts';
+
+interface SessionRow extends Record<string, unknown> {
+  id: string;
+  username: string;
+  full_name: string;
+  email: string | null;
+  is_active: boolean;
+  must_change_password: boolean;
+  token_version: number;
+  role_id: string;
+  role_name: string;
+  permissions: string[];
+}
+
+/**
+ * Resolves a bearer token to the user behind it, reading role and permissions from the
+ * database on every request: a deactivation, role change or permission edit applies to
+ * the very next request, on every API process.
+ */
+export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
+  const claims = await verifyToken(deps.jwtKey, deps.config, token, deps.now());
+  const rows = await deps.db.execute<SessionRow>(sql`
+    select u.id, u.username, u.full_name, u.email, u.is_active, u.must_change_password, u.token_version,
+           r.id as role_id, r.name as role_name,
+           coalesce(array_agg(p.key) filter (where p.key is not null), '{}') as permissions
+      from users u
+      join roles r on r.id = u.role_id
+      left join role_permissions rp on rp.role_id = r.id
+      left join permissions p on p.id = rp.permission_id
+     where u.id = ${claims.userId}
+     group by u.id, r.id`);
+  const row = rows[0];
+  if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
+  if (!row.is_active) throw new UnauthorizedError('Account is deactivated');
+  return {
+    id: row.id,
+    username: row.username,
+    fullName: row.full_name,
+    email: row.email,
+    roleId: row.role_id,
+    roleName: row.role_name,
+    permissions: new Set(row.permissions as PermissionKey[]),
+    mustChangePassword: row.must_change_password,
+  };
+}
+
+export function toCurrentUser(user: AuthUser) {
+  return {
+    id: user.id,
+    username: user.username,
+    fullName: user.fullName,
+    email: user.email,
+    role: { id: user.roleId, name: user.roleName },
+    permissions: [...user.permissions].sort(),
+    mustChangePassword: user.mustChangePassword,
+  };
+}

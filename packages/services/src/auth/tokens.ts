@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '@touch-crm/config';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { UnauthorizedError } from '../errors.ts';
+
+const ALGORITHM = 'HS256';
+
+export interface TokenClaims {
+  userId: string;
+  tokenVersion: number;
+}
+
+/**
+ * `JWT_SECRET` when set (required in production). In development a random secret is
+ * generated once and kept under the data folder, so tokens survive restarts.
+ */
+export async function resolveJwtKey(config: Config): Promise<Uint8Array> {
+  if (config.JWT_SECRET) return new TextEncoder().encode(config.JWT_SECRET);
+  const file = join(config.DATA_DIR, 'jwt-secret');
+  let secret = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (!secret) {
+    secret = randomBytes(48).toString('base64url');
+    await mkdir(config.DATA_DIR, { recursive: true });
+    await writeFile(file, secret, { mode: 0o600 });
+  }
+  return new TextEncoder().encode(secret);
+}
+
+export async function issueToken(
+  key: Uint8Array,
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_TTL'>,
+  claims: TokenClaims,
+  now: Date,
+): Promise<{ token: string; expiresAt: Date }> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresAt = new Date((issuedAt + config.JWT_TTL) * 1000);
+  const token = await new SignJWT({ ver: claims.tokenVersion })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(claims.userId)
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .setJti(randomBytes(9).toString('base64url'))
+    .sign(key);
+  return { token, expiresAt };
+}
+
+/** Verifies signature, algorithm, issuer, audience and expiry; anything else is a 401. */
+export async function verifyToken(
+  key: Uint8Array,
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+  token: string,
+  now: Date,
+): Promise<TokenClaims> {
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [ALGORITHM],
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      currentDate: now,
+      requiredClaims: ['sub', 'iat', 'exp'],
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number') throw new UnauthorizedError('Invalid token');
+    return { userId: payload.sub, tokenVersion: payload.ver };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw new UnauthorizedError('Token expired');
+    throw new UnauthorizedError('Invalid token');
+  }
+}

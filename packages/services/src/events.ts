@@ -1,0 +1,88 @@
+import type { Executor } from '@touch-crm/db';
+import { schema } from '@touch-crm/db';
+import type { Actor } from './actor.ts';
+
+export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
+
+export interface DomainEvent {
+  /** Dotted name: `customer.created`, `order.placed`, `user.role_changed` … */
+  type: string;
+  entityType: string;
+  entityId: string;
+  actor: Actor;
+  /** The resource as the API returns it. */
+  data: Record<string, unknown>;
+  /** The customer whose timeline shows this event. */
+  customerId?: string | null;
+  /** Field-level before/after for the audit trail; never secrets. */
+  changes?: FieldChanges;
+  /** The line a rep reads on the customer's timeline. */
+  timeline?: { subject: string; content?: string };
+  occurredAt?: Date;
+}
+
+/**
+ * Records what happened, in the caller's transaction: the event row, its audit row and,
+ * for customer events, the timeline entry. Everything that reacts to changes reads from
+ * here, so a rolled-back change leaves no trace and a committed one is never missed.
+ */
+export async function recordEvent(tx: Executor, event: DomainEvent): Promise<string> {
+  const actorUserId = event.actor.kind === 'user' ? event.actor.userId : null;
+  const actorJob = event.actor.kind === 'job' ? event.actor.name : null;
+  const occurredAt = event.occurredAt ?? new Date();
+  const [row] = await tx
+    .insert(schema.domainEvents)
+    .values({
+      type: event.type,
+      entityType: event.entityType,
+      entityId: event.entityId,
+      customerId: event.customerId ?? null,
+      actorUserId,
+      actorJob,
+      data: event.data,
+      occurredAt,
+    })
+    .returning({ id: schema.domainEvents.id });
+  const eventId = (row as { id: string }).id;
+
+  await tx.insert(schema.auditLog).values({
+    eventId,
+    actorUserId,
+    actorJob,
+    entityType: event.entityType,
+    entityId: event.entityId,
+    action: event.type.slice(event.type.indexOf('.') + 1),
+    changes: event.changes ?? {},
+    occurredAt,
+  });
+
+  if (event.customerId && event.timeline) {
+    await tx.insert(schema.workLogs).values({
+      customerId: event.customerId,
+      userId: actorUserId,
+      type: 'SYSTEM',
+      subject: event.timeline.subject,
+      content: event.timeline.content ?? null,
+      occurredAt,
+      eventId,
+      eventType: event.type,
+      details: event.changes ? { changes: event.changes } : null,
+    });
+  }
+  return eventId;
+}
+
+/** Before/after of the fields that differ; `omit` keeps secrets out. */
+export function diffFields(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  fields: readonly string[],
+): FieldChanges {
+  const changes: FieldChanges = {};
+  for (const field of fields) {
+    const a = before[field] instanceof Date ? (before[field] as Date).toISOString() : before[field];
+    const b = after[field] instanceof Date ? (after[field] as Date).toISOString() : after[field];
+    if (JSON.stringify(a) !== JSON.stringify(b)) changes[field] = { before: a ?? null, after: b ?? null };
+  }
+  return changes;
+}
