@@ -5,7 +5,7 @@ import { migrationsApplied } from '@touch-crm/db';
 import type { ServiceDeps } from '@touch-crm/services';
 import type { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { type Context as HonoContext, Hono } from 'hono';
+import { Hono, type Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
@@ -74,16 +74,22 @@ export async function createApp({ deps, log, version }: AppOptions) {
   app.use(
     bodyLimit({
       maxSize: deps.config.BODY_LIMIT_BYTES,
-      onError: (c) =>
-        c.json(
+      onError: (c) => {
+        // The rest of the body is never read, so the connection cannot be reused.
+        c.header('Connection', 'close');
+        return c.json(
           { message: `Request body exceeds ${deps.config.BODY_LIMIT_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' },
           413,
-        ),
+        );
+      },
     }),
   );
   app.onError((error, c) => {
     log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
-    return c.json({ message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId: c.get('requestId') } }, 500);
+    return c.json(
+      { message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId: c.get('requestId') } },
+      500,
+    );
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@touch-crm/config';
-import { resolveDatabase, runMigrations, runSeed, connectDatabase } from '@touch-crm/db';
+import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
 import { createLogger } from './logger.ts';
 import { startApi } from './server.ts';
 

@@ -69,7 +69,8 @@ export function createRestHandler(options: { onError: ErrorListener }) {
         set statusCode(code: number) {
           statusCode = code;
         },
-        end: (text?: string) => resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers })),
+        end: (text?: string) =>
+          resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers })),
       } as unknown as ServerResponse;
       (handler as (req: unknown, res: ServerResponse) => Promise<void>)(proxied, response).catch(reject);
     });

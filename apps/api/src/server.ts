@@ -24,7 +24,10 @@ export async function startApi(options: {
   now?: () => Date;
 }): Promise<RunningApi> {
   const { config, log } = options;
-  const database = connectDatabase(options.databaseUrl, { max: config.DATABASE_POOL_SIZE, applicationName: 'touch-crm-api' });
+  const database = connectDatabase(options.databaseUrl, {
+    max: config.DATABASE_POOL_SIZE,
+    applicationName: 'touch-crm-api',
+  });
   const deps: ServiceDeps = {
     db: database.db,
     config,
@@ -36,7 +39,9 @@ export async function startApi(options: {
   const [defaultAdmin] = await database.db
     .select({ id: schema.users.id })
     .from(schema.users)
-    .where(and(sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`, eq(schema.users.mustChangePassword, true)));
+    .where(
+      and(sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`, eq(schema.users.mustChangePassword, true)),
+    );
   if (defaultAdmin)
     log.warn('the default admin password is still in use: sign in and change it (POST /api/v1/auth/change-password)');
 
@@ -55,7 +60,10 @@ export async function startApi(options: {
         server.close(() => resolve());
         const closeAll = (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections;
         closeAll?.call(server);
-        setTimeout(() => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), 5_000).unref();
+        setTimeout(
+          () => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(),
+          5_000,
+        ).unref();
       });
       await database.close();
     },

@@ -1,17 +1,16 @@
 import { DomainError, TooManyRequestsError, ValidationError } from '@touch-crm/services';
 import { TRPCError } from '@trpc/server';
-import { ZodError } from 'zod';
 
 /** One mapping from domain errors to tRPC errors; anything unknown stays an opaque 500. */
 export function toTRPCError(error: TRPCError): TRPCError {
   const cause = error.cause;
   if (cause instanceof ValidationError) {
+    // Shaped like tRPC's own input errors, so both transports report `issues` the same way.
+    const issues = cause.issues.map((issue) => ({ code: 'custom', path: issue.path, message: issue.message }));
     return new TRPCError({
       code: 'BAD_REQUEST',
       message: cause.message,
-      cause: new ZodError(
-        cause.issues.map((issue) => ({ code: 'custom' as const, path: issue.path, message: issue.message, input: undefined })),
-      ),
+      cause: Object.assign(new Error(cause.message), { name: 'ZodError', issues }),
     });
   }
   if (cause instanceof DomainError) return new TRPCError({ code: cause.kind, message: cause.message, cause });
@@ -26,11 +25,13 @@ export interface FieldIssueShape {
 
 function issuesOf(cause: unknown): FieldIssueShape[] | undefined {
   if (!(cause instanceof Error) || !Array.isArray((cause as { issues?: unknown }).issues)) return undefined;
-  return (cause as unknown as { issues: { path?: PropertyKey[]; message: string; code?: string }[] }).issues.map((issue) => ({
-    path: (issue.path ?? []).map((part) => (typeof part === 'number' ? part : String(part))),
-    message: issue.message,
-    code: issue.code ?? 'custom',
-  }));
+  return (cause as unknown as { issues: { path?: PropertyKey[]; message: string; code?: string }[] }).issues.map(
+    (issue) => ({
+      path: (issue.path ?? []).map((part) => (typeof part === 'number' ? part : String(part))),
+      message: issue.message,
+      code: issue.code ?? 'custom',
+    }),
+  );
 }
 
 export function retryAfterOf(error: TRPCError): number | undefined {

@@ -1,4 +1,5 @@
 export * from './client.ts';
+export * from './database-url.ts';
 export * from './embedded.ts';
 export * from './migrate.ts';
 export * from './passwords.ts';
@@ -6,4 +7,3 @@ export * as schema from './schema/index.ts';
 export * from './seed/defaults.ts';
 export * from './seed/index.ts';
 export * from './seed/permissions.ts';
-export * from './database-url.ts';

@@ -81,10 +81,7 @@ export const customers = pgTable(
     index('customers_last_order_at_idx').on(t.lastOrderAt),
     index('customers_total_spent_idx').on(t.totalSpent),
     index('customers_last_name_idx').on(t.lastName),
-    index('customers_birthday_md_idx').on(
-      sql`extract(month from ${t.birthday})`,
-      sql`extract(day from ${t.birthday})`,
-    ),
+    index('customers_birthday_md_idx').on(sql`extract(month from ${t.birthday})`, sql`extract(day from ${t.birthday})`),
     index('customers_search_trgm_idx').using('gin', t.searchText.op('gin_trgm_ops')),
     check('customers_total_spent_nonnegative', sql`${t.totalSpent} >= 0`),
     check('customers_order_count_nonnegative', sql`${t.orderCount} >= 0`),

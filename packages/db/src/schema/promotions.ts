@@ -1,10 +1,10 @@
-import { type AnyPgColumn, boolean, check, index, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
+import { type AnyPgColumn, boolean, check, index, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { id, money, timestamps, timestamptz } from './columns.ts';
+import { orders } from './commerce.ts';
 import { customerLevels, customers } from './customers.ts';
 import { customerPromotionStatus, discountType, promotionCondition } from './enums.ts';
-import { orders } from './commerce.ts';
 
 export const promotions = pgTable(
   'promotions',

@@ -25,7 +25,10 @@ export const projects = pgTable(
     index('projects_owner_idx').on(t.ownerId),
     index('projects_customer_idx').on(t.customerId),
     index('projects_status_idx').on(t.status),
-    check('projects_dates_ordered', sql`${t.startDate} is null or ${t.dueDate} is null or ${t.dueDate} >= ${t.startDate}`),
+    check(
+      'projects_dates_ordered',
+      sql`${t.startDate} is null or ${t.dueDate} is null or ${t.dueDate} >= ${t.startDate}`,
+    ),
   ],
 );
 
@@ -59,10 +62,7 @@ export const tasks = pgTable(
     index('tasks_status_idx').on(t.status),
     unique('tasks_series_occurrence_key').on(t.seriesId, t.dueAt),
     check('tasks_recurrence_interval_positive', sql`${t.recurrenceInterval} is null or ${t.recurrenceInterval} >= 1`),
-    check(
-      'tasks_recurrence_complete',
-      sql`(${t.recurrenceFrequency} is null) = (${t.recurrenceInterval} is null)`,
-    ),
+    check('tasks_recurrence_complete', sql`(${t.recurrenceFrequency} is null) = (${t.recurrenceInterval} is null)`),
   ],
 );
 

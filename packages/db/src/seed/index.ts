@@ -3,7 +3,13 @@ import type { Database } from '../client.ts';
 import { DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_USERNAME, hashPassword } from '../passwords.ts';
 import { customerLevels, messageTemplates, permissions, rolePermissions, roles, users } from '../schema/index.ts';
 import { DEFAULT_LEVELS, DEFAULT_MESSAGE_TEMPLATES } from './defaults.ts';
-import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, type PermissionKey, ROLE_DESCRIPTIONS, ROLE_NAMES } from './permissions.ts';
+import {
+  DEFAULT_ROLE_PERMISSIONS,
+  PERMISSIONS,
+  type PermissionKey,
+  ROLE_DESCRIPTIONS,
+  ROLE_NAMES,
+} from './permissions.ts';
 
 export interface SeedResult {
   adminCreated: boolean;

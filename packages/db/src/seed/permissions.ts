@@ -47,7 +47,7 @@ export const PERMISSIONS = {
   'campaigns:read': 'View SMS campaigns',
   'campaigns:update': 'Edit and cancel SMS campaigns',
   'campaigns:execute': 'Execute SMS campaigns',
-  'messages:read_own': "View messages sent to own customers",
+  'messages:read_own': 'View messages sent to own customers',
   'messages:read_all': 'View every message',
   'message_templates:read': 'View message templates',
   'message_templates:update': 'Edit message templates',
@@ -68,7 +68,7 @@ export const PERMISSIONS = {
 
   'worklogs:create_own': 'Log activity on own customers',
   'worklogs:create_all': 'Log activity on any customer',
-  'worklogs:read_own': "View activity on own customers",
+  'worklogs:read_own': 'View activity on own customers',
   'worklogs:read_all': 'View all activity',
 
   'jobs:read': 'View background jobs and their last runs',

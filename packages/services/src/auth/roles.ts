@@ -26,7 +26,9 @@ async function queryRoles(executor: Executor, roleId?: string): Promise<Role[]> 
       id: roles.id,
       name: roles.name,
       description: roles.description,
-      permissions: sql<string[]>`coalesce(array_agg(${permissions.key} order by ${permissions.key}) filter (where ${permissions.key} is not null), '{}')`,
+      permissions: sql<
+        string[]
+      >`coalesce(array_agg(${permissions.key} order by ${permissions.key}) filter (where ${permissions.key} is not null), '{}')`,
     })
     .from(roles)
     .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
@@ -40,19 +42,27 @@ async function queryRoles(executor: Executor, roleId?: string): Promise<Role[]> 
 export const listRoles = (deps: ServiceDeps) => queryRoles(deps.db);
 
 /** Replaces a role's permission set; applies to its users' next request. */
-export async function setRolePermissions(deps: ServiceDeps, actor: Actor, input: SetRolePermissionsInput): Promise<Role> {
+export async function setRolePermissions(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: SetRolePermissionsInput,
+): Promise<Role> {
   const wanted = [...new Set(input.permissions)];
   await deps.db.transaction(async (tx) => {
     const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.id, input.id)).for('update');
     if (!role) throw new NotFoundError('Role');
     const found = wanted.length
-      ? await tx.select({ id: permissions.id, key: permissions.key }).from(permissions).where(inArray(permissions.key, wanted))
+      ? await tx
+          .select({ id: permissions.id, key: permissions.key })
+          .from(permissions)
+          .where(inArray(permissions.key, wanted))
       : [];
     const unknown = wanted.filter((key) => !found.some((p) => p.key === key));
     if (unknown.length) throw ValidationError.field('permissions', `unknown permissions: ${unknown.join(', ')}`);
     const [before] = await queryRoles(tx, input.id);
     await tx.delete(rolePermissions).where(eq(rolePermissions.roleId, input.id));
-    if (found.length) await tx.insert(rolePermissions).values(found.map((p) => ({ roleId: input.id, permissionId: p.id })));
+    if (found.length)
+      await tx.insert(rolePermissions).values(found.map((p) => ({ roleId: input.id, permissionId: p.id })));
     await recordEvent(tx, {
       type: 'role.permissions_changed',
       entityType: 'role',

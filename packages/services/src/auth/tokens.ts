@@ -63,7 +63,8 @@ export async function verifyToken(
       currentDate: now,
       requiredClaims: ['sub', 'iat', 'exp'],
     });
-    if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number') throw new UnauthorizedError('Invalid token');
+    if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number')
+      throw new UnauthorizedError('Invalid token');
     return { userId: payload.sub, tokenVersion: payload.ver };
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new UnauthorizedError('Token expired');

@@ -31,7 +31,9 @@ const userColumns = {
 };
 
 type UserRow = {
-  [K in keyof typeof userColumns]: (typeof userColumns)[K]['_']['data'] | ((typeof userColumns)[K]['_']['notNull'] extends true ? never : null);
+  [K in keyof typeof userColumns]:
+    | (typeof userColumns)[K]['_']['data']
+    | ((typeof userColumns)[K]['_']['notNull'] extends true ? never : null);
 };
 
 function toUser(row: UserRow): User {

@@ -1,0 +1,75 @@
+import { DEFAULT_ADMIN_USERNAME, hashPassword, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { issueToken, type ServiceDeps } from '@touch-crm/services';
+import { eq, sql } from 'drizzle-orm';
+
+export const DEFAULT_TEST_PASSWORD = 'Password123!';
+export type RoleName = (typeof ROLE_NAMES)[keyof typeof ROLE_NAMES];
+
+let defaultHash: Promise<string> | undefined;
+let sequence = 0;
+export const unique = (prefix: string) => `${prefix}${process.pid}x${Date.now().toString(36)}x${++sequence}`;
+
+export interface TestUser {
+  id: string;
+  username: string;
+  password: string;
+  roleId: string;
+  token: string;
+}
+
+/** A real user row with a real token; passwords hash with the production argon2id settings. */
+export async function createUser(
+  deps: ServiceDeps,
+  options: { role?: RoleName; username?: string; password?: string; isActive?: boolean; fullName?: string } = {},
+): Promise<TestUser> {
+  const roles = await roleIdsByName(deps.db);
+  const roleId = roles[options.role ?? ROLE_NAMES.salesRep];
+  if (!roleId) throw new Error(`no role ${options.role}`);
+  const password = options.password ?? DEFAULT_TEST_PASSWORD;
+  defaultHash ??= hashPassword(DEFAULT_TEST_PASSWORD);
+  const passwordHash = password === DEFAULT_TEST_PASSWORD ? await defaultHash : await hashPassword(password);
+  const username = options.username ?? unique('user');
+  const [row] = await deps.db
+    .insert(schema.users)
+    .values({
+      username,
+      passwordHash,
+      fullName: options.fullName ?? `Test ${username}`,
+      roleId,
+      isActive: options.isActive ?? true,
+    })
+    .returning({ id: schema.users.id });
+  const id = (row as { id: string }).id;
+  const { token } = await issueToken(deps.jwtKey, deps.config, { userId: id, tokenVersion: 0 }, deps.now());
+  return { id, username, password, roleId, token };
+}
+
+/** The seeded default admin, with a fresh token. */
+export async function adminUser(deps: ServiceDeps): Promise<TestUser> {
+  const [row] = await deps.db
+    .select({ id: schema.users.id, roleId: schema.users.roleId, tokenVersion: schema.users.tokenVersion })
+    .from(schema.users)
+    .where(sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`);
+  if (!row) throw new Error('seeded admin missing');
+  const { token } = await issueToken(
+    deps.jwtKey,
+    deps.config,
+    { userId: row.id, tokenVersion: row.tokenVersion },
+    deps.now(),
+  );
+  return { id: row.id, username: DEFAULT_ADMIN_USERNAME, password: 'Admin123!', roleId: row.roleId, token };
+}
+
+/** One user per seeded role, for authorization matrices. */
+export async function createTeam(deps: ServiceDeps) {
+  const [rep, otherRep, manager] = await Promise.all([
+    createUser(deps, { role: ROLE_NAMES.salesRep }),
+    createUser(deps, { role: ROLE_NAMES.salesRep }),
+    createUser(deps, { role: ROLE_NAMES.salesManager }),
+  ]);
+  return { rep, otherRep, manager, admin: await adminUser(deps) };
+}
+
+export async function deactivateUser(deps: ServiceDeps, id: string) {
+  await deps.db.update(schema.users).set({ isActive: false }).where(eq(schema.users.id, id));
+}

@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { TEMPLATE_DATABASE, withDatabase } from './database.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseServerUrl: string;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * One real PostgreSQL for the run (embedded, or TEST_DATABASE_URL's server), with a
+ * template database that has the real migrations and seed applied; each test file clones it.
+ */
+export default async function setup(project: TestProject) {
+  let serverUrl = process.env.TEST_DATABASE_URL;
+  let stop = async () => {};
+  if (!serverUrl) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-test-'));
+    const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), ephemeral: true });
+    serverUrl = server.url;
+    stop = async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    };
+  }
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+  await admin.unsafe(`create database ${TEMPLATE_DATABASE}`);
+  await admin.end();
+
+  const templateUrl = withDatabase(serverUrl, TEMPLATE_DATABASE);
+  await runMigrations(templateUrl);
+  const template = connectDatabase(templateUrl, { max: 1 });
+  await runSeed(template.db);
+  await template.close();
+
+  project.provide('databaseServerUrl', serverUrl);
+  return stop;
+}

@@ -1,0 +1,95 @@
+import { type AppRouter, type Context, createCaller } from '@touch-crm/api';
+import { startApi } from '@touch-crm/api-server';
+import { type Config, loadConfig } from '@touch-crm/config';
+import type { ServiceDeps } from '@touch-crm/services';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { createTestDatabase } from './database.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_POOL_SIZE: '5',
+    ...overrides,
+  });
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface TestApi {
+  url: string;
+  databaseUrl: string;
+  deps: ServiceDeps;
+  config: Config;
+  /** Real HTTP against the REST mirror; `path` is below /api/v1 unless it starts with `//`. */
+  rest: <T = any>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ) => Promise<HttpResult<T>>;
+  /** A tRPC caller with the given bearer token, exactly as the HTTP transports build it. */
+  caller: (token?: string) => ReturnType<typeof createCaller>;
+  close: () => Promise<void>;
+}
+
+/** An isolated database and a real API server on a free port, for one test file. */
+export async function startTestApi(options: { env?: Record<string, string>; now?: () => Date } = {}): Promise<TestApi> {
+  const database = await createTestDatabase(inject('databaseServerUrl'));
+  const config = testConfig(options.env);
+  const log = pino({ level: 'silent' });
+  const api = await startApi({ config, databaseUrl: database.url, log, now: options.now });
+
+  const rest: TestApi['rest'] = async (method, path, requestOptions = {}) => {
+    const headers: Record<string, string> = { ...requestOptions.headers };
+    if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`;
+    let body: string | undefined = requestOptions.rawBody;
+    if (requestOptions.body !== undefined) body = JSON.stringify(requestOptions.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const url = path.startsWith('//') ? `${api.url}${path.slice(1)}` : `${api.url}/api/v1${path}`;
+    const response = await fetch(url, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {}
+    return { status: response.status, headers: response.headers, body: parsed as never, text };
+  };
+
+  const caller = (token?: string) => {
+    const ctx: Context = {
+      deps: api.deps,
+      requestId: 'test',
+      ip: '127.0.0.1',
+      authorization: token ? `Bearer ${token}` : undefined,
+      log,
+      response: {},
+    };
+    return createCaller(ctx);
+  };
+
+  return {
+    url: api.url,
+    databaseUrl: database.url,
+    deps: api.deps,
+    config,
+    rest,
+    caller,
+    close: async () => {
+      await api.close();
+      await database.drop();
+    },
+  };
+}
+
+export type { AppRouter };
