@@ -73,3 +73,25 @@ export async function createTeam(deps: ServiceDeps) {
 export async function deactivateUser(deps: ServiceDeps, id: string) {
   await deps.db.update(schema.users).set({ isActive: false }).where(eq(schema.users.id, id));
 }
+
+let phoneSequence = 0;
+/** A unique, valid US number in E.164 (555-01xx range is reserved for fiction; we vary the exchange). */
+export const uniquePhone = () => {
+  phoneSequence += 1;
+  const n = (process.pid * 1000 + phoneSequence) % 10_000_000;
+  return `+1202${String(n).padStart(7, '0')}`;
+};
+
+/** A real customer row owned by `ownerId`; bypasses the service for speed in setup. */
+export async function insertCustomer(
+  deps: ServiceDeps,
+  ownerId: string,
+  values: Partial<typeof schema.customers.$inferInsert> = {},
+) {
+  const [row] = await deps.db
+    .insert(schema.customers)
+    .values({ firstName: 'Ada', lastName: unique('Lovelace'), phone: uniquePhone(), ownerId, ...values })
+    .returning();
+  if (!row) throw new Error('customer insert failed');
+  return row;
+}
