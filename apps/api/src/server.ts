@@ -13,6 +13,8 @@ export interface RunningApi {
   url: string;
   port: number;
   deps: ServiceDeps;
+  /** The seeded admin still has the default password. */
+  defaultAdminPassword: boolean;
   close: () => Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startApi(options: {
     url: config.PUBLIC_URL ?? `http://${host}:${port}`,
     port,
     deps,
+    defaultAdminPassword: Boolean(defaultAdmin),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,0 +1,63 @@
+import { startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api?.close());
+
+describe('probes', () => {
+  it('/healthz answers while the process is up', async () => {
+    expect((await api.rest('GET', '//healthz')).status).toBe(200);
+  });
+
+  it('/readyz is ready once the database is reachable and migrated', async () => {
+    const res = await api.rest('GET', '//readyz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready' });
+  });
+});
+
+describe('/openapi.json', () => {
+  it('is an OpenAPI 3 document with bearer security, tags and the auth, users and roles paths', async () => {
+    const res = await api.rest('GET', '//openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const path of ['/auth/login', '/auth/register', '/auth/me', '/users', '/users/{id}', '/roles', '/permissions'])
+      expect(doc.paths).toHaveProperty([path]);
+    expect(doc.paths['/auth/login'].post.security ?? []).toEqual([]);
+    expect(doc.paths['/auth/me'].get.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/users'].get.tags).toEqual(['users']);
+  });
+});
+
+describe('/api-docs', () => {
+  it('serves Swagger UI from the package, not a CDN', async () => {
+    const page = await api.rest('GET', '//api-docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.text).toContain('/api-docs/swagger-ui-bundle.js');
+    expect(page.text).not.toMatch(/https?:\/\/(?!localhost)/);
+    const bundle = await api.rest('GET', '//api-docs/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.text.length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('errors and request ids', () => {
+  it('echoes a valid X-Request-Id and generates one otherwise', async () => {
+    const echoed = await api.rest('GET', '//healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(echoed.headers.get('x-request-id')).toBe('abc-123');
+    const generated = await api.rest('GET', '//healthz');
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown REST paths with a JSON 404', async () => {
+    const res = await api.rest('GET', '/nothing-here');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+  });
+});

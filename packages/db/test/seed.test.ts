@@ -1,0 +1,57 @@
+import { connectDatabase, PERMISSIONS, ROLE_NAMES, runSeed, schema } from '@touch-crm/db';
+import { createTestDatabase } from '@touch-crm/test-utils';
+import { count, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let handle: ReturnType<typeof connectDatabase>;
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseServerUrl'));
+  handle = connectDatabase(database.url, { max: 2 });
+});
+afterAll(async () => {
+  await handle?.close();
+  await database?.drop();
+});
+
+const counts = async () => {
+  const db = handle.db;
+  const [[users], [roles], [permissions], [grants], [levels]] = await Promise.all([
+    db.select({ n: count() }).from(schema.users),
+    db.select({ n: count() }).from(schema.roles),
+    db.select({ n: count() }).from(schema.permissions),
+    db.select({ n: count() }).from(schema.rolePermissions),
+    db.select({ n: count() }).from(schema.customerLevels),
+  ]);
+  return { users: users?.n, roles: roles?.n, permissions: permissions?.n, grants: grants?.n, levels: levels?.n };
+};
+
+describe('seed', () => {
+  it('holds the three roles, every permission, four levels and the admin', async () => {
+    expect(await counts()).toMatchObject({
+      users: 1,
+      roles: 3,
+      permissions: Object.keys(PERMISSIONS).length,
+      levels: 4,
+    });
+  });
+
+  it('is idempotent and never undoes an admin edit', async () => {
+    const [rep] = await handle.db.select().from(schema.roles).where(eq(schema.roles.name, ROLE_NAMES.salesRep));
+    if (!rep) throw new Error('rep role missing');
+    await handle.db.execute(sql`delete from role_permissions where role_id = ${rep.id}`);
+    await handle.db
+      .update(schema.customerLevels)
+      .set({ minRfmScore: 9 })
+      .where(eq(schema.customerLevels.name, 'Silver'));
+    const before = await counts();
+    const result = await runSeed(handle.db);
+    expect(result).toEqual({ adminCreated: false, newPermissions: [], newRoles: [] });
+    expect(await counts()).toEqual(before);
+    const [silver] = await handle.db
+      .select()
+      .from(schema.customerLevels)
+      .where(eq(schema.customerLevels.name, 'Silver'));
+    expect(silver?.minRfmScore).toBe(9);
+  });
+});
