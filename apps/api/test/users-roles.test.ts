@@ -153,7 +153,7 @@ describe('the same procedure over tRPC and REST', () => {
     const viaRest = await api.rest('GET', '/auth/me', { token: team.rep.token });
     const viaCaller = await api.caller(team.rep.token).auth.me();
     const viaHttp = await fetch(`${api.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${team.rep.token}` } });
-    const trpcBody = await viaHttp.json();
+    const trpcBody = (await viaHttp.json()) as { result: { data: unknown } };
     expect(viaCaller).toEqual(viaRest.body);
     expect(trpcBody.result.data).toEqual(viaRest.body);
   });
