@@ -55,3 +55,18 @@ describe('seed', () => {
     expect(silver?.minRfmScore).toBe(9);
   });
 });
+
+describe('README permission matrix', () => {
+  it('matches the default matrix in code', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/db');
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const roles = [ROLE_NAMES.salesRep, ROLE_NAMES.salesManager, ROLE_NAMES.admin];
+    const rows = Object.keys(PERMISSIONS).map(
+      (key) =>
+        `| \`${key}\` | ${roles.map((role) => (DEFAULT_ROLE_PERMISSIONS[role]?.includes(key as never) ? '✓' : '')).join(' | ')} |`,
+    );
+    const section = readme.split('<!-- permission-matrix:start -->')[1]?.split('<!-- permission-matrix:end -->')[0];
+    expect(section?.trim().split('\n').slice(2)).toEqual(rows);
+  });
+});
