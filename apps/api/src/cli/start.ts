@@ -44,7 +44,7 @@ const password = api.defaultAdminPassword
     ? '(the ADMIN_PASSWORD you set)'
     : '(the password you chose)';
 console.log(`
-  Touch CRM is running${database.embedded ? ' (embedded PostgreSQL, data in ' + config.DATA_DIR + ')' : ''}
+  Touch CRM is running${database.embedded ? ` (embedded PostgreSQL, data in ${config.DATA_DIR})` : ''}
 
   REST API      ${api.url}/api/v1
   tRPC          ${api.url}/trpc
