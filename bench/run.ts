@@ -1,0 +1,302 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectDatabase, EMBEDDED_DATABASE_NAME, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import postgres from 'postgres';
+import { generateDataset } from './data.ts';
+import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
+
+/**
+ * `pnpm bench [--quick] [--case NAME]`: every figure is a ratio against a baseline measured in
+ * the same run on the same data (see shared PERFORMANCE.md). Never part of `pnpm test`.
+ */
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--case') ? args[args.indexOf('--case') + 1] : undefined;
+const wants = (name: string) => !only || name === only || name.startsWith(`${only}.`);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SIZE = quick
+  ? { customers: 10_000, ordersPerCustomer: 4, products: 100 }
+  : { customers: 100_000, ordersPerCustomer: 4, products: 200 };
+const ROUNDS = quick ? 3 : 5;
+const SECONDS = quick ? 2 : 6;
+const CONCURRENCY = 16;
+const JWT_SECRET = randomBytes(32).toString('hex');
+
+interface CaseResult {
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+  better: 'higher' | 'lower';
+  target?: number;
+  rounds?: { min: number; median: number; max: number; baselineMin?: number; baselineMax?: number };
+  p50Ms?: number;
+  p99Ms?: number;
+  baselineP50Ms?: number;
+  baselineP99Ms?: number;
+}
+const cases: Record<string, CaseResult> = {};
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const log = (message: string) => console.log(`[bench] ${message}`);
+
+async function waitFor(url: string, timeoutMs = 60_000): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    try {
+      if ((await fetch(url)).ok) return (performance.now() - started) / 1000;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`${url} not ready`);
+}
+
+async function rssMb(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function startApi(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [join(root, 'apps/api/src/main.ts')], {
+    env: { ...process.env, NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'info', ...env },
+    stdio: 'ignore',
+  });
+}
+
+async function startBaseline(databaseUrl: string, port: number): Promise<ChildProcess> {
+  const child = fork(join(root, 'bench/baseline-server.ts'), [], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port) },
+    stdio: 'ignore',
+  });
+  await new Promise((resolve) => child.once('message', resolve));
+  return child;
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+
+/** Alternates baseline and candidates round by round, so machine noise hits both alike. */
+async function compare(
+  baseline: { url: string; request: (i: number) => LoadRequest },
+  candidates: Record<string, { url: string; request: (i: number) => LoadRequest; target: number }>,
+) {
+  const base: LoadResult[] = [];
+  const results: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    base.push(await runLoad(baseline.url, baseline.request, { concurrency: CONCURRENCY, seconds: SECONDS }));
+    for (const [key, candidate] of Object.entries(candidates)) {
+      results[key]?.push(
+        await runLoad(candidate.url, candidate.request, { concurrency: CONCURRENCY, seconds: SECONDS }),
+      );
+    }
+  }
+  const baseRps = base.map((r) => r.rps);
+  for (const [key, runs] of Object.entries(results)) {
+    const target = candidates[key]?.target;
+    const rps = runs.map((r) => r.rps);
+    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    if (errors > 0) log(`${key}: ${errors} non-2xx answers`);
+    cases[key] = {
+      value: Math.round(median(rps)),
+      unit: 'req/s',
+      baseline: Math.round(median(baseRps)),
+      ratio: Math.round((median(rps) / median(baseRps)) * 100) / 100,
+      better: 'higher',
+      target,
+      rounds: {
+        min: Math.round(Math.min(...rps)),
+        median: Math.round(median(rps)),
+        max: Math.round(Math.max(...rps)),
+        baselineMin: Math.round(Math.min(...baseRps)),
+        baselineMax: Math.round(Math.max(...baseRps)),
+      },
+      p50Ms: Math.round(median(runs.map((r) => r.p50)) * 100) / 100,
+      p99Ms: Math.round(median(runs.map((r) => r.p99)) * 100) / 100,
+      baselineP50Ms: Math.round(median(base.map((r) => r.p50)) * 100) / 100,
+      baselineP99Ms: Math.round(median(base.map((r) => r.p99)) * 100) / 100,
+    };
+  }
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
+const pgPort = await freePort();
+log(`embedded PostgreSQL in ${dataDir}; ${SIZE.customers} customers${quick ? ' (quick)' : ''}`);
+let server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+await admin.unsafe(`create database ${EMBEDDED_DATABASE_NAME}`);
+const [{ version } = { version: '' }] = await admin`select current_setting('server_version') as version`;
+await admin.end();
+const databaseUrl = `${server.url.replace(/\/postgres$/, '')}/${EMBEDDED_DATABASE_NAME}`;
+await runMigrations(databaseUrl);
+const seeding = connectDatabase(databaseUrl, { max: 1 });
+await runSeed(seeding.db);
+await seeding.close();
+
+const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
+const owners = await sql<{ id: string }[]>`select id from users`;
+const dataStarted = performance.now();
+await generateDataset(
+  sql,
+  owners.map((o) => o.id),
+  SIZE,
+);
+log(`dataset generated in ${((performance.now() - dataStarted) / 1000).toFixed(1)} s`);
+const customerIds = (await sql<{ id: string }[]>`select id from customers order by random() limit 2000`).map(
+  (r) => r.id,
+);
+const productIds = (await sql<{ id: string }[]>`select id from products limit 20`).map((r) => r.id);
+await sql.end();
+
+const apiPort = await freePort();
+const baselinePort = await freePort();
+const api = startApi({ DATABASE_URL: databaseUrl, PORT: String(apiPort), HOST: '127.0.0.1' });
+const apiUrl = `http://127.0.0.1:${apiPort}`;
+await waitFor(`${apiUrl}/readyz`);
+const baseline = await startBaseline(databaseUrl, baselinePort);
+const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+const login = await fetch(`${apiUrl}/api/v1/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'admin', password: 'Admin123!' }),
+});
+const { token } = (await login.json()) as { token: string };
+const auth = { authorization: `Bearer ${token}` };
+const pick = (i: number) => customerIds[i % customerIds.length] as string;
+
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const rssIdle = await rssMb(api.pid);
+let rssPeak = rssIdle;
+const sampler = setInterval(async () => {
+  rssPeak = Math.max(rssPeak, await rssMb(api.pid));
+}, 200);
+
+if (wants('rest.customer-get') || wants('trpc.customer-get')) {
+  log('customer get: baseline vs REST vs tRPC');
+  await compare(
+    { url: baselineUrl, request: (i) => ({ method: 'GET', path: `/customers/${pick(i)}` }) },
+    {
+      'rest.customer-get': {
+        url: apiUrl,
+        request: (i) => ({ method: 'GET', path: `/api/v1/customers/${pick(i)}`, headers: auth }),
+        target: 0.6,
+      },
+      'trpc.customer-get': {
+        url: apiUrl,
+        request: (i) => ({
+          method: 'GET',
+          path: `/trpc/customers.get?input=${encodeURIComponent(JSON.stringify({ id: pick(i) }))}`,
+          headers: auth,
+        }),
+        target: 0.7,
+      },
+    },
+  );
+}
+
+if (wants('rest.order-create')) {
+  log('order create: baseline transaction vs REST');
+  const order = (i: number) =>
+    JSON.stringify({
+      customerId: pick(i * 7 + 3),
+      items: [
+        { productId: productIds[i % productIds.length], quantity: 1 + (i % 3) },
+        { productId: productIds[(i + 5) % productIds.length], quantity: 1 },
+      ],
+    });
+  await compare(
+    { url: baselineUrl, request: (i) => ({ method: 'POST', path: '/orders', body: order(i) }) },
+    {
+      'rest.order-create': {
+        url: apiUrl,
+        request: (i) => ({ method: 'POST', path: '/api/v1/orders', body: order(i), headers: auth }),
+        target: 0.5,
+      },
+    },
+  );
+}
+clearInterval(sampler);
+cases['api.rss-idle'] = { value: Math.round(rssIdle), unit: 'MB', better: 'lower', target: 150 };
+cases['api.rss-load'] = { value: Math.round(rssPeak), unit: 'MB', better: 'lower', target: 250 };
+await stop(api);
+await stop(baseline);
+
+if (wants('start.readyz')) {
+  log('start → /readyz on existing embedded data vs PostgreSQL restart');
+  await server.stop();
+  const restarts: number[] = [];
+  const starts: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = performance.now();
+    server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+    restarts.push((performance.now() - t0) / 1000);
+    await server.stop();
+    const port = await freePort();
+    const t1 = performance.now();
+    const child = startApi({
+      DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(pgPort),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    await waitFor(`http://127.0.0.1:${port}/readyz`);
+    starts.push((performance.now() - t1) / 1000);
+    await stop(child);
+  }
+  cases['start.readyz'] = {
+    value: Math.round(median(starts) * 1000) / 1000,
+    unit: 's',
+    baseline: Math.round(median(restarts) * 1000) / 1000,
+    ratio: Math.round((median(starts) / median(restarts)) * 10) / 10,
+    better: 'lower',
+    target: 2,
+    rounds: {
+      min: Math.round(Math.min(...starts) * 1000) / 1000,
+      median: Math.round(median(starts) * 1000) / 1000,
+      max: Math.round(Math.max(...starts) * 1000) / 1000,
+    },
+  };
+  server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+}
+
+await server.stop();
+await rm(dataDir, { recursive: true, force: true });
+
+const report = {
+  at: new Date().toISOString(),
+  quick,
+  node: process.versions.node,
+  postgres: String(version),
+  concurrency: CONCURRENCY,
+  rounds: ROUNDS,
+  secondsPerRound: SECONDS,
+  dataset: SIZE,
+  cases,
+};
+await mkdir(join(root, 'bench/results'), { recursive: true });
+await writeFile(join(root, 'bench/results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log('\ncase                 value        baseline     ratio   target   rounds (min/median/max)');
+for (const [name, c] of Object.entries(cases)) {
+  const rounds = c.rounds ? `${c.rounds.min}/${c.rounds.median}/${c.rounds.max}` : '';
+  console.log(
+    `${name.padEnd(20)} ${`${c.value} ${c.unit}`.padEnd(12)} ${(c.baseline !== undefined ? `${c.baseline} ${c.unit}` : '—').padEnd(12)} ${String(c.ratio ?? '—').padEnd(7)} ${String(c.target ?? '—').padEnd(8)} ${rounds}`,
+  );
+}
+console.log('\nwritten to bench/results/latest.json');
+process.exit(0);
