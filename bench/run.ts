@@ -70,7 +70,7 @@ async function rssMb(pid: number | undefined): Promise<number> {
 }
 
 function startApi(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(root, 'apps/api/src/main.ts')], {
+  return spawn(process.execPath, ['--max-semi-space-size=8', join(root, 'apps/api/src/main.ts')], {
     env: { ...process.env, NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'info', ...env },
     stdio: 'ignore',
   });

@@ -26,10 +26,14 @@ const api = await startApi({ config, databaseUrl: database.url, log });
 let worker: ChildProcess | undefined;
 let stopping = false;
 const startWorkerProcess = () => {
-  worker = spawn(process.execPath, [fileURLToPath(import.meta.resolve('@touch-crm/worker/main'))], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: 'inherit',
-  });
+  worker = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.resolve('@touch-crm/worker/main'))],
+    {
+      env: { ...process.env, DATABASE_URL: database.url },
+      stdio: 'inherit',
+    },
+  );
   worker.once('exit', (code, signal) => {
     if (stopping) return;
     log.error({ code, signal }, 'worker exited; restarting in 2 s');
