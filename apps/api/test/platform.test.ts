@@ -61,3 +61,12 @@ describe('errors and request ids', () => {
     expect(res.body.code).toBe('NOT_FOUND');
   });
 });
+
+describe('/openapi.json success statuses', () => {
+  it('documents creates as 201', async () => {
+    const doc = (await api.rest('GET', '//openapi.json')).body;
+    expect(Object.keys(doc.paths['/auth/register'].post.responses)).toContain('201');
+    expect(Object.keys(doc.paths['/auth/register'].post.responses)).not.toContain('200');
+    expect(Object.keys(doc.paths['/auth/me'].get.responses)).toContain('200');
+  });
+});

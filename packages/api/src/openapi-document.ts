@@ -1,13 +1,25 @@
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { appRouter } from './app-router.ts';
+import type { Meta } from './trpc.ts';
 
 export const REST_PREFIX = '/api/v1';
 
-const TAGS = ['auth', 'users', 'roles'];
+const TAGS = [
+  'auth',
+  'users',
+  'roles',
+  'customers',
+  'products',
+  'orders',
+  'promotions',
+  'projects',
+  'tasks',
+  'worklogs',
+];
 
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */
 export function buildOpenApiDocument(options: { version: string; serverUrl?: string }) {
-  return generateOpenApiDocument(appRouter, {
+  const document = generateOpenApiDocument(appRouter, {
     title: 'Touch CRM API',
     description:
       'CRM and customer-loyalty backend. Every operation is also a tRPC procedure at /trpc; ' +
@@ -17,4 +29,22 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     tags: TAGS,
     securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
   });
+  documentSuccessStatuses(document as unknown as OperationsDocument);
+  return document;
+}
+
+type Operation = { responses?: Record<string, unknown> };
+type OperationsDocument = { paths?: Record<string, Record<string, Operation>> };
+
+/** The generator always documents success as 200; move it to the status the procedure answers with (201 …). */
+function documentSuccessStatuses(document: OperationsDocument) {
+  for (const procedure of Object.values(appRouter._def.procedures)) {
+    const meta = (procedure as unknown as { _def: { meta?: Meta } })._def.meta;
+    if (!meta?.openapi || !meta.successStatus) continue;
+    const operation = document.paths?.[meta.openapi.path]?.[meta.openapi.method.toLowerCase()];
+    const ok = operation?.responses?.['200'];
+    if (!operation?.responses || !ok) continue;
+    const { '200': _, ...rest } = operation.responses;
+    operation.responses = { [String(meta.successStatus)]: ok, ...rest };
+  }
 }

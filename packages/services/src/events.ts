@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Executor } from '@touch-crm/db';
 import { schema } from '@touch-crm/db';
 import type { Actor } from './actor.ts';
@@ -27,49 +28,66 @@ export interface DomainEvent {
  * here, so a rolled-back change leaves no trace and a committed one is never missed.
  */
 export async function recordEvent(tx: Executor, event: DomainEvent): Promise<string> {
-  const actorUserId = event.actor.kind === 'user' ? event.actor.userId : null;
-  const actorJob = event.actor.kind === 'job' ? event.actor.name : null;
-  const occurredAt = event.occurredAt ?? new Date();
-  const [row] = await tx
-    .insert(schema.domainEvents)
-    .values({
-      type: event.type,
-      entityType: event.entityType,
-      entityId: event.entityId,
-      customerId: event.customerId ?? null,
-      actorUserId,
-      actorJob,
-      data: event.data,
-      occurredAt,
-    })
-    .returning({ id: schema.domainEvents.id });
-  const eventId = (row as { id: string }).id;
+  const [id] = await recordEvents(tx, [event]);
+  return id as string;
+}
 
-  await tx.insert(schema.auditLog).values({
-    eventId,
-    actorUserId,
-    actorJob,
-    entityType: event.entityType,
-    entityId: event.entityId,
-    action: event.type.slice(event.type.indexOf('.') + 1),
-    changes: event.changes ?? {},
-    occurredAt,
-  });
+/** Rows per INSERT, well below Postgres' 65,535 bind parameters. */
+const EVENT_BATCH = 1000;
 
-  if (event.customerId && event.timeline) {
-    await tx.insert(schema.workLogs).values({
-      customerId: event.customerId,
-      userId: actorUserId,
-      type: 'SYSTEM',
-      subject: event.timeline.subject,
-      content: event.timeline.content ?? null,
-      occurredAt,
-      eventId,
-      eventType: event.type,
-      details: event.changes ? { changes: event.changes } : null,
-    });
+/** `recordEvent` for many events at once (set-based callers): three INSERTs per batch. */
+export async function recordEvents(tx: Executor, events: readonly DomainEvent[]): Promise<string[]> {
+  const rows = events.map((event) => ({
+    event,
+    id: randomUUID(),
+    actorUserId: event.actor.kind === 'user' ? event.actor.userId : null,
+    actorJob: event.actor.kind === 'job' ? event.actor.name : null,
+    occurredAt: event.occurredAt ?? new Date(),
+  }));
+  for (let start = 0; start < rows.length; start += EVENT_BATCH) {
+    const batch = rows.slice(start, start + EVENT_BATCH);
+    await tx.insert(schema.domainEvents).values(
+      batch.map(({ event, id, actorUserId, actorJob, occurredAt }) => ({
+        id,
+        type: event.type,
+        entityType: event.entityType,
+        entityId: event.entityId,
+        customerId: event.customerId ?? null,
+        actorUserId,
+        actorJob,
+        data: event.data,
+        occurredAt,
+      })),
+    );
+    await tx.insert(schema.auditLog).values(
+      batch.map(({ event, id, actorUserId, actorJob, occurredAt }) => ({
+        eventId: id,
+        actorUserId,
+        actorJob,
+        entityType: event.entityType,
+        entityId: event.entityId,
+        action: event.type.slice(event.type.indexOf('.') + 1),
+        changes: event.changes ?? {},
+        occurredAt,
+      })),
+    );
+    const timeline = batch.filter(({ event }) => event.customerId && event.timeline);
+    if (timeline.length > 0)
+      await tx.insert(schema.workLogs).values(
+        timeline.map(({ event, id, actorUserId, occurredAt }) => ({
+          customerId: event.customerId as string,
+          userId: actorUserId,
+          type: 'SYSTEM' as const,
+          subject: event.timeline?.subject ?? event.type,
+          content: event.timeline?.content ?? null,
+          occurredAt,
+          eventId: id,
+          eventType: event.type,
+          details: event.changes ? { changes: event.changes } : null,
+        })),
+      );
   }
-  return eventId;
+  return rows.map((row) => row.id);
 }
 
 /** Before/after of the fields that differ; `omit` keeps secrets out. */

@@ -75,11 +75,11 @@ export async function deactivateUser(deps: ServiceDeps, id: string) {
 }
 
 let phoneSequence = 0;
-/** A unique, valid US number in E.164 (555-01xx range is reserved for fiction; we vary the exchange). */
+/** A unique US number in E.164 that libphonenumber accepts as valid (area 202, exchanges 500–599). */
 export const uniquePhone = () => {
   phoneSequence += 1;
-  const n = (process.pid * 1000 + phoneSequence) % 10_000_000;
-  return `+1202${String(n).padStart(7, '0')}`;
+  const n = (process.pid * 1000 + phoneSequence) % 1_000_000;
+  return `+12025${String(n).padStart(6, '0')}`;
 };
 
 /** A real customer row owned by `ownerId`; bypasses the service for speed in setup. */
@@ -93,5 +93,31 @@ export async function insertCustomer(
     .values({ firstName: 'Ada', lastName: unique('Lovelace'), phone: uniquePhone(), ownerId, ...values })
     .returning();
   if (!row) throw new Error('customer insert failed');
+  return row;
+}
+
+/** A real product row; bypasses the service for speed in setup. */
+export async function insertProduct(deps: ServiceDeps, values: Partial<typeof schema.products.$inferInsert> = {}) {
+  const [row] = await deps.db
+    .insert(schema.products)
+    .values({ sku: unique('SKU-'), name: 'Test product', unitPrice: 1000, ...values })
+    .returning();
+  if (!row) throw new Error('product insert failed');
+  return row;
+}
+
+/** A real promotion row (MANUAL, 10% off unless told otherwise); bypasses the service. */
+export async function insertPromotion(deps: ServiceDeps, values: Partial<typeof schema.promotions.$inferInsert> = {}) {
+  const [row] = await deps.db
+    .insert(schema.promotions)
+    .values({
+      name: unique('Promotion '),
+      discountType: 'PERCENTAGE',
+      discountValue: 10,
+      conditionType: 'MANUAL',
+      ...values,
+    })
+    .returning();
+  if (!row) throw new Error('promotion insert failed');
   return row;
 }

@@ -1,0 +1,40 @@
+import {
+  createProjectInput,
+  idSchema,
+  listProjectsInput,
+  projectPage,
+  projectSchema,
+  updateProjectInput,
+} from '@touch-crm/contract';
+import { createProject, getProject, listProjects, updateProject } from '@touch-crm/services';
+import { z } from 'zod';
+import { rest } from '../openapi-meta.ts';
+import { permissionProcedure, router } from '../trpc.ts';
+
+export const projectsRouter = router({
+  create: permissionProcedure('projects:create')
+    .meta(
+      rest('POST', '/projects', 'projects', 'Create a project (owner defaults to the caller)', { successStatus: 201 }),
+    )
+    .input(createProjectInput)
+    .output(projectSchema)
+    .mutation(({ ctx, input }) => createProject(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+
+  list: permissionProcedure('projects:read')
+    .meta(rest('GET', '/projects', 'projects', "List projects in the caller's scope (status, customer, owner, search)"))
+    .input(listProjectsInput)
+    .output(projectPage)
+    .query(({ ctx, input }) => listProjects(ctx.deps, ctx.scope, input)),
+
+  get: permissionProcedure('projects:read')
+    .meta(rest('GET', '/projects/{id}', 'projects', 'Get a project with its task counts by status'))
+    .input(z.object({ id: idSchema }))
+    .output(projectSchema)
+    .query(({ ctx, input }) => getProject(ctx.deps, ctx.scope, input.id)),
+
+  update: permissionProcedure('projects:update')
+    .meta(rest('PUT', '/projects/{id}', 'projects', 'Edit a project'))
+    .input(updateProjectInput)
+    .output(projectSchema)
+    .mutation(({ ctx, input }) => updateProject(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+});

@@ -1,0 +1,36 @@
+import {
+  createWorkLogInput,
+  customerTimelineInput,
+  listWorkLogsInput,
+  workLogPage,
+  workLogSchema,
+} from '@touch-crm/contract';
+import { createWorkLog, getCustomerTimeline, listWorkLogs } from '@touch-crm/services';
+import { rest } from '../openapi-meta.ts';
+import { permissionProcedure, router } from '../trpc.ts';
+
+export const worklogsRouter = router({
+  create: permissionProcedure('worklogs:create')
+    .meta(rest('POST', '/worklogs', 'worklogs', 'Log a call, meeting, email… on a customer', { successStatus: 201 }))
+    .input(createWorkLogInput)
+    .output(workLogSchema)
+    .mutation(({ ctx, input }) => createWorkLog(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+
+  list: permissionProcedure('worklogs:read')
+    .meta(rest('GET', '/worklogs', 'worklogs', "List work logs in the caller's scope (customer, author, type, period)"))
+    .input(listWorkLogsInput)
+    .output(workLogPage)
+    .query(({ ctx, input }) => listWorkLogs(ctx.deps, ctx.scope, input)),
+
+  // Lives here, not in the customers router: it reads work logs and needs `worklogs:read`
+  // (with `_own`, only the caller's customers).
+  customerTimeline: permissionProcedure('worklogs:read')
+    .meta(
+      rest('GET', '/customers/{id}/worklogs', 'worklogs', "A customer's timeline, newest first", {
+        description: 'What users logged and what the system recorded (orders, promotions, status changes…).',
+      }),
+    )
+    .input(customerTimelineInput)
+    .output(workLogPage)
+    .query(({ ctx, input }) => getCustomerTimeline(ctx.deps, ctx.scope, input)),
+});

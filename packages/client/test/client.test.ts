@@ -1,0 +1,99 @@
+import { adminUser, createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTouchClient, isTouchError } from '../src/index.ts';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api?.close());
+
+/** The rejection of `promise`, which must reject. */
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('the call succeeded'),
+    (error: unknown) => error,
+  );
+}
+
+describe('createTouchClient', () => {
+  it('logs in, then calls with the token; outputs are the JSON the server sends', async () => {
+    const session = await createTouchClient({ url: api.url }).auth.login.mutate({
+      username: 'admin',
+      password: 'Admin123!',
+    });
+    expect(new Date(session.expiresAt).toISOString()).toBe(session.expiresAt);
+
+    const client = createTouchClient({ url: `${api.url}/`, token: session.token });
+    const me = await client.auth.me.query();
+    expect(me).toMatchObject({ username: 'admin', role: { name: 'Administrator' } });
+    const page = await client.users.list.query({ pageSize: 5 });
+    expect(page.items.map((user) => user.username)).toContain('admin');
+    expect(typeof page.items[0]?.createdAt).toBe('string');
+  });
+
+  it('asks getToken before every request, so a token can change under a live client', async () => {
+    const [rep, admin] = await Promise.all([createUser(api.deps), adminUser(api.deps)]);
+    let token = rep.token;
+    const client = createTouchClient({ url: api.url, getToken: async () => token });
+
+    const forbidden = await failure(client.users.list.query({}));
+    expect(isTouchError(forbidden, 'FORBIDDEN')).toBe(true);
+
+    token = admin.token;
+    await expect(client.users.list.query({})).resolves.toMatchObject({ page: 1 });
+  });
+
+  it('batches calls of one tick into one request through the given fetch, with extra headers', async () => {
+    const { token } = await adminUser(api.deps);
+    const requests: string[] = [];
+    const client = createTouchClient({
+      url: api.url,
+      token,
+      headers: () => ({ 'x-request-id': 'client-test-1' }),
+      fetch: (input, init) => {
+        requests.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    const [me, roles] = await Promise.all([client.auth.me.query(), client.roles.list.query()]);
+    expect(me.username).toBe('admin');
+    expect(roles.length).toBeGreaterThan(0);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toContain('/trpc/auth.me,roles.list?batch=1');
+
+    const unauthorized = await failure(
+      createTouchClient({ url: api.url, headers: () => ({ 'x-request-id': 'client-test-2' }) }).auth.me.query(),
+    );
+    expect(isTouchError(unauthorized, 'UNAUTHORIZED') && unauthorized.data.requestId).toBe('client-test-2');
+  });
+});
+
+describe('isTouchError', () => {
+  it('reads the code, status and details of a CONFLICT', async () => {
+    const { token, roleId } = await adminUser(api.deps);
+    const client = createTouchClient({ url: api.url, token });
+    const error = await failure(
+      client.auth.register.mutate({ username: 'admin', password: 'Password123!', fullName: 'Twin', roleId }),
+    );
+    expect(isTouchError(error)).toBe(true);
+    expect(isTouchError(error, 'NOT_FOUND')).toBe(false);
+    if (!isTouchError(error, 'CONFLICT')) throw error;
+    expect(error.data).toMatchObject({ code: 'CONFLICT', httpStatus: 409, requestId: expect.any(String) });
+    expect(error.message).toBe('Username is already taken');
+  });
+
+  it('reads the failing fields of a BAD_REQUEST', async () => {
+    const error = await failure(createTouchClient({ url: api.url }).auth.login.mutate({ username: '', password: 'x' }));
+    if (!isTouchError(error, 'BAD_REQUEST')) throw error;
+    expect(error.data.issues?.map((issue) => issue.path)).toEqual([['username']]);
+  });
+
+  it('is false for a network failure and for other errors', async () => {
+    const error = await failure(createTouchClient({ url: 'http://127.0.0.1:1' }).auth.me.query());
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect(isTouchError(error)).toBe(false);
+    expect(isTouchError(new Error('CONFLICT'), 'CONFLICT')).toBe(false);
+  });
+});

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { moneySchema, queryMoney } from './money.ts';
+import { customerPromotionSchema } from './promotions.ts';
+
+export const customerStatusSchema = z.enum(['LEAD', 'PROSPECT', 'CUSTOMER', 'INACTIVE']);
+export const genderSchema = z.enum(['MALE', 'FEMALE', 'OTHER', 'UNSPECIFIED']);
+
+export const customerSchema = z
+  .object({
+    id: idSchema,
+    firstName: z.string(),
+    lastName: z.string(),
+    /** E.164. */
+    phone: z.string(),
+    email: z.string().nullable(),
+    birthday: z.iso.date().nullable(),
+    gender: genderSchema.nullable(),
+    address: z.string().nullable(),
+    notes: z.string().nullable(),
+    status: customerStatusSchema,
+    smsOptIn: z.boolean(),
+    level: z.object({ id: idSchema, name: z.string(), rank: z.number().int() }).nullable(),
+    owner: z.object({ id: idSchema, fullName: z.string() }),
+    referredById: idSchema.nullable(),
+    orderCount: z.number().int(),
+    totalSpent: moneySchema,
+    lastOrderAt: isoDateTime.nullable(),
+    /** Filled by the daily RFM job; null until the customer is first scored. */
+    rfm: z.object({
+      recency: z.number().int().nullable(),
+      frequency: z.number().int().nullable(),
+      monetary: z.number().int().nullable(),
+      score: z.number().int().nullable(),
+      segment: z.string().nullable(),
+      scoredAt: isoDateTime.nullable(),
+    }),
+    createdAt: isoDateTime,
+    updatedAt: isoDateTime,
+  })
+  .meta({ id: 'Customer' });
+export type Customer = z.infer<typeof customerSchema>;
+
+export const customerDetailSchema = customerSchema
+  .extend({
+    /** Assigned, unused, unexpired promotions of active promotions. */
+    activePromotions: z.array(customerPromotionSchema),
+  })
+  .meta({ id: 'CustomerDetail' });
+export type CustomerDetail = z.infer<typeof customerDetailSchema>;
+
+const name = z.string().trim().min(1).max(100);
+const phone = z.string().trim().min(3).max(32).meta({ example: '+1 202 555 0123' });
+const email = z.email().max(320);
+const birthday = z.iso.date().meta({ example: '1990-04-21' });
+const text = (max: number) => z.string().trim().max(max);
+
+export const createCustomerInput = z.object({
+  firstName: name,
+  lastName: name,
+  /** Normalised to E.164 using DEFAULT_PHONE_REGION when no country code is given. */
+  phone,
+  email: email.optional(),
+  birthday: birthday.optional(),
+  gender: genderSchema.optional(),
+  address: text(500).optional(),
+  notes: text(5000).optional(),
+  status: customerStatusSchema.default('LEAD'),
+  /** Defaults to the caller; another owner needs `customers:create_all`. */
+  ownerId: idSchema.optional(),
+  referredById: idSchema.optional(),
+  smsOptIn: z.boolean().default(true),
+});
+export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
+
+/** Only the given fields change; null clears an optional field. */
+export const updateCustomerInput = z.object({
+  id: idSchema,
+  firstName: name.optional(),
+  lastName: name.optional(),
+  phone: phone.optional(),
+  email: email.nullable().optional(),
+  birthday: birthday.nullable().optional(),
+  gender: genderSchema.nullable().optional(),
+  address: text(500).nullable().optional(),
+  notes: text(5000).nullable().optional(),
+  status: customerStatusSchema.optional(),
+  /** A new level assigns that level's CUSTOMER_LEVEL promotions. */
+  levelId: idSchema.nullable().optional(),
+  /** Reassigning needs `customers:update_all`. */
+  ownerId: idSchema.optional(),
+  referredById: idSchema.nullable().optional(),
+  smsOptIn: z.boolean().optional(),
+});
+export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
+
+export const listCustomersInput = z.object({
+  ...pageQuery,
+  status: customerStatusSchema.optional(),
+  levelId: idSchema.optional(),
+  ownerId: idSchema.optional(),
+  /** Part of the name, phone or email, case-insensitive. */
+  search: z.string().trim().min(1).max(200).optional(),
+  createdFrom: isoDateTime.optional(),
+  createdTo: isoDateTime.optional(),
+  lastOrderBefore: isoDateTime.optional(),
+  lastOrderAfter: isoDateTime.optional(),
+  minTotalSpent: queryMoney.optional(),
+  smsOptIn: queryBoolean.optional(),
+  sort: z
+    .enum([
+      'createdAt',
+      'lastOrderAt',
+      'totalSpent',
+      'lastName',
+      '-createdAt',
+      '-lastOrderAt',
+      '-totalSpent',
+      '-lastName',
+    ])
+    .default('-createdAt'),
+});
+export type ListCustomersInput = z.infer<typeof listCustomersInput>;
+export const customerPage = paginated(customerSchema);

@@ -1,0 +1,359 @@
+import type {
+  CreateCustomerInput,
+  Customer,
+  CustomerDetail,
+  DeleteResult,
+  ListCustomersInput,
+  Page,
+  UpdateCustomerInput,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { and, asc, count, eq, gt, gte, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { type AuthUser, userActor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
+import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events.ts';
+import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
+import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
+import { normalizePhone } from './phone.ts';
+import { assignLevelPromotions } from './promotion-assignment.ts';
+
+const { customers, customerLevels, customerPromotions, users } = schema;
+
+/** Fields whose changes the audit trail records. */
+const FIELDS = [
+  'firstName',
+  'lastName',
+  'phone',
+  'email',
+  'birthday',
+  'gender',
+  'address',
+  'notes',
+  'status',
+  'levelId',
+  'ownerId',
+  'referredById',
+  'smsOptIn',
+] as const;
+
+const live = isNull(customers.deletedAt);
+
+const selectCustomers = (executor: Executor) =>
+  executor
+    .select({
+      customer: customers,
+      level: { id: customerLevels.id, name: customerLevels.name, rank: customerLevels.rank },
+      owner: { id: users.id, fullName: users.fullName },
+    })
+    .from(customers)
+    .innerJoin(users, eq(users.id, customers.ownerId))
+    .leftJoin(customerLevels, eq(customerLevels.id, customers.levelId));
+type CustomerRow = Awaited<ReturnType<typeof selectCustomers>>[number];
+
+function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
+  return {
+    id: c.id,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    phone: c.phone,
+    email: c.email,
+    birthday: c.birthday,
+    gender: c.gender,
+    address: c.address,
+    notes: c.notes,
+    status: c.status,
+    smsOptIn: c.smsOptIn,
+    level,
+    owner,
+    referredById: c.referredById,
+    orderCount: c.orderCount,
+    totalSpent: c.totalSpent,
+    lastOrderAt: c.lastOrderAt?.toISOString() ?? null,
+    rfm: {
+      recency: c.rfmRecency,
+      frequency: c.rfmFrequency,
+      monetary: c.rfmMonetary,
+      score: c.rfmScore,
+      segment: c.rfmSegment,
+      scoredAt: c.rfmScoredAt?.toISOString() ?? null,
+    },
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+const ALL: Scope = { kind: 'all' };
+
+/** A live customer within `scope`, with level, owner and the promotions they can use now. */
+async function loadCustomerDetail(executor: Executor, scope: Scope, id: string, now: Date): Promise<CustomerDetail> {
+  // Both at once: the promotions of a customer outside the scope are simply discarded.
+  const [[row], activePromotions] = await Promise.all([
+    selectCustomers(executor).where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers'))),
+    loadCustomerPromotions(executor, and(eq(customerPromotions.customerId, id), usableCustomerPromotion(now))),
+  ]);
+  if (!row) throw new NotFoundError('Customer');
+  return { ...toCustomer(row), activePromotions };
+}
+
+export const getCustomer = (deps: ServiceDeps, scope: Scope, id: string): Promise<CustomerDetail> =>
+  loadCustomerDetail(deps.db, scope, id, deps.now());
+
+const sortColumns = {
+  createdAt: customers.createdAt,
+  lastOrderAt: customers.lastOrderAt,
+  totalSpent: customers.totalSpent,
+  lastName: customers.lastName,
+};
+
+/** Matches the trigram-indexed search text; a phone typed with spaces or dashes matches too. */
+function searchCondition(search: string): SQL | undefined {
+  const contains = (value: string) => `%${value.replace(/[\\%_]/g, '\\$&')}%`;
+  const text = like(customers.searchText, contains(search.toLowerCase()));
+  const digits = search.replace(/\D/g, '');
+  const looksLikePhone = /^[\d\s()+.-]+$/.test(search) && digits.length >= 3;
+  return looksLikePhone ? or(text, like(customers.searchText, contains(digits))) : text;
+}
+
+export async function listCustomers(
+  deps: ServiceDeps,
+  scope: Scope,
+  input: ListCustomersInput,
+): Promise<Page<Customer>> {
+  const conditions: (SQL | undefined)[] = [live, scopeWhere(scope, 'customers')];
+  if (input.status) conditions.push(eq(customers.status, input.status));
+  if (input.levelId) conditions.push(eq(customers.levelId, input.levelId));
+  if (input.ownerId) conditions.push(eq(customers.ownerId, input.ownerId));
+  if (input.search) conditions.push(searchCondition(input.search));
+  if (input.createdFrom) conditions.push(gte(customers.createdAt, new Date(input.createdFrom)));
+  if (input.createdTo) conditions.push(lte(customers.createdAt, new Date(input.createdTo)));
+  if (input.lastOrderBefore) conditions.push(lt(customers.lastOrderAt, new Date(input.lastOrderBefore)));
+  if (input.lastOrderAfter) conditions.push(gt(customers.lastOrderAt, new Date(input.lastOrderAfter)));
+  if (input.minTotalSpent !== undefined) conditions.push(gte(customers.totalSpent, input.minTotalSpent));
+  if (input.smsOptIn !== undefined) conditions.push(eq(customers.smsOptIn, input.smsOptIn));
+  const where = and(...conditions);
+  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
+  // Customers who never ordered sort last either way.
+  const order = input.sort.startsWith('-') ? sql`${column} desc nulls last` : sql`${column} asc nulls last`;
+  const [rows, totals] = await Promise.all([
+    selectCustomers(deps.db)
+      .where(where)
+      .orderBy(order, asc(customers.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(customers).where(where),
+  ]);
+  return { items: rows.map(toCustomer), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+async function assertActiveUser(executor: Executor, userId: string) {
+  const [user] = await executor
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.isActive, true)));
+  if (!user) throw ValidationError.field('ownerId', 'unknown or inactive user');
+}
+
+/** Any live customer may be named as the referrer, whoever owns them. */
+async function assertReferrer(executor: Executor, referrerId: string | null | undefined, selfId?: string) {
+  if (!referrerId) return;
+  if (referrerId === selfId) throw ValidationError.field('referredById', 'a customer cannot refer themselves');
+  const [referrer] = await executor
+    .select({ id: customers.id })
+    .from(customers)
+    .where(and(eq(customers.id, referrerId), live));
+  if (!referrer) throw ValidationError.field('referredById', 'unknown customer');
+}
+
+async function assertLevel(executor: Executor, levelId: string | null | undefined) {
+  if (!levelId) return;
+  const [level] = await executor
+    .select({ id: customerLevels.id })
+    .from(customerLevels)
+    .where(eq(customerLevels.id, levelId));
+  if (!level) throw ValidationError.field('levelId', 'unknown customer level');
+}
+
+/** A live customer already has this phone: 409, naming them only to a caller who may read them. */
+async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, error: unknown): Promise<never> {
+  if (!isUniqueViolation(error, 'customers_live_phone_key')) throw error;
+  const readScope = resolveScope(user.permissions, 'customers:read', user.id);
+  const [existing] = readScope
+    ? await deps.db
+        .select({ id: customers.id })
+        .from(customers)
+        .where(and(eq(customers.phone, phone), live, scopeWhere(readScope, 'customers')))
+    : [];
+  throw new ConflictError(
+    'A customer with this phone number already exists',
+    existing ? { existingCustomerId: existing.id } : undefined,
+  );
+}
+
+const customerName = (c: { firstName: string; lastName: string }) => `${c.firstName} ${c.lastName}`;
+
+/** Owner defaults to the caller; naming another owner needs the `_all` create permission. */
+export async function createCustomer(
+  deps: ServiceDeps,
+  user: AuthUser,
+  scope: Scope,
+  input: CreateCustomerInput,
+): Promise<CustomerDetail> {
+  const ownerId = input.ownerId ?? user.id;
+  if (scope.kind === 'own' && ownerId !== user.id)
+    throw new ForbiddenError('You may only create customers you own yourself');
+  const phone = normalizePhone(input.phone, deps.config.DEFAULT_PHONE_REGION);
+  const now = deps.now();
+  const actor = userActor(user);
+  const id = await deps.db
+    .transaction(async (tx) => {
+      if (ownerId !== user.id) await assertActiveUser(tx, ownerId);
+      await assertReferrer(tx, input.referredById);
+      const [row] = await tx
+        .insert(customers)
+        .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
+        .returning();
+      const created = row as typeof customers.$inferSelect;
+      // Welcome messages (and anything else reacting to new customers) start from this event.
+      await recordEvents(tx, [
+        {
+          type: 'customer.created',
+          entityType: 'customer',
+          entityId: created.id,
+          customerId: created.id,
+          actor,
+          data: { id: created.id, status: created.status, ownerId, smsOptIn: created.smsOptIn },
+          changes: diffFields({}, created, FIELDS),
+          timeline: { subject: `Customer created: ${customerName(created)}`, content: `Status ${created.status}` },
+          occurredAt: now,
+        },
+      ]);
+      return created.id;
+    })
+    .catch((error) => phoneConflict(deps, user, phone, error));
+  return loadCustomerDetail(deps.db, ALL, id, now);
+}
+
+/** Splits one edit into the events people look for: status and level changes have their own. */
+function updateEvents(
+  base: Omit<DomainEvent, 'type' | 'changes' | 'timeline'>,
+  changes: FieldChanges,
+  levelNames: { before: string | null; after: string | null },
+): DomainEvent[] {
+  const { status, levelId, ...rest } = changes;
+  const events: DomainEvent[] = [];
+  if (Object.keys(rest).length > 0)
+    events.push({
+      ...base,
+      type: 'customer.updated',
+      changes: rest,
+      timeline: { subject: 'Customer details updated', content: `Changed: ${Object.keys(rest).join(', ')}` },
+    });
+  if (status)
+    events.push({
+      ...base,
+      type: 'customer.status_changed',
+      changes: { status },
+      timeline: { subject: `Status changed from ${status.before} to ${status.after}` },
+    });
+  if (levelId)
+    events.push({
+      ...base,
+      type: 'customer.level_changed',
+      changes: { levelId },
+      timeline: { subject: `Level changed from ${levelNames.before ?? 'none'} to ${levelNames.after ?? 'none'}` },
+    });
+  return events;
+}
+
+async function levelName(executor: Executor, levelId: string | null): Promise<string | null> {
+  if (!levelId) return null;
+  const [level] = await executor
+    .select({ name: customerLevels.name })
+    .from(customerLevels)
+    .where(eq(customerLevels.id, levelId));
+  return level?.name ?? null;
+}
+
+/** Changes the given fields; a new level assigns that level's promotions in the same transaction. */
+export async function updateCustomer(
+  deps: ServiceDeps,
+  user: AuthUser,
+  scope: Scope,
+  input: UpdateCustomerInput,
+): Promise<CustomerDetail> {
+  const { id, ...fields } = input;
+  const phone = fields.phone === undefined ? undefined : normalizePhone(fields.phone, deps.config.DEFAULT_PHONE_REGION);
+  const now = deps.now();
+  const actor = userActor(user);
+  await deps.db
+    .transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(customers)
+        .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
+        .for('no key update');
+      if (!before) throw new NotFoundError('Customer');
+      const values = Object.fromEntries(
+        Object.entries({ ...fields, phone }).filter(([, value]) => value !== undefined),
+      ) as Partial<typeof customers.$inferInsert>;
+      if (values.ownerId !== undefined && values.ownerId !== before.ownerId) {
+        if (scope.kind === 'own') throw new ForbiddenError('Only a manager may give a customer to another owner');
+        await assertActiveUser(tx, values.ownerId);
+      }
+      if (values.referredById !== before.referredById) await assertReferrer(tx, values.referredById, id);
+      if (values.levelId !== before.levelId) await assertLevel(tx, values.levelId);
+      const changes = diffFields(before, { ...before, ...values }, FIELDS);
+      if (Object.keys(changes).length === 0) return;
+
+      await tx
+        .update(customers)
+        .set({ ...values, updatedAt: now })
+        .where(eq(customers.id, id));
+      const levels = changes.levelId
+        ? { before: await levelName(tx, before.levelId), after: await levelName(tx, values.levelId ?? null) }
+        : { before: null, after: null };
+      await recordEvents(
+        tx,
+        updateEvents(
+          { entityType: 'customer', entityId: id, customerId: id, actor, data: { id, ...values }, occurredAt: now },
+          changes,
+          levels,
+        ),
+      );
+      if (changes.levelId && values.levelId) await assignLevelPromotions(tx, actor, [id], now);
+    })
+    .catch((error) => phoneConflict(deps, user, phone ?? '', error));
+  return loadCustomerDetail(deps.db, ALL, id, now);
+}
+
+/** Soft delete: hidden from lists and jobs, orders and history kept, the phone number free again. */
+export async function deleteCustomer(
+  deps: ServiceDeps,
+  user: AuthUser,
+  scope: Scope,
+  id: string,
+): Promise<DeleteResult> {
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const [deleted] = await tx
+      .update(customers)
+      .set({ deletedAt: now, updatedAt: now })
+      .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
+      .returning({ id: customers.id, firstName: customers.firstName, lastName: customers.lastName });
+    if (!deleted) throw new NotFoundError('Customer');
+    await recordEvents(tx, [
+      {
+        type: 'customer.deleted',
+        entityType: 'customer',
+        entityId: id,
+        customerId: id,
+        actor: userActor(user),
+        data: { id },
+        timeline: { subject: `Customer deleted: ${customerName(deleted)}` },
+        occurredAt: now,
+      },
+    ]);
+    return { id, outcome: 'DELETED' as const };
+  });
+}

@@ -1,0 +1,6 @@
+export * from './customers.ts';
+export * from './orders.ts';
+export * from './phone.ts';
+export * from './products.ts';
+export { assignLevelPromotions } from './promotion-assignment.ts';
+export * from './promotions.ts';

@@ -1,0 +1,130 @@
+import type {
+  CreateProductInput,
+  DeleteResult,
+  ListProductsInput,
+  Page,
+  Product,
+  UpdateProductInput,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { and, asc, count, desc, eq, ilike, or, type SQL } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { ConflictError, isUniqueViolation, NotFoundError } from '../errors.ts';
+import { diffFields, recordEvent } from '../events.ts';
+import { deleteOrDeactivate } from './delete-or-deactivate.ts';
+
+const { products } = schema;
+const FIELDS = ['sku', 'name', 'description', 'unitPrice', 'isActive'] as const;
+
+function toProduct(row: typeof products.$inferSelect): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    unitPrice: row.unitPrice,
+    isActive: row.isActive,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function skuTaken(error: unknown): never {
+  if (isUniqueViolation(error, 'products_sku_unique'))
+    throw new ConflictError('A product with this SKU already exists');
+  throw error;
+}
+
+const productEvent = (type: string, actor: Actor, product: Product, changes?: ReturnType<typeof diffFields>) => ({
+  type,
+  entityType: 'product',
+  entityId: product.id,
+  actor,
+  data: product,
+  changes,
+});
+
+export async function createProduct(deps: ServiceDeps, actor: Actor, input: CreateProductInput): Promise<Product> {
+  return deps.db
+    .transaction(async (tx) => {
+      const [row] = await tx.insert(products).values(input).returning();
+      const product = toProduct(row as typeof products.$inferSelect);
+      await recordEvent(tx, productEvent('product.created', actor, product, diffFields({}, product, FIELDS)));
+      return product;
+    })
+    .catch(skuTaken);
+}
+
+async function findProduct(executor: Executor, id: string) {
+  const [row] = await executor.select().from(products).where(eq(products.id, id));
+  if (!row) throw new NotFoundError('Product');
+  return row;
+}
+
+export const getProduct = async (deps: ServiceDeps, id: string) => toProduct(await findProduct(deps.db, id));
+
+const sortColumns = {
+  name: products.name,
+  sku: products.sku,
+  unitPrice: products.unitPrice,
+  createdAt: products.createdAt,
+};
+
+export async function listProducts(deps: ServiceDeps, input: ListProductsInput): Promise<Page<Product>> {
+  const conditions: (SQL | undefined)[] = [];
+  if (input.search) {
+    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    conditions.push(or(ilike(products.sku, pattern), ilike(products.name, pattern)));
+  }
+  if (input.isActive !== undefined) conditions.push(eq(products.isActive, input.isActive));
+  const where = and(...conditions);
+  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select()
+      .from(products)
+      .where(where)
+      .orderBy(input.sort.startsWith('-') ? desc(column) : asc(column), asc(products.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(products).where(where),
+  ]);
+  return { items: rows.map(toProduct), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+export async function updateProduct(deps: ServiceDeps, actor: Actor, input: UpdateProductInput): Promise<Product> {
+  const { id, ...fields } = input;
+  return deps.db
+    .transaction(async (tx) => {
+      const [before] = await tx.select().from(products).where(eq(products.id, id)).for('no key update');
+      if (!before) throw new NotFoundError('Product');
+      const values = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+      if (Object.keys(values).length === 0) return toProduct(before);
+      const [after] = await tx.update(products).set(values).where(eq(products.id, id)).returning();
+      const product = toProduct(after as typeof products.$inferSelect);
+      const changes = diffFields(before, product, FIELDS);
+      if (Object.keys(changes).length > 0)
+        await recordEvent(tx, productEvent('product.updated', actor, product, changes));
+      return product;
+    })
+    .catch(skuTaken);
+}
+
+/** Removes a product no order references; one that orders reference is deactivated instead. */
+export async function deleteProduct(deps: ServiceDeps, actor: Actor, id: string): Promise<DeleteResult> {
+  return deps.db.transaction(async (tx) => {
+    const product = toProduct(await findProduct(tx, id));
+    const result = await deleteOrDeactivate(
+      tx,
+      id,
+      (savepoint) => savepoint.delete(products).where(eq(products.id, id)),
+      () => tx.update(products).set({ isActive: false }).where(eq(products.id, id)),
+    );
+    await recordEvent(
+      tx,
+      productEvent(result.outcome === 'DELETED' ? 'product.deleted' : 'product.deactivated', actor, product),
+    );
+    return result;
+  });
+}

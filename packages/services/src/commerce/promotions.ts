@@ -1,0 +1,221 @@
+import {
+  type AssignPromotionInput,
+  type AssignPromotionOutput,
+  type CreatePromotionInput,
+  type DeleteResult,
+  type ListPromotionsInput,
+  type Page,
+  type Promotion,
+  promotionRuleIssues,
+  type UpdatePromotionInput,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { and, asc, count, desc, eq, gt, ilike, isNull, lte, not, or, type SQL } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
+import { diffFields, recordEvent } from '../events.ts';
+import type { Scope } from '../scope.ts';
+import { deleteOrDeactivate } from './delete-or-deactivate.ts';
+import { assignToCustomers } from './promotion-assignment.ts';
+
+const { promotions, customerLevels } = schema;
+type PromotionRow = typeof promotions.$inferSelect;
+
+const FIELDS = [
+  'name',
+  'code',
+  'description',
+  'discountType',
+  'discountValue',
+  'conditionType',
+  'minPurchaseAmount',
+  'customerLevelId',
+  'startsAt',
+  'endsAt',
+  'validityDays',
+  'isActive',
+] as const;
+
+function toPromotion(row: PromotionRow): Promotion {
+  return {
+    id: row.id,
+    name: row.name,
+    code: row.code,
+    description: row.description,
+    discountType: row.discountType,
+    discountValue: row.discountValue,
+    conditionType: row.conditionType,
+    minPurchaseAmount: row.minPurchaseAmount,
+    customerLevelId: row.customerLevelId,
+    startsAt: row.startsAt?.toISOString() ?? null,
+    endsAt: row.endsAt?.toISOString() ?? null,
+    validityDays: row.validityDays,
+    isActive: row.isActive,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Open at `now`: switched on, started and not ended. */
+const openAt = (now: Date) =>
+  and(
+    eq(promotions.isActive, true),
+    or(isNull(promotions.startsAt), lte(promotions.startsAt, now)),
+    or(isNull(promotions.endsAt), gt(promotions.endsAt, now)),
+  ) as SQL;
+
+function codeTaken(error: unknown): never {
+  if (isUniqueViolation(error, 'promotions_code_unique'))
+    throw new ConflictError('A promotion with this code already exists');
+  throw error;
+}
+
+async function assertLevelExists(executor: Executor, levelId: string | null | undefined) {
+  if (!levelId) return;
+  const [level] = await executor
+    .select({ id: customerLevels.id })
+    .from(customerLevels)
+    .where(eq(customerLevels.id, levelId));
+  if (!level) throw ValidationError.field('customerLevelId', 'unknown customer level');
+}
+
+const toDate = (value: string | null | undefined) => (value == null ? value : new Date(value));
+
+const promotionEvent = (type: string, actor: Actor, promotion: Promotion, changes?: ReturnType<typeof diffFields>) => ({
+  type,
+  entityType: 'promotion',
+  entityId: promotion.id,
+  actor,
+  data: promotion,
+  changes,
+});
+
+export async function createPromotion(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CreatePromotionInput,
+): Promise<Promotion> {
+  return deps.db
+    .transaction(async (tx) => {
+      await assertLevelExists(tx, input.customerLevelId);
+      const [row] = await tx
+        .insert(promotions)
+        .values({
+          ...input,
+          startsAt: toDate(input.startsAt),
+          endsAt: toDate(input.endsAt),
+          createdById: actor.kind === 'user' ? actor.userId : null,
+        })
+        .returning();
+      const promotion = toPromotion(row as PromotionRow);
+      await recordEvent(tx, promotionEvent('promotion.created', actor, promotion, diffFields({}, promotion, FIELDS)));
+      return promotion;
+    })
+    .catch(codeTaken);
+}
+
+async function findPromotion(executor: Executor, id: string) {
+  const [row] = await executor.select().from(promotions).where(eq(promotions.id, id));
+  if (!row) throw new NotFoundError('Promotion');
+  return row;
+}
+
+export const getPromotion = async (deps: ServiceDeps, id: string) => toPromotion(await findPromotion(deps.db, id));
+
+const sortColumns = { name: promotions.name, createdAt: promotions.createdAt, endsAt: promotions.endsAt };
+
+export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInput): Promise<Page<Promotion>> {
+  const conditions: (SQL | undefined)[] = [];
+  if (input.active !== undefined) conditions.push(input.active ? openAt(deps.now()) : not(openAt(deps.now())));
+  if (input.conditionType) conditions.push(eq(promotions.conditionType, input.conditionType));
+  if (input.search) {
+    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    conditions.push(or(ilike(promotions.name, pattern), ilike(promotions.code, pattern)));
+  }
+  const where = and(...conditions);
+  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select()
+      .from(promotions)
+      .where(where)
+      .orderBy(input.sort.startsWith('-') ? desc(column) : asc(column), asc(promotions.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(promotions).where(where),
+  ]);
+  return { items: rows.map(toPromotion), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+/** Changes the given fields; the merged promotion must pass the same rules as a new one. */
+export async function updatePromotion(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: UpdatePromotionInput,
+): Promise<Promotion> {
+  const { id, ...fields } = input;
+  return deps.db
+    .transaction(async (tx) => {
+      const [before] = await tx.select().from(promotions).where(eq(promotions.id, id)).for('no key update');
+      if (!before) throw new NotFoundError('Promotion');
+      const values: Partial<typeof promotions.$inferInsert> = Object.fromEntries(
+        Object.entries({ ...fields, startsAt: toDate(fields.startsAt), endsAt: toDate(fields.endsAt) }).filter(
+          ([, value]) => value !== undefined,
+        ),
+      );
+      if (Object.keys(values).length === 0) return toPromotion(before);
+      const issues = promotionRuleIssues({ ...before, ...values });
+      if (issues.length > 0) throw new ValidationError(issues);
+      if (values.customerLevelId !== before.customerLevelId) await assertLevelExists(tx, values.customerLevelId);
+      const [after] = await tx.update(promotions).set(values).where(eq(promotions.id, id)).returning();
+      const promotion = toPromotion(after as PromotionRow);
+      const changes = diffFields(toPromotion(before), promotion, FIELDS);
+      if (Object.keys(changes).length > 0)
+        await recordEvent(tx, promotionEvent('promotion.updated', actor, promotion, changes));
+      return promotion;
+    })
+    .catch(codeTaken);
+}
+
+/** Removes a promotion never assigned (nor used by a campaign); otherwise deactivates it, keeping the history. */
+export async function deletePromotion(deps: ServiceDeps, actor: Actor, id: string): Promise<DeleteResult> {
+  return deps.db.transaction(async (tx) => {
+    const promotion = toPromotion(await findPromotion(tx, id));
+    const result = await deleteOrDeactivate(
+      tx,
+      id,
+      (savepoint) => savepoint.delete(promotions).where(eq(promotions.id, id)),
+      () => tx.update(promotions).set({ isActive: false }).where(eq(promotions.id, id)),
+    );
+    await recordEvent(
+      tx,
+      promotionEvent(result.outcome === 'DELETED' ? 'promotion.deleted' : 'promotion.deactivated', actor, promotion),
+    );
+    return result;
+  });
+}
+
+/**
+ * Assigns a promotion to up to 1000 customers within the caller's scope. Idempotent: a
+ * customer who already holds it is skipped, as is one that is unknown, deleted or not the
+ * caller's (alike, so the answer reveals nothing about other reps' customers).
+ */
+export async function assignPromotion(
+  deps: ServiceDeps,
+  actor: Actor,
+  scope: Scope,
+  input: AssignPromotionInput,
+): Promise<AssignPromotionOutput> {
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const [promotion] = await tx
+      .select({ id: promotions.id, open: openAt(now).mapWith(Boolean) })
+      .from(promotions)
+      .where(eq(promotions.id, input.id))
+      .for('key share');
+    if (!promotion) throw new NotFoundError('Promotion');
+    if (!promotion.open) throw new ConflictError('The promotion is inactive, not started or ended');
+    return assignToCustomers(tx, actor, scope, input.id, input.customerIds, now);
+  });
+}

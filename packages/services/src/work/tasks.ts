@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  CreateTaskInput,
+  ListTasksInput,
+  MyTasksInput,
+  Page,
+  SetTaskStatusInput,
+  Task,
+  TaskStatus,
+  UpdateTaskInput,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL, sql } from 'drizzle-orm';
+import { type AuthUser, userActor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
+import { diffFields, recordEvent } from '../events.ts';
+import { type Scope, scopeWhere } from '../scope.ts';
+import {
+  assertActiveUser,
+  assertCustomerReference,
+  projectReference,
+  type ScopedCaller,
+  scopeOf,
+} from './references.ts';
+
+const { tasks, projects } = schema;
+type TaskRow = typeof tasks.$inferSelect;
+
+const OPEN: TaskStatus[] = ['TODO', 'IN_PROGRESS'];
+const CLOSED: TaskStatus[] = ['DONE', 'CANCELLED'];
+const AUDITED = [
+  'title',
+  'description',
+  'projectId',
+  'customerId',
+  'assigneeId',
+  'priority',
+  'dueAt',
+  'recurrenceUntil',
+];
+
+/**
+ * Allowed status moves. TODO and IN_PROGRESS move freely between each other and to DONE
+ * or CANCELLED. DONE and CANCELLED are closed: the only way out is back to TODO, and only
+ * when the request says `reopen: true`. Closing sets completedAt; reopening clears it.
+ */
+export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  TODO: ['IN_PROGRESS', 'DONE', 'CANCELLED'],
+  IN_PROGRESS: ['TODO', 'DONE', 'CANCELLED'],
+  DONE: [],
+  CANCELLED: [],
+};
+
+const SERIES_CONSTRAINT = 'tasks_series_occurrence_key';
+
+export function toTask(row: TaskRow, now: Date): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    projectId: row.projectId,
+    customerId: row.customerId,
+    assigneeId: row.assigneeId,
+    createdById: row.createdById,
+    status: row.status,
+    priority: row.priority,
+    dueAt: row.dueAt?.toISOString() ?? null,
+    completedAt: row.completedAt?.toISOString() ?? null,
+    overdue: row.dueAt !== null && row.dueAt < now && OPEN.includes(row.status),
+    recurrence: row.recurrenceFrequency
+      ? {
+          frequency: row.recurrenceFrequency,
+          interval: row.recurrenceInterval ?? 1,
+          until: row.recurrenceUntil?.toISOString() ?? null,
+        }
+      : null,
+    seriesId: row.seriesId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const overdueAt = (now: Date) => and(isNotNull(tasks.dueAt), lt(tasks.dueAt, now), inArray(tasks.status, OPEN)) as SQL;
+
+async function loadTask(executor: Executor, id: string, scope: Scope, now: Date): Promise<Task> {
+  const [row] = await executor
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.id, id), scopeWhere(scope, 'tasks')));
+  if (!row) throw new NotFoundError('Task');
+  return toTask(row, now);
+}
+
+const canAssign = (user: AuthUser) => user.permissions.has('tasks:assign');
+
+/** The project's customer wins when none is given; a different one is refused. */
+async function resolveProjectAndCustomer(
+  tx: Executor,
+  user: AuthUser,
+  projectId: string | null,
+  customerId: string | null,
+  customerGiven: boolean,
+  projectChanged: boolean,
+): Promise<string | null> {
+  if (!projectId) return customerId;
+  const project = projectChanged
+    ? await projectReference(tx, projectId, scopeOf(user, 'projects:read'))
+    : (await tx.select({ customerId: projects.customerId }).from(projects).where(eq(projects.id, projectId)))[0];
+  const projectCustomer = project?.customerId ?? null;
+  if (!projectCustomer) return customerId;
+  if (customerId === projectCustomer) return customerId;
+  if (customerGiven) throw ValidationError.field('customerId', "does not match the project's customer");
+  return projectCustomer;
+}
+
+/**
+ * Creates a task. The assignee defaults to the caller; anyone else needs `tasks:assign`.
+ * A project or customer must be one the caller may read. With `recurrence` the task is
+ * the first of a series (its seriesId is its own id) and its due date anchors the schedule.
+ */
+export async function createTask(deps: ServiceDeps, user: AuthUser, input: CreateTaskInput): Promise<Task> {
+  const assigneeId = input.assigneeId ?? user.id;
+  if (assigneeId !== user.id && !canAssign(user))
+    throw new ForbiddenError('Assigning a task to someone else needs tasks:assign');
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    if (assigneeId !== user.id) await assertActiveUser(tx, assigneeId, 'assigneeId');
+    if (input.customerId) await assertCustomerReference(tx, input.customerId, scopeOf(user, 'customers:read'));
+    const customerId = await resolveProjectAndCustomer(
+      tx,
+      user,
+      input.projectId ?? null,
+      input.customerId ?? null,
+      input.customerId !== undefined,
+      true,
+    );
+    const id = randomUUID();
+    const recurrence = input.recurrence;
+    const [row] = await tx
+      .insert(tasks)
+      .values({
+        id,
+        title: input.title,
+        description: input.description ?? null,
+        projectId: input.projectId ?? null,
+        customerId,
+        assigneeId,
+        createdById: user.id,
+        priority: input.priority ?? 'MEDIUM',
+        dueAt: input.dueAt ? new Date(input.dueAt) : null,
+        recurrenceFrequency: recurrence?.frequency ?? null,
+        recurrenceInterval: recurrence ? recurrence.interval : null,
+        recurrenceUntil: recurrence?.until ? new Date(recurrence.until) : null,
+        seriesId: recurrence ? id : null,
+      })
+      .returning();
+    const task = toTask(row as TaskRow, now);
+    await recordEvent(tx, {
+      type: 'task.created',
+      entityType: 'task',
+      entityId: id,
+      actor: userActor(user),
+      data: task,
+      customerId,
+      changes: diffFields({}, row as TaskRow, AUDITED),
+      occurredAt: now,
+    });
+    return task;
+  });
+}
+
+export const getTask = (deps: ServiceDeps, scope: Scope, id: string) => loadTask(deps.db, id, scope, deps.now());
+
+function filterConditions(
+  input: Pick<MyTasksInput, 'status' | 'projectId' | 'dueBefore' | 'overdue'>,
+  now: Date,
+): (SQL | undefined)[] {
+  const conditions: (SQL | undefined)[] = [];
+  if (input.status) conditions.push(eq(tasks.status, input.status));
+  if (input.projectId) conditions.push(eq(tasks.projectId, input.projectId));
+  if (input.dueBefore) conditions.push(lt(tasks.dueAt, new Date(input.dueBefore)));
+  if (input.overdue === true) conditions.push(overdueAt(now));
+  if (input.overdue === false) conditions.push(not(overdueAt(now)));
+  return conditions;
+}
+
+async function pageOfTasks(
+  deps: ServiceDeps,
+  where: SQL | undefined,
+  orderBy: SQL[],
+  input: { page: number; pageSize: number },
+  now: Date,
+): Promise<Page<Task>> {
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(...orderBy, asc(tasks.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(tasks).where(where),
+  ]);
+  return {
+    items: rows.map((row) => toTask(row, now)),
+    total: totals[0]?.total ?? 0,
+    page: input.page,
+    pageSize: input.pageSize,
+  };
+}
+
+/**
+ * The caller's own tasks (assigned to them), whatever their read scope: overdue ones
+ * first (oldest due first), then by due date, undated last.
+ */
+export async function listMyTasks(deps: ServiceDeps, user: AuthUser, input: MyTasksInput): Promise<Page<Task>> {
+  const now = deps.now();
+  const where = and(eq(tasks.assigneeId, user.id), ...filterConditions(input, now));
+  const order = [
+    sql`case when ${overdueAt(now)} then 0 else 1 end`,
+    sql`${tasks.dueAt} asc nulls last`,
+    asc(tasks.createdAt),
+  ];
+  return pageOfTasks(deps, where, order, input, now);
+}
+
+const sortColumns = { dueAt: tasks.dueAt, createdAt: tasks.createdAt, priority: tasks.priority };
+
+/** The team view: every task in the caller's `tasks:read` scope (a rep: their own). */
+export async function listTasks(deps: ServiceDeps, scope: Scope, input: ListTasksInput): Promise<Page<Task>> {
+  const now = deps.now();
+  const conditions = [scopeWhere(scope, 'tasks'), ...filterConditions(input, now)];
+  if (input.assigneeId) conditions.push(eq(tasks.assigneeId, input.assigneeId));
+  if (input.customerId) conditions.push(eq(tasks.customerId, input.customerId));
+  if (input.search) conditions.push(ilike(tasks.title, `%${input.search.replace(/[\\%_]/g, '\\$&')}%`));
+  const descending = input.sort.startsWith('-');
+  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
+  const order = [descending ? sql`${column} desc nulls last` : sql`${column} asc nulls last`, desc(tasks.createdAt)];
+  return pageOfTasks(deps, and(...conditions), order, input, now);
+}
+
+/**
+ * Edits a task in the caller's `tasks:update` scope (404 outside it). Handing it to someone
+ * other than the caller needs `tasks:assign`. A task in a recurring series keeps a due date;
+ * `recurrenceUntil` changes the end of the whole series. Status moves go through setTaskStatus.
+ */
+export async function updateTask(deps: ServiceDeps, caller: ScopedCaller, input: UpdateTaskInput): Promise<Task> {
+  const { user, scope } = caller;
+  const { id, recurrenceUntil, ...changes } = input;
+  const now = deps.now();
+  return deps.db
+    .transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.id, id), scopeWhere(scope, 'tasks')))
+        .for('update');
+      if (!before) throw new NotFoundError('Task');
+
+      if (changes.assigneeId !== undefined && changes.assigneeId !== before.assigneeId) {
+        if (changes.assigneeId !== user.id && !canAssign(user))
+          throw new ForbiddenError('Assigning a task to someone else needs tasks:assign');
+        await assertActiveUser(tx, changes.assigneeId, 'assigneeId');
+      }
+      if (changes.customerId && changes.customerId !== before.customerId)
+        await assertCustomerReference(tx, changes.customerId, scopeOf(user, 'customers:read'));
+      const projectId = changes.projectId !== undefined ? changes.projectId : before.projectId;
+      const customerId = await resolveProjectAndCustomer(
+        tx,
+        user,
+        projectId,
+        changes.customerId !== undefined ? changes.customerId : before.customerId,
+        changes.customerId !== undefined,
+        projectId !== before.projectId,
+      );
+      if (before.seriesId && changes.dueAt === null)
+        throw ValidationError.field('dueAt', 'a task in a recurring series needs a due date');
+      if (recurrenceUntil !== undefined && !before.seriesId)
+        throw ValidationError.field('recurrenceUntil', 'this task does not recur');
+
+      const values: Partial<typeof tasks.$inferInsert> = {};
+      if (changes.title !== undefined) values.title = changes.title;
+      if (changes.description !== undefined) values.description = changes.description;
+      if (changes.priority !== undefined) values.priority = changes.priority;
+      if (changes.assigneeId !== undefined) values.assigneeId = changes.assigneeId;
+      if (changes.dueAt !== undefined) values.dueAt = changes.dueAt === null ? null : new Date(changes.dueAt);
+      if (projectId !== before.projectId) values.projectId = projectId;
+      if (customerId !== before.customerId) values.customerId = customerId;
+      const until =
+        recurrenceUntil === undefined ? undefined : recurrenceUntil === null ? null : new Date(recurrenceUntil);
+      if (until !== undefined) values.recurrenceUntil = until;
+
+      const fieldChanges = diffFields(before, { ...before, ...values }, AUDITED);
+      if (Object.keys(fieldChanges).length === 0) return toTask(before, now);
+      const [row] = await tx.update(tasks).set(values).where(eq(tasks.id, id)).returning();
+      // The series' end is one rule: every task of the series carries the same copy of it.
+      if (until !== undefined && before.seriesId)
+        await tx.update(tasks).set({ recurrenceUntil: until }).where(eq(tasks.seriesId, before.seriesId));
+      const task = toTask(row as TaskRow, now);
+      await recordEvent(tx, {
+        type: 'assigneeId' in fieldChanges ? 'task.assigned' : 'task.updated',
+        entityType: 'task',
+        entityId: id,
+        actor: userActor(user),
+        data: task,
+        customerId: task.customerId,
+        changes: fieldChanges,
+        occurredAt: now,
+      });
+      return task;
+    })
+    .catch((error: unknown) => {
+      if (isUniqueViolation(error, SERIES_CONSTRAINT))
+        throw new ConflictError('Another task of this series is already due at that moment');
+      throw error;
+    });
+}
+
+/**
+ * Moves a task along TASK_TRANSITIONS, by its assignee (`tasks:update_own`) or a holder of
+ * `tasks:update_all`; anyone else gets 404. Asking for the current status changes nothing.
+ * Completing a task with a customer puts it on that customer's timeline.
+ */
+export async function setTaskStatus(deps: ServiceDeps, caller: ScopedCaller, input: SetTaskStatusInput) {
+  const { user, scope } = caller;
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.id, input.id), scopeWhere(scope, 'tasks')))
+      .for('update');
+    if (!before) throw new NotFoundError('Task');
+    const from = before.status;
+    const to = input.status;
+    if (from === to) return toTask(before, now);
+
+    const reopening = CLOSED.includes(from) && to === 'TODO' && input.reopen === true;
+    if (!reopening && !TASK_TRANSITIONS[from].includes(to)) {
+      const allowed = CLOSED.includes(from) ? ['TODO (with reopen: true)'] : TASK_TRANSITIONS[from];
+      const hint = CLOSED.includes(from) && to === 'TODO' ? '; send reopen: true to reopen it' : '';
+      throw new ConflictError(`A ${from} task cannot move to ${to}${hint}`, { from, to, allowed });
+    }
+    const completedAt = CLOSED.includes(to) ? now : null;
+    const [row] = await tx.update(tasks).set({ status: to, completedAt }).where(eq(tasks.id, input.id)).returning();
+    const task = toTask(row as TaskRow, now);
+    const type = reopening
+      ? 'task.reopened'
+      : to === 'DONE'
+        ? 'task.completed'
+        : to === 'CANCELLED'
+          ? 'task.cancelled'
+          : 'task.status_changed';
+    await recordEvent(tx, {
+      type,
+      entityType: 'task',
+      entityId: task.id,
+      actor: userActor(user),
+      data: task,
+      customerId: task.customerId,
+      changes: diffFields(before, row as TaskRow, ['status', 'completedAt']),
+      timeline: type === 'task.completed' ? { subject: `Task completed: ${task.title}` } : undefined,
+      occurredAt: now,
+    });
+    return task;
+  });
+}
