@@ -1,5 +1,4 @@
 import type { PermissionKey } from '@touch-crm/db';
-import { sql } from 'drizzle-orm';
 import type { AuthUser } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { UnauthorizedError } from '../errors.ts';
@@ -25,7 +24,9 @@ interface SessionRow extends Record<string, unknown> {
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
   const claims = await verifyToken(deps.jwtKey, deps.config, token, deps.now());
-  const rows = await deps.db.execute<SessionRow>(sql`
+  // Runs on every request: a postgres.js tagged query is prepared once per connection and
+  // skips the query builder.
+  const rows = await deps.db.$client<SessionRow[]>`
     select u.id, u.username, u.full_name, u.email, u.is_active, u.must_change_password, u.token_version,
            r.id as role_id, r.name as role_name,
            coalesce(array_agg(p.key) filter (where p.key is not null), '{}') as permissions
@@ -34,7 +35,7 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
       left join role_permissions rp on rp.role_id = r.id
       left join permissions p on p.id = rp.permission_id
      where u.id = ${claims.userId}
-     group by u.id, r.id`);
+     group by u.id, r.id`;
   const row = rows[0];
   if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
   if (!row.is_active) throw new UnauthorizedError('Account is deactivated');

@@ -6,6 +6,7 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import { UnauthorizedError } from '../errors.ts';
 
 const ALGORITHM = 'HS256';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface TokenClaims {
   userId: string;
@@ -63,7 +64,7 @@ export async function verifyToken(
       currentDate: now,
       requiredClaims: ['sub', 'iat', 'exp'],
     });
-    if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number')
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub) || typeof payload.ver !== 'number')
       throw new UnauthorizedError('Invalid token');
     return { userId: payload.sub, tokenVersion: payload.ver };
   } catch (error) {
