@@ -1,4 +1,5 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { customersRouter } from './routers/customers.ts';
 import { ordersRouter } from './routers/orders.ts';
@@ -22,6 +23,7 @@ export const appRouter = router({
   projects: projectsRouter,
   tasks: tasksRouter,
   worklogs: worklogsRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -20,6 +20,7 @@ const TAGS = [
   'projects',
   'tasks',
   'worklogs',
+  'audit',
 ];
 
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */

@@ -1,4 +1,5 @@
 export * from './actor.ts';
+export * from './audit.ts';
 export * from './auth/login.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';

@@ -1,0 +1,12 @@
+import { auditPage, listAuditInput } from '@touch-crm/contract';
+import { listAudit } from '@touch-crm/services';
+import { rest } from '../openapi-meta.ts';
+import { permissionProcedure, router } from '../trpc.ts';
+
+export const auditRouter = router({
+  list: permissionProcedure('audit:read')
+    .meta(rest('GET', '/audit', 'audit', 'Who changed what, from what to what (administrators; paginated)'))
+    .input(listAuditInput)
+    .output(auditPage)
+    .query(({ ctx, input }) => listAudit(ctx.deps, input)),
+});
