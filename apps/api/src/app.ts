@@ -7,8 +7,12 @@ import type { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { Hono, type Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
+import { Metrics, routeLabel } from './metrics.ts';
 import { createRestHandler } from './rest-handler.ts';
 import { mountSwaggerUi } from './swagger.ts';
 
@@ -39,6 +43,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const app = new Hono<Env>();
   const openApiDocument = JSON.stringify(buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL }));
   let migrated = false;
+  const metrics = new Metrics();
 
   const reportError = (error: TRPCError, ctx: Context | undefined) => {
     if (error.code === 'INTERNAL_SERVER_ERROR')
@@ -62,14 +67,35 @@ export async function createApp({ deps, log, version }: AppOptions) {
     const started = performance.now();
     await next();
     c.header('X-Request-Id', requestId);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe(c.req.method, routeLabel(c.req.path), c.res.status, seconds);
     log.info({
       requestId,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      durationMs: Math.round(seconds * 10_000) / 10,
     });
   });
+  const origins = deps.config.CORS_ORIGINS;
+  if (origins.length > 0)
+    app.use(
+      cors({
+        origin: origins.includes('*') ? '*' : (origin) => (origins.includes(origin) ? origin : null),
+        allowHeaders: ['authorization', 'content-type', 'x-request-id'],
+        exposeHeaders: ['x-request-id', 'retry-after'],
+        maxAge: 600,
+      }),
+    );
+  app.use(
+    timeout(
+      deps.config.REQUEST_TIMEOUT_MS,
+      () =>
+        new HTTPException(503, {
+          res: Response.json({ message: 'The request took too long', code: 'TIMEOUT' }, { status: 503 }),
+        }),
+    ),
+  );
   app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }));
   app.use(
     bodyLimit({
@@ -85,6 +111,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
     }),
   );
   app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
     log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
     return c.json(
       { message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId: c.get('requestId') } },
@@ -93,6 +120,9 @@ export async function createApp({ deps, log, version }: AppOptions) {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.render(deps.db.$client), 200, { 'content-type': 'text/plain; version=0.0.4' }),
+  );
   app.get('/readyz', async (c) => {
     try {
       await deps.db.$client`select 1`;

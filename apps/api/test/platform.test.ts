@@ -70,3 +70,44 @@ describe('/openapi.json success statuses', () => {
     expect(Object.keys(doc.paths['/auth/me'].get.responses)).toContain('200');
   });
 });
+
+describe('/metrics', () => {
+  it('exposes a request latency histogram and message and job counts in Prometheus format', async () => {
+    await api.rest('GET', '//healthz');
+    await api.rest('GET', '/users/00000000-0000-4000-8000-000000000000');
+    const res = await api.rest('GET', '//metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(res.text).toContain('# TYPE touch_crm_http_request_duration_seconds histogram');
+    expect(res.text).toMatch(
+      /touch_crm_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
+    );
+    expect(res.text).toContain('route="/api/v1/users/{id}"');
+    expect(res.text).toContain('# TYPE touch_crm_messages gauge');
+    expect(res.text).toContain('# TYPE touch_crm_jobs gauge');
+  });
+});
+
+describe('production behaviour', () => {
+  it('sends secure headers', async () => {
+    const res = await api.rest('GET', '//healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBeTruthy();
+  });
+
+  it('answers CORS only for the configured origins', async () => {
+    const cors = await startTestApi({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+    try {
+      const allowed = await cors.rest('OPTIONS', '/auth/me', {
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+      });
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      const refused = await cors.rest('GET', '//healthz', { headers: { origin: 'https://evil.example.com' } });
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await cors.close();
+    }
+    const none = await api.rest('GET', '//healthz', { headers: { origin: 'https://app.example.com' } });
+    expect(none.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

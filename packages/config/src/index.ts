@@ -69,6 +69,17 @@ export const configSchema = z
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
     LOGIN_FAILURE_WINDOW: durationSeconds.default(15 * 60),
     START_WORKER: booleanFlag.default(true),
+    /** Comma-separated origins allowed to call the API from a browser; `*` for any; empty for none. */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production') {
