@@ -13,6 +13,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { Metrics, routeLabel } from './metrics.ts';
+import { mountPlainRoutes } from './plain-routes.ts';
 import { createRestHandler } from './rest-handler.ts';
 import { mountSwaggerUi } from './swagger.ts';
 
@@ -150,6 +151,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       onError: ({ error, ctx }) => reportError(error, ctx),
     }),
   );
+  mountPlainRoutes(app, deps, log);
   app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
   app.notFound((c) => c.json({ message: 'Not found', code: 'NOT_FOUND' }, 404));
 

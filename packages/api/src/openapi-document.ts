@@ -1,4 +1,6 @@
+import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
+import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import type { Meta } from './trpc.ts';
 
@@ -23,6 +25,42 @@ const TAGS = [
   'audit',
 ];
 
+const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
+  get: {
+    tags: [tag],
+    summary,
+    operationId: `${tag}-export`,
+    security: [{ bearerAuth: [] }],
+    requestParams: { query },
+    responses: {
+      200: {
+        description: "Every matching row in the caller's scope, streamed",
+        content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+      },
+      400: { description: 'Invalid filter: `issues` names each failing field' },
+      401: { description: 'Missing, invalid or expired token' },
+      403: { description: 'The caller lacks the export permission' },
+      404: { description: 'Not found' },
+      409: { description: 'Conflicts with the current state' },
+      429: { description: 'Too many requests; see Retry-After' },
+    },
+  },
+});
+
+/** Plain HTTP routes served beside the procedures (see apps/api plain-routes.ts). */
+const PLAIN_ROUTES = {
+  '/customers/export': exportOperation(
+    'customers',
+    'Export customers as CSV or NDJSON (the list filters; permission customers:export)',
+    customerExportInput,
+  ),
+  '/orders/export': exportOperation(
+    'orders',
+    'Export orders as CSV or NDJSON (the list filters; permission customers:export)',
+    orderExportInput,
+  ),
+};
+
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */
 export function buildOpenApiDocument(options: { version: string; serverUrl?: string }) {
   const document = generateOpenApiDocument(appRouter, {
@@ -34,6 +72,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     baseUrl: `${options.serverUrl ?? ''}${REST_PREFIX}`,
     tags: TAGS,
     securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    paths: PLAIN_ROUTES,
   });
   documentSuccessStatuses(document as unknown as OperationsDocument);
   return document;

@@ -2,6 +2,7 @@ export * from './audit.ts';
 export * from './auth.ts';
 export * from './common.ts';
 export * from './customers.ts';
+export * from './exports.ts';
 export * from './money.ts';
 export * from './orders.ts';
 export * from './products.ts';

@@ -9,5 +9,6 @@ export * from './commerce/index.ts';
 export * from './deps.ts';
 export * from './errors.ts';
 export * from './events.ts';
+export * from './integrations/index.ts';
 export * from './scope.ts';
 export * from './work/index.ts';

@@ -115,11 +115,8 @@ function searchCondition(search: string): SQL | undefined {
   return looksLikePhone ? or(text, like(customers.searchText, contains(digits))) : text;
 }
 
-export async function listCustomers(
-  deps: ServiceDeps,
-  scope: Scope,
-  input: ListCustomersInput,
-): Promise<Page<Customer>> {
+/** The list's filters as one condition; the list and the export share it. */
+export function customerFilters(scope: Scope, input: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>) {
   const conditions: (SQL | undefined)[] = [live, scopeWhere(scope, 'customers')];
   if (input.status) conditions.push(eq(customers.status, input.status));
   if (input.levelId) conditions.push(eq(customers.levelId, input.levelId));
@@ -131,7 +128,15 @@ export async function listCustomers(
   if (input.lastOrderAfter) conditions.push(gt(customers.lastOrderAt, new Date(input.lastOrderAfter)));
   if (input.minTotalSpent !== undefined) conditions.push(gte(customers.totalSpent, input.minTotalSpent));
   if (input.smsOptIn !== undefined) conditions.push(eq(customers.smsOptIn, input.smsOptIn));
-  const where = and(...conditions);
+  return and(...conditions);
+}
+
+export async function listCustomers(
+  deps: ServiceDeps,
+  scope: Scope,
+  input: ListCustomersInput,
+): Promise<Page<Customer>> {
+  const where = customerFilters(scope, input);
   const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
   // Customers who never ordered sort last either way.
   const order = input.sort.startsWith('-') ? sql`${column} desc nulls last` : sql`${column} asc nulls last`;

@@ -101,14 +101,19 @@ export const getOrder = (deps: ServiceDeps, scope: Scope, id: string): Promise<O
 
 const sortColumns = { createdAt: orders.createdAt, total: orders.total, number: orders.number };
 
-export async function listOrders(deps: ServiceDeps, scope: Scope, input: ListOrdersInput): Promise<Page<Order>> {
+/** The list's filters as one condition; the list and the export share it. */
+export function orderFilters(scope: Scope, input: Omit<ListOrdersInput, 'page' | 'pageSize' | 'sort'>) {
   const conditions: (SQL | undefined)[] = [scopeWhere(scope, 'orders')];
   if (input.customerId) conditions.push(eq(orders.customerId, input.customerId));
   if (input.status) conditions.push(eq(orders.status, input.status));
   if (input.createdFrom) conditions.push(gte(orders.createdAt, new Date(input.createdFrom)));
   if (input.createdTo) conditions.push(lte(orders.createdAt, new Date(input.createdTo)));
   if (input.minTotal !== undefined) conditions.push(gte(orders.total, input.minTotal));
-  const where = and(...conditions);
+  return and(...conditions);
+}
+
+export async function listOrders(deps: ServiceDeps, scope: Scope, input: ListOrdersInput): Promise<Page<Order>> {
+  const where = orderFilters(scope, input);
   const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
   const [rows, totals] = await Promise.all([
     selectOrders(deps.db)

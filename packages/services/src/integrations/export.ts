@@ -1,0 +1,122 @@
+import type { ListCustomersInput, ListOrdersInput } from '@touch-crm/contract';
+import { schema } from '@touch-crm/db';
+import { type SQL, sql } from 'drizzle-orm';
+import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
+import { customerFilters } from '../commerce/customers.ts';
+import { orderFilters } from '../commerce/orders.ts';
+import type { ServiceDeps } from '../deps.ts';
+import type { Scope } from '../scope.ts';
+import { csvLine } from './csv.ts';
+
+export type ExportFormat = 'csv' | 'ndjson';
+
+const { customers, customerLevels, users, orders } = schema;
+
+/** Renders the queries the way the application's drizzle instance does (snake_case columns). */
+const dialect = new PgDialect({ casing: 'snake_case' });
+
+/** Rows fetched per round trip: memory stays flat however many rows match. */
+const BATCH = 1000;
+
+/** Export columns, in order: the CSV header and the NDJSON keys. The importer reads the same names. */
+export const CUSTOMER_EXPORT_COLUMNS = [
+  'id',
+  'firstName',
+  'lastName',
+  'phone',
+  'email',
+  'birthday',
+  'gender',
+  'address',
+  'notes',
+  'status',
+  'level',
+  'ownerUsername',
+  'smsOptIn',
+  'orderCount',
+  'totalSpent',
+  'lastOrderAt',
+  'rfmSegment',
+  'createdAt',
+] as const;
+
+export const ORDER_EXPORT_COLUMNS = [
+  'id',
+  'number',
+  'customerId',
+  'customerName',
+  'customerPhone',
+  'status',
+  'currency',
+  'subtotal',
+  'discount',
+  'total',
+  'createdAt',
+  'paidAt',
+  'cancelledAt',
+] as const;
+
+async function* stream(
+  deps: ServiceDeps,
+  query: SQL,
+  columns: readonly string[],
+  format: ExportFormat,
+): AsyncGenerator<string> {
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  if (format === 'csv') yield csvLine(columns);
+  const cursor = deps.db.$client.unsafe(text, params as never[]).cursor(BATCH);
+  for await (const rows of cursor) {
+    let chunk = '';
+    for (const row of rows as Record<string, unknown>[]) {
+      if (format === 'csv') chunk += csvLine(columns.map((column) => row[column]));
+      else chunk += `${JSON.stringify(Object.fromEntries(columns.map((column) => [column, row[column] ?? null])))}\n`;
+    }
+    yield chunk;
+  }
+}
+
+const iso = (column: AnyPgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** Customers matching the list's filters, in the caller's scope, streamed through a cursor. */
+export function exportCustomers(
+  deps: ServiceDeps,
+  scope: Scope,
+  filters: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>,
+  format: ExportFormat,
+): AsyncGenerator<string> {
+  const query = sql`
+    select ${customers.id} as "id", ${customers.firstName} as "firstName", ${customers.lastName} as "lastName",
+           ${customers.phone} as "phone", ${customers.email} as "email", ${customers.birthday}::text as "birthday",
+           ${customers.gender} as "gender", ${customers.address} as "address", ${customers.notes} as "notes",
+           ${customers.status} as "status", ${customerLevels.name} as "level", ${users.username} as "ownerUsername",
+           ${customers.smsOptIn} as "smsOptIn", ${customers.orderCount} as "orderCount",
+           ${customers.totalSpent}::text as "totalSpent", ${iso(customers.lastOrderAt)} as "lastOrderAt",
+           ${customers.rfmSegment} as "rfmSegment", ${iso(customers.createdAt)} as "createdAt"
+      from ${customers}
+      join ${users} on ${users.id} = ${customers.ownerId}
+      left join ${customerLevels} on ${customerLevels.id} = ${customers.levelId}
+     where ${customerFilters(scope, filters)}
+     order by ${customers.createdAt}, ${customers.id}`;
+  return stream(deps, query, CUSTOMER_EXPORT_COLUMNS, format);
+}
+
+/** Orders matching the list's filters, in the caller's scope, streamed through a cursor. */
+export function exportOrders(
+  deps: ServiceDeps,
+  scope: Scope,
+  filters: Omit<ListOrdersInput, 'page' | 'pageSize' | 'sort'>,
+  format: ExportFormat,
+): AsyncGenerator<string> {
+  const query = sql`
+    select ${orders.id} as "id", ${orders.number} as "number", ${orders.customerId} as "customerId",
+           ${customers.firstName} || ' ' || ${customers.lastName} as "customerName", ${customers.phone} as "customerPhone",
+           ${orders.status} as "status", ${orders.currency} as "currency", ${orders.subtotal}::text as "subtotal",
+           ${orders.discount}::text as "discount", ${orders.total}::text as "total",
+           ${iso(orders.createdAt)} as "createdAt", ${iso(orders.paidAt)} as "paidAt",
+           ${iso(orders.cancelledAt)} as "cancelledAt"
+      from ${orders}
+      join ${customers} on ${customers.id} = ${orders.customerId}
+     where ${orderFilters(scope, filters)}
+     order by ${orders.createdAt}, ${orders.id}`;
+  return stream(deps, query, ORDER_EXPORT_COLUMNS, format);
+}
