@@ -25,6 +25,17 @@ const server = createServer(async (req, res) => {
       res.end(JSON.stringify(row ?? null));
       return;
     }
+    if (req.method === 'GET' && url.startsWith('/customers?')) {
+      const search = `%${new URL(url, 'http://x').searchParams.get('search') ?? ''}%`;
+      const [items, [count]] = await Promise.all([
+        sql`select * from customers where deleted_at is null and status = 'CUSTOMER' and search_text like ${search}
+            order by total_spent desc nulls last, id limit 20`,
+        sql`select count(*)::int as total from customers where deleted_at is null and status = 'CUSTOMER' and search_text like ${search}`,
+      ]);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ items, total: count?.total ?? 0 }));
+      return;
+    }
     if (req.method === 'POST' && url === '/orders') {
       const input = JSON.parse(await readBody(req)) as {
         customerId: string;

@@ -210,6 +210,25 @@ if (wants('rest.customer-get') || wants('trpc.customer-get')) {
   );
 }
 
+if (wants('rest.customer-list')) {
+  log('filtered customer list page: baseline vs REST');
+  const letters = ['ada', 'grace', 'alan', 'barbara', 'ken'];
+  await compare(
+    { url: baselineUrl, request: (i) => ({ method: 'GET', path: `/customers?search=${letters[i % letters.length]}` }) },
+    {
+      'rest.customer-list': {
+        url: apiUrl,
+        request: (i) => ({
+          method: 'GET',
+          path: `/api/v1/customers?status=CUSTOMER&search=${letters[i % letters.length]}&sort=-totalSpent&pageSize=20`,
+          headers: auth,
+        }),
+        target: 0.5,
+      },
+    },
+  );
+}
+
 if (wants('rest.order-create')) {
   log('order create: baseline transaction vs REST');
   const order = (i: number) =>
