@@ -5,10 +5,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectDatabase, EMBEDDED_DATABASE_NAME, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import {
+  connectDatabase,
+  EMBEDDED_DATABASE_NAME,
+  generateDataset,
+  runMigrations,
+  runSeed,
+  startEmbeddedPostgres,
+} from '@touch-crm/db';
 import postgres from 'postgres';
-import { generateDataset } from './data.ts';
+import { benchCsvExport, benchCsvImport } from './csv.ts';
 import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
+import { benchCampaign, benchRfm, benchSms, prepareWorkerBench } from './worker-cases.ts';
 
 /**
  * `pnpm bench [--quick] [--case NAME]`: every figure is a ratio against a baseline measured in
@@ -157,6 +165,7 @@ await generateDataset(
   owners.map((o) => o.id),
   SIZE,
 );
+await sql`analyze`;
 log(`dataset generated in ${((performance.now() - dataStarted) / 1000).toFixed(1)} s`);
 const customerIds = (await sql<{ id: string }[]>`select id from customers order by random() limit 2000`).map(
   (r) => r.id,
@@ -255,6 +264,64 @@ cases['api.rss-idle'] = { value: Math.round(rssIdle), unit: 'MB', better: 'lower
 cases['api.rss-load'] = { value: Math.round(rssPeak), unit: 'MB', better: 'lower', target: 250 };
 await stop(api);
 await stop(baseline);
+
+if (wants('csv.import')) {
+  log('csv.import: customers:import vs COPY of the same rows');
+  cases['csv.import'] = await benchCsvImport({ databaseUrl, root, log }, quick ? 20_000 : 100_000);
+}
+if (wants('csv.export')) {
+  log('csv.export: customers:export vs COPY … TO STDOUT');
+  cases['csv.export'] = await benchCsvExport({ databaseUrl, root, log }, quick ? 100_000 : 1_000_000, quick ? 1 : 3);
+}
+
+if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
+  const customers = quick ? 50_000 : 1_000_000;
+  log(`worker cases: ${customers} customers with about five orders each`);
+  const bench = await prepareWorkerBench(server.url, customers);
+  if (wants('rfm.score')) {
+    const { value, first, baseline } = await benchRfm(bench);
+    cases['rfm.score-first'] = {
+      value: Math.round(first * 100) / 100,
+      unit: 's',
+      baseline: Math.round(baseline * 100) / 100,
+      ratio: Math.round((first / baseline) * 100) / 100,
+      better: 'lower',
+    };
+    cases['rfm.score'] = {
+      value: Math.round(value * 100) / 100,
+      unit: 's',
+      baseline: Math.round(baseline * 100) / 100,
+      ratio: Math.round((value / baseline) * 100) / 100,
+      better: 'lower',
+      target: 1.5,
+    };
+  }
+  if (wants('campaign.execute')) {
+    const { value, baseline, recipients } = await benchCampaign(bench);
+    log(`campaign.execute: ${recipients} recipients`);
+    cases['campaign.execute'] = {
+      value: Math.round(value * 100) / 100,
+      unit: 's',
+      baseline: Math.round(baseline * 100) / 100,
+      ratio: Math.round((value / baseline) * 100) / 100,
+      better: 'lower',
+      target: 2,
+    };
+  }
+  if (wants('sms.deliver')) {
+    const messages = quick ? 5_000 : 20_000;
+    const one = await benchSms(bench, server.url, messages, 1);
+    const two = await benchSms(bench, server.url, messages, 2);
+    cases['sms.deliver'] = { value: Math.round(one), unit: 'messages/s', better: 'higher', target: 2000 };
+    cases['sms.deliver-scaling'] = {
+      value: Math.round((two / one) * 100) / 100,
+      unit: '×',
+      better: 'higher',
+      target: 1.7,
+    };
+  }
+  await bench.close();
+}
 
 if (wants('start.readyz')) {
   log('start → /readyz on existing embedded data vs PostgreSQL restart');

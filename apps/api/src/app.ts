@@ -12,6 +12,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
+import { IMPORT_PATH, mountImportRoutes } from './import-routes.ts';
 import { Metrics, routeLabel } from './metrics.ts';
 import { mountPlainRoutes } from './plain-routes.ts';
 import { createRestHandler } from './rest-handler.ts';
@@ -98,19 +99,21 @@ export async function createApp({ deps, log, version }: AppOptions) {
     ),
   );
   app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }));
-  app.use(
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.config.BODY_LIMIT_BYTES,
+      maxSize,
       onError: (c) => {
         // The rest of the body is never read, so the connection cannot be reused.
         c.header('Connection', 'close');
-        return c.json(
-          { message: `Request body exceeds ${deps.config.BODY_LIMIT_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' },
-          413,
-        );
+        return c.json({ message: `Request body exceeds ${maxSize} bytes`, code: 'PAYLOAD_TOO_LARGE' }, 413);
       },
-    }),
-  );
+    });
+  const bodyLimits = {
+    default: limitBody(deps.config.BODY_LIMIT_BYTES),
+    import: limitBody(deps.config.IMPORT_MAX_BYTES),
+  };
+  // CSV uploads get IMPORT_MAX_BYTES; every other route BODY_LIMIT_BYTES.
+  app.use((c, next) => (c.req.path === IMPORT_PATH ? bodyLimits.import : bodyLimits.default)(c, next));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
     log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
@@ -152,6 +155,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
     }),
   );
   mountPlainRoutes(app, deps, log);
+  mountImportRoutes(app, deps, log);
   app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
   app.notFound((c) => c.json({ message: 'Not found', code: 'NOT_FOUND' }, 404));
 

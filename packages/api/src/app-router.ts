@@ -1,13 +1,18 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
+import { campaignsRouter } from './routers/campaigns.ts';
 import { customersRouter } from './routers/customers.ts';
+import { importsRouter } from './routers/imports.ts';
+import { jobsRouter } from './routers/jobs.ts';
+import { messagesRouter, messageTemplatesRouter } from './routers/messages.ts';
 import { ordersRouter } from './routers/orders.ts';
 import { productsRouter } from './routers/products.ts';
 import { projectsRouter } from './routers/projects.ts';
 import { promotionsRouter } from './routers/promotions.ts';
 import { tasksRouter } from './routers/tasks.ts';
 import { permissionsRouter, rolesRouter, usersRouter } from './routers/users.ts';
+import { webhooksRouter } from './routers/webhooks.ts';
 import { worklogsRouter } from './routers/worklogs.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -24,6 +29,12 @@ export const appRouter = router({
   tasks: tasksRouter,
   worklogs: worklogsRouter,
   audit: auditRouter,
+  messages: messagesRouter,
+  messageTemplates: messageTemplatesRouter,
+  campaigns: campaignsRouter,
+  jobs: jobsRouter,
+  webhooks: webhooksRouter,
+  imports: importsRouter,
 });
 
 export type AppRouter = typeof appRouter;

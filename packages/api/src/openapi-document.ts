@@ -2,6 +2,7 @@ import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
+import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import type { Meta } from './trpc.ts';
 
 export const REST_PREFIX = '/api/v1';
@@ -23,6 +24,10 @@ const TAGS = [
   'tasks',
   'worklogs',
   'audit',
+  'messages',
+  'campaigns',
+  'jobs',
+  'webhooks',
 ];
 
 const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
@@ -59,6 +64,7 @@ const PLAIN_ROUTES = {
     'Export orders as CSV or NDJSON (the list filters; permission customers:export)',
     orderExportInput,
   ),
+  ...IMPORT_PLAIN_ROUTES,
 };
 
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */

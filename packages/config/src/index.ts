@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)$/;
@@ -15,6 +16,88 @@ const durationSeconds = z
     }
     const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
     return Number(match[1]) * factor;
+  });
+
+const durationUnitsMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses "250ms", "10s", "5m", "1h" or a number of seconds into milliseconds. */
+const durationMs = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 250ms, 10s, 5m or 1h' });
+      return z.NEVER;
+    }
+    return Math.round(Number(match[1]) * durationUnitsMs[match[2] as keyof typeof durationUnitsMs]);
+  });
+
+/** A 5-field cron expression (minute hour day-of-month month day-of-week), or `off`. */
+const cron = z
+  .string()
+  .trim()
+  .refine((value) => value === 'off' || /^\S+(\s+\S+){4}$/.test(value), {
+    message: 'expected a 5-field cron expression such as "0 2 * * *", or off',
+  });
+
+/** `HH:MM-HH:MM` in APP_TIMEZONE (may wrap midnight), or `off`. */
+const quietHours = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    if (value === 'off') return null;
+    const match = /^([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)$/.exec(value);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'expected HH:MM-HH:MM such as 21:00-08:00, or off' });
+      return z.NEVER;
+    }
+    const start = Number(match[1]) * 60 + Number(match[2]);
+    const end = Number(match[3]) * 60 + Number(match[4]);
+    if (start === end) {
+      ctx.addIssue({ code: 'custom', message: 'start and end must differ (use off to disable)' });
+      return z.NEVER;
+    }
+    return { start, end };
+  });
+
+/** One WEBHOOK_ALLOWED_HOSTS entry: a host name (optionally with a port) or an address range. */
+export type AllowedHost =
+  | { kind: 'host'; host: string; port: number | null }
+  | { kind: 'range'; address: string; prefix: number; family: 4 | 6 };
+
+/** `host`, `host:port`, `[v6]:port`, an IP address or a CIDR range, comma-separated. */
+const allowedHosts = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const entries: AllowedHost[] = [];
+    for (const raw of value.split(',')) {
+      const entry = raw.trim().toLowerCase();
+      if (!entry) continue;
+      const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+      const family = isIP(cidr ? (cidr[1] as string) : entry);
+      if (cidr || family) {
+        const address = cidr ? (cidr[1] as string) : entry;
+        const version = isIP(address) as 0 | 4 | 6;
+        const prefix = cidr ? Number(cidr[2]) : version === 4 ? 32 : 128;
+        if (version === 0 || prefix > (version === 4 ? 32 : 128)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not a valid address or CIDR range` });
+          return z.NEVER;
+        }
+        entries.push({ kind: 'range', address, prefix, family: version });
+        continue;
+      }
+      const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::(\d{1,5}))?$/.exec(entry);
+      const port = match?.[3] ? Number(match[3]) : null;
+      if (!match || (port !== null && (port < 1 || port > 65_535))) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not a host, host:port, address or CIDR range` });
+        return z.NEVER;
+      }
+      entries.push({ kind: 'host', host: (match[1] ?? match[2]) as string, port });
+    }
+    return entries;
   });
 
 const booleanFlag = z
@@ -80,6 +163,54 @@ export const configSchema = z
           .filter(Boolean),
       ),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    /** Largest CSV accepted by POST /customers/import (that route only; BODY_LIMIT_BYTES elsewhere). */
+    IMPORT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(20 * 1024 * 1024),
+    IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+
+    // Worker, SMS delivery and the automated messages (issue 6).
+    SMS_PROVIDER: z.enum(['console', 'http', 'twilio']).default('console'),
+    SMS_HTTP_URL: z.url().optional(),
+    SMS_HTTP_TOKEN: z.string().optional(),
+    TWILIO_ACCOUNT_SID: z.string().optional(),
+    TWILIO_AUTH_TOKEN: z.string().optional(),
+    TWILIO_FROM: z.string().optional(),
+    TWILIO_MESSAGING_SERVICE_SID: z.string().optional(),
+    TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    SMS_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
+    SMS_QUIET_HOURS: quietHours.default({ start: 21 * 60, end: 8 * 60 }),
+    SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    SMS_RETRY_DELAY: durationMs.default(30_000),
+    SMS_RETRY_MAX_DELAY: durationMs.default(3_600_000),
+    SMS_HTTP_TIMEOUT: durationMs.default(10_000),
+    SMS_SENDING_LEASE: durationMs.default(60_000),
+    SMS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+    SMS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+    SMS_RECOVERY_INTERVAL: durationMs.default(15_000),
+    INACTIVITY_DAYS: z.coerce.number().int().min(1).default(90),
+    INACTIVITY_COOLDOWN_DAYS: z.coerce.number().int().min(0).default(30),
+    RFM_WINDOW_DAYS: z.coerce.number().int().min(1).default(365),
+    CRON_RFM_SCORE: cron.default('0 2 * * *'),
+    CRON_BIRTHDAY_MESSAGES: cron.default('0 9 * * *'),
+    CRON_INACTIVITY_MESSAGES: cron.default('0 10 * * 1'),
+    CRON_RECURRING_TASKS: cron.default('0 6 * * *'),
+    CRON_CAMPAIGN_DISPATCH: cron.default('* * * * *'),
+    WORKER_POLL_INTERVAL: durationMs.default(2_000),
+    WORKER_SHUTDOWN_TIMEOUT: durationMs.default(30_000),
+
+    // Outbound webhooks (issue 9).
+    /** Hosts and address ranges webhook URLs may use despite the private-address rules (tests, intranets). */
+    WEBHOOK_ALLOWED_HOSTS: allowedHosts,
+    WEBHOOK_TIMEOUT: durationMs.default(10_000),
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(32),
+    WEBHOOK_RETRY_DELAY: durationMs.default(30_000),
+    WEBHOOK_RETRY_MAX_DELAY: durationMs.default(3_600_000),
+    WEBHOOK_DISABLE_AFTER: durationMs.default(86_400_000),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+    WEBHOOK_RECOVERY_INTERVAL: durationMs.default(5_000),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV === 'production') {
@@ -93,6 +224,31 @@ export const configSchema = z
     } else if (config.JWT_SECRET && Buffer.byteLength(config.JWT_SECRET) < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'JWT_SECRET must be at least 32 bytes' });
     }
+    if (config.SMS_PROVIDER === 'http' && !config.SMS_HTTP_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMS_HTTP_URL'],
+        message: 'SMS_HTTP_URL is required when SMS_PROVIDER=http',
+      });
+    if (config.SMS_PROVIDER === 'twilio') {
+      for (const key of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'] as const)
+        if (!config[key])
+          ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required when SMS_PROVIDER=twilio` });
+      if (!config.TWILIO_FROM && !config.TWILIO_MESSAGING_SERVICE_SID)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TWILIO_FROM'],
+          message: 'TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio',
+        });
+    }
+    if (config.SMS_SENDING_LEASE <= config.SMS_HTTP_TIMEOUT)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMS_SENDING_LEASE'],
+        message: 'SMS_SENDING_LEASE must be longer than SMS_HTTP_TIMEOUT, or a slow send could be sent twice',
+      });
+    if (config.WORKER_POLL_INTERVAL < 500)
+      ctx.addIssue({ code: 'custom', path: ['WORKER_POLL_INTERVAL'], message: 'must be at least 500ms' });
   });
 
 export type Config = z.infer<typeof configSchema>;

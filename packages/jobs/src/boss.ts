@@ -1,30 +1,66 @@
-import { PgBoss, type SendOptions } from 'pg-boss';
+import { type Db, PgBoss, type SendOptions } from 'pg-boss';
 import type postgres from 'postgres';
 import { QUEUE_NAMES, QUEUES, type QueueName, type QueuePayload } from './queues.ts';
+
+export { type Db as JobDb, fromDrizzle, PgBoss } from 'pg-boss';
 
 /** pg-boss keeps its tables in their own schema of the application's database. */
 export const BOSS_SCHEMA = 'pgboss';
 
-export function createBoss(connectionString: string, options: { max?: number; schedule?: boolean } = {}) {
+export interface BossOptions {
+  /** Connections in pg-boss's own pool. */
+  max?: number;
+  /** Run the cron pass (the worker does; the API must not). */
+  schedule?: boolean;
+  /** Run maintenance: expiring, retrying and archiving jobs (the worker does; the API need not). */
+  supervise?: boolean;
+  /** Hold a LISTEN connection so notify-enabled queues wake workers at once. */
+  listen?: boolean;
+  applicationName?: string;
+}
+
+export function createBoss(connectionString: string, options: BossOptions = {}) {
   return new PgBoss({
     connectionString,
     schema: BOSS_SCHEMA,
     max: options.max ?? 4,
     schedule: options.schedule ?? true,
-    application_name: 'touch-crm-jobs',
+    supervise: options.supervise ?? true,
+    useListenNotify: options.listen ?? false,
+    application_name: options.applicationName ?? 'touch-crm-jobs',
   });
 }
 
-/** Creates every queue with its policy; safe to run from several processes at once. */
+/**
+ * Creates every queue with its policy, or brings an existing queue's options up to date;
+ * safe to run from several processes at once.
+ */
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   for (const name of QUEUE_NAMES) {
+    const { policy, ...options } = QUEUES[name].options;
     const existing = await boss.getQueue(name);
-    if (!existing) await boss.createQueue(name, { ...QUEUES[name].options });
+    if (!existing) {
+      try {
+        await boss.createQueue(name, { policy, ...options });
+        continue;
+      } catch (error) {
+        // Another process created it between our check and our insert.
+        if (!(await boss.getQueue(name))) throw error;
+      }
+    }
+    await boss.updateQueue(name, options);
   }
 }
 
 /** Anything postgres.js can run a statement on: the pool or an open transaction. */
 type SqlRunner = Pick<postgres.Sql, 'unsafe'>;
+
+/** pg-boss's database adapter over a postgres.js pool or transaction. */
+export const postgresJsDb = (tx: SqlRunner): Db => ({
+  executeSql: async (text: string, values?: unknown[]) => ({
+    rows: await tx.unsafe(text, (values ?? []) as postgres.ParameterOrJSON<never>[]),
+  }),
+});
 
 /**
  * Enqueues a job through the caller's database transaction (pg-boss's `db` adapter), so the
@@ -38,12 +74,39 @@ export async function enqueue<N extends QueueName>(
   options: SendOptions = {},
 ): Promise<string | null> {
   const data = QUEUES[name].payload.parse(payload);
-  return boss.send(name, data, {
-    ...options,
-    db: {
-      executeSql: async (text: string, values?: unknown[]) => ({
-        rows: await tx.unsafe(text, (values ?? []) as postgres.ParameterOrJSON<never>[]),
-      }),
+  return boss.send(name, data, { ...options, db: postgresJsDb(tx) });
+}
+
+export interface JobToSend<N extends QueueName> {
+  payload: QueuePayload<N>;
+  startAfter?: Date;
+  priority?: number;
+}
+
+/**
+ * Sends jobs through a given database adapter (normally the caller's transaction): the one
+ * way services put work on a queue. Payloads are checked against the queue's schema.
+ */
+export interface JobQueue {
+  send<N extends QueueName>(db: Db, name: N, payload: QueuePayload<N>, options?: SendOptions): Promise<string | null>;
+  /** Many jobs of one queue in one INSERT. */
+  sendMany<N extends QueueName>(db: Db, name: N, jobs: readonly JobToSend<N>[]): Promise<void>;
+}
+
+export function createJobQueue(boss: PgBoss): JobQueue {
+  return {
+    send: (db, name, payload, options = {}) => boss.send(name, QUEUES[name].payload.parse(payload), { ...options, db }),
+    sendMany: async (db, name, jobs) => {
+      if (jobs.length === 0) return;
+      await boss.insert(
+        name,
+        jobs.map((job) => ({
+          data: QUEUES[name].payload.parse(job.payload),
+          ...(job.startAfter ? { startAfter: job.startAfter } : {}),
+          ...(job.priority !== undefined ? { priority: job.priority } : {}),
+        })),
+        { db },
+      );
     },
-  });
+  };
 }

@@ -1,4 +1,33 @@
+import type { Config } from '@touch-crm/config';
+import type { Queue } from 'pg-boss';
 import { z } from 'zod';
+
+const DAY = 86_400;
+
+/** Scheduled jobs keep their history for a month, so GET /jobs can show the last run of a weekly job. */
+const scheduled = {
+  policy: 'standard',
+  retryLimit: 2,
+  retryDelay: 60,
+  retryBackoff: true,
+  expireInSeconds: 3600,
+  deleteAfterSeconds: 30 * DAY,
+} satisfies Omit<Queue, 'name'>;
+
+type CronSetting =
+  | 'CRON_RFM_SCORE'
+  | 'CRON_BIRTHDAY_MESSAGES'
+  | 'CRON_INACTIVITY_MESSAGES'
+  | 'CRON_RECURRING_TASKS'
+  | 'CRON_CAMPAIGN_DISPATCH';
+
+interface QueueDefinition {
+  payload: z.ZodType<object>;
+  options: Omit<Queue, 'name'>;
+  description: string;
+  /** The configuration variable holding its cron expression (in APP_TIMEZONE), if it runs on a schedule. */
+  cron?: CronSetting;
+}
 
 /**
  * Every queue the API and the worker share: its name, its payload schema and its
@@ -7,33 +36,105 @@ import { z } from 'zod';
 export const QUEUES = {
   'rfm.score': {
     payload: z.object({}).loose(),
-    options: { retryLimit: 2, retryDelay: 60, retryBackoff: true },
-    description: 'Recency, frequency and monetary scores and levels for every customer',
+    options: scheduled,
+    description: 'Recency, frequency and monetary scores, segments and levels for every customer with orders',
+    cron: 'CRON_RFM_SCORE',
   },
   'messages.birthday': {
     payload: z.object({}).loose(),
-    options: { retryLimit: 2, retryDelay: 60, retryBackoff: true },
+    options: scheduled,
     description: 'Queue birthday messages for customers whose birthday is today',
+    cron: 'CRON_BIRTHDAY_MESSAGES',
   },
   'messages.inactivity': {
     payload: z.object({}).loose(),
-    options: { retryLimit: 2, retryDelay: 60, retryBackoff: true },
+    options: scheduled,
     description: 'Queue re-engagement messages for inactive customers',
+    cron: 'CRON_INACTIVITY_MESSAGES',
   },
   'tasks.recurring': {
     payload: z.object({}).loose(),
-    options: { retryLimit: 2, retryDelay: 60, retryBackoff: true },
+    options: scheduled,
     description: 'Create the next occurrence of recurring tasks',
+    cron: 'CRON_RECURRING_TASKS',
+  },
+  'campaigns.dispatch': {
+    /** One campaign when it names one (sent for its scheduledAt), else every scheduled campaign now due. */
+    payload: z.object({ campaignId: z.uuid().optional() }),
+    options: { ...scheduled, deleteAfterSeconds: 7 * DAY, notify: true },
+    description: 'Execute scheduled campaigns whose time has come',
+    cron: 'CRON_CAMPAIGN_DISPATCH',
   },
   'sms.send': {
-    payload: z.object({ messageId: z.uuid() }),
-    options: { retryLimit: 8, retryDelay: 5, retryBackoff: true, retryDelayMax: 3600 },
-    description: 'Deliver one queued SMS through the configured provider',
+    /**
+     * The messages one delivery job is responsible for (written in the transaction that queued them);
+     * without ids, the job delivers whatever is due (on-demand runs).
+     */
+    payload: z.object({ messageIds: z.array(z.uuid()).max(1000).optional() }),
+    options: {
+      policy: 'standard',
+      // Carrier failures are retried per message (message_queue.attempts with backoff); these
+      // retries only cover a handler that crashed (database unreachable and the like).
+      retryLimit: 10,
+      retryDelay: 5,
+      retryBackoff: true,
+      retryDelayMax: 600,
+      expireInSeconds: 300,
+      deleteAfterSeconds: DAY,
+      notify: true,
+    },
+    description: 'Deliver queued SMS through the configured provider',
   },
-} as const;
+  'customers.import': {
+    /** One uploaded CSV (imports row). Progress commits with each batch, so a retried job resumes. */
+    payload: z.object({ importId: z.uuid() }),
+    options: {
+      policy: 'standard',
+      // Only for a worker that died mid-import: the next attempt resumes after the last committed batch.
+      retryLimit: 2,
+      retryDelay: 30,
+      retryBackoff: true,
+      expireInSeconds: 1800,
+      deleteAfterSeconds: 7 * DAY,
+      notify: true,
+    },
+    description: 'Import an uploaded CSV of customers in set-based batches',
+  },
+  'webhooks.deliver': {
+    /**
+     * The webhook deliveries one job is responsible for (written in the transaction that recorded
+     * their events); without ids, the job delivers whatever is due (set-based events, recovery).
+     */
+    payload: z.object({ deliveryIds: z.array(z.uuid()).max(1000).optional() }),
+    options: {
+      policy: 'standard',
+      // Receiver failures are retried per delivery (webhook_deliveries.attempts with backoff); these
+      // retries only cover a handler that crashed (database unreachable and the like).
+      retryLimit: 10,
+      retryDelay: 5,
+      retryBackoff: true,
+      retryDelayMax: 600,
+      expireInSeconds: 300,
+      deleteAfterSeconds: DAY,
+      notify: true,
+    },
+    description: 'POST signed domain events to the webhook subscriptions that asked for them',
+  },
+} as const satisfies Record<string, QueueDefinition>;
 
 export type QueueName = keyof typeof QUEUES;
 export type QueuePayload<N extends QueueName> = z.infer<(typeof QUEUES)[N]['payload']>;
 export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
 
 export const isQueueName = (value: string): value is QueueName => Object.hasOwn(QUEUES, value);
+
+/** The cron expression of a scheduled queue from the configuration; null when it has none or it is `off`. */
+export function cronOf(config: Config, name: QueueName): string | null {
+  const setting = (QUEUES[name] as QueueDefinition).cron;
+  if (!setting) return null;
+  const value = config[setting];
+  return value === 'off' ? null : value;
+}
+
+/** The configuration variable that overrides a queue's schedule. */
+export const cronSettingOf = (name: QueueName): string | null => (QUEUES[name] as QueueDefinition).cron ?? null;

@@ -1,5 +1,6 @@
 import type { Config } from '@touch-crm/config';
 import type { Database } from '@touch-crm/db';
+import type { JobQueue } from '@touch-crm/jobs';
 
 /** What every service verb needs; built once per process. */
 export interface ServiceDeps {
@@ -8,4 +9,6 @@ export interface ServiceDeps {
   /** Injected so tests and schedules can control time. */
   now: () => Date;
   jwtKey: Uint8Array;
+  /** Puts jobs on pg-boss queues through a transaction of `db` (packages/jobs; services/src/jobs/queue.ts). */
+  jobs: JobQueue;
 }

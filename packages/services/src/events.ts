@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Executor } from '@touch-crm/db';
 import { schema } from '@touch-crm/db';
 import type { Actor } from './actor.ts';
+import { callsForWelcome, queueWelcomeMessages } from './messaging/welcome.ts';
+import { queueWebhookDeliveries } from './webhooks/reaction.ts';
 
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
 
@@ -87,6 +89,19 @@ export async function recordEvents(tx: Executor, events: readonly DomainEvent[])
         })),
       );
   }
+  // Reactions that must commit or vanish with the change: the welcome message (once per customer).
+  const welcome = rows.filter(({ event }) => callsForWelcome(event));
+  if (welcome.length > 0)
+    await queueWelcomeMessages(
+      tx,
+      welcome.map(({ event }) => event.entityId),
+      (welcome[0] as (typeof welcome)[number]).occurredAt,
+    );
+  // … and the outbound webhooks: a delivery (and its job) per event and subscription that asked for it.
+  await queueWebhookDeliveries(
+    tx,
+    rows.map((row) => row.id),
+  );
   return rows.map((row) => row.id);
 }
 

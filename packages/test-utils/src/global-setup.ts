@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import { createBoss, ensureQueues } from '@touch-crm/jobs';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { TEMPLATE_DATABASE, withDatabase } from './database.ts';
@@ -50,6 +51,11 @@ export default async function setup(project: TestProject) {
   const template = connectDatabase(templateUrl, { max: 1 });
   await runSeed(template.db);
   await template.close();
+  // pg-boss's schema and queues, so each cloned database starts with them installed.
+  const boss = createBoss(templateUrl, { max: 1, schedule: false, supervise: false, listen: false });
+  await boss.start();
+  await ensureQueues(boss);
+  await boss.stop({ graceful: false, timeout: 5_000 });
 
   project.provide('databaseServerUrl', serverUrl);
   return stop;

@@ -39,3 +39,5 @@ export const messageType = pgEnum('message_type', [
   'MANUAL',
 ]);
 export const messageStatus = pgEnum('message_status', ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'SKIPPED', 'CANCELLED']);
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['PENDING', 'SUCCEEDED', 'FAILED']);
+export const importStatus = pgEnum('import_status', ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']);

@@ -3,6 +3,7 @@ export * from './commerce.ts';
 export * from './customers.ts';
 export * from './enums.ts';
 export * from './events.ts';
+export * from './integrations.ts';
 export * from './messaging.ts';
 export * from './promotions.ts';
 export * from './work.ts';

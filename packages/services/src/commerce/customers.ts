@@ -36,6 +36,8 @@ const FIELDS = [
   'referredById',
   'smsOptIn',
 ] as const;
+/** The audited customer fields (the import records the same changes). */
+export const CUSTOMER_AUDIT_FIELDS = FIELDS;
 
 const live = isNull(customers.deletedAt);
 
@@ -240,7 +242,7 @@ export async function createCustomer(
 }
 
 /** Splits one edit into the events people look for: status and level changes have their own. */
-function updateEvents(
+export function updateEvents(
   base: Omit<DomainEvent, 'type' | 'changes' | 'timeline'>,
   changes: FieldChanges,
   levelNames: { before: string | null; after: string | null },

@@ -1,0 +1,54 @@
+import { loadConfigOrExit } from '@touch-crm/config';
+import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
+import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
+import { DomainError, registerJobQueue, type ServiceDeps, seedDemoData } from '@touch-crm/services';
+
+/** `pnpm seed:demo [--customers N]`: a believable company to look at; refused in production. */
+const args = process.argv.slice(2);
+const customers = args.includes('--customers') ? Number(args[args.indexOf('--customers') + 1]) : 3000;
+if (!Number.isInteger(customers) || customers < 10 || customers > 1_000_000) {
+  console.error('--customers takes a whole number from 10 to 1000000');
+  process.exit(2);
+}
+const config = loadConfigOrExit();
+const database = await resolveDatabase({
+  databaseUrl: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  port: config.EMBEDDED_PG_PORT,
+});
+await runMigrations(database.url);
+const connection = connectDatabase(database.url, { max: 4, applicationName: 'touch-crm-seed-demo' });
+await runSeed(connection.db, { adminPassword: config.ADMIN_PASSWORD });
+const boss = createBoss(database.url, { max: 2, schedule: false, supervise: false, listen: false });
+await boss.start();
+await ensureQueues(boss);
+const jobs = createJobQueue(boss);
+registerJobQueue(jobs);
+const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
+
+const started = performance.now();
+const interactive = process.stdout.isTTY;
+let exitCode = 0;
+try {
+  const result = await seedDemoData(deps, {
+    customers,
+    progress: (step) => {
+      const elapsed = ((performance.now() - started) / 1000).toFixed(1);
+      if (interactive) process.stdout.write(`\r\x1b[K[${elapsed}s] ${step}…`);
+      else console.log(`[${elapsed}s] ${step}`);
+    },
+  });
+  if (interactive) process.stdout.write('\n');
+  console.log(`\nDemo data ready: ${result.customers} customers, ${result.orders} orders, ${result.scored} scored.\n`);
+  console.log('Sign in as:');
+  for (const user of result.users) console.log(`  ${user.username.padEnd(14)} ${user.password}   (${user.role})`);
+} catch (error) {
+  if (interactive) process.stdout.write('\n');
+  console.error(error instanceof DomainError ? error.message : error);
+  exitCode = error instanceof DomainError ? 1 : 2;
+} finally {
+  await boss.stop({ graceful: false, close: true });
+  await connection.close();
+  await database.stop();
+}
+process.exit(exitCode);

@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+
+/**
+ * `csv.import` and `csv.export` for `pnpm bench`: the operator CLIs (the same service verbs as the
+ * HTTP routes and the import job) against PostgreSQL's own COPY of the same rows. Each figure is
+ * the time the CLI reports for the work itself (process start excluded), in seconds.
+ */
+
+export interface CsvCaseResult {
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+  better: 'lower';
+  target: number;
+  rounds?: { min: number; median: number; max: number; baselineMin?: number; baselineMax?: number };
+}
+
+interface Context {
+  databaseUrl: string;
+  root: string;
+  log: (message: string) => void;
+}
+
+const FIRST = ['Ada', 'Grace', 'Alan', 'Barbara', 'Ken', 'Zoë', 'Mateo', 'Priya', 'Omar', 'Ingrid'];
+const LAST = ['Lovelace', 'Hopper', 'Turing', 'Liskov', 'Thompson', 'García', 'Sharma', 'Haddad', "O'Brien", 'Novak'];
+const STATUSES = ['LEAD', 'PROSPECT', 'CUSTOMER', 'INACTIVE'];
+const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/** The import file (what a team would upload) and the same rows as COPY input (with the owner). */
+function importFiles(rows: number, ownerId: string) {
+  let csv = 'firstName,lastName,phone,email,birthday,status,smsOptIn,notes\n';
+  let copy = '';
+  for (let i = 0; i < rows; i++) {
+    // +1 719 2xx xxxx: valid numbers, in no generated dataset.
+    const line = [
+      FIRST[i % FIRST.length],
+      LAST[Math.floor(i / FIRST.length) % LAST.length],
+      `+1719${2_000_000 + i}`,
+      `c${i}@example.com`,
+      `19${50 + (i % 50)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`,
+      STATUSES[i % STATUSES.length],
+      i % 5 === 0 ? 'false' : 'true',
+      i % 3 === 0 ? '"Met at the fair, asked for a call back"' : '',
+    ].join(',');
+    csv += `${line}\n`;
+    copy += `${line},${ownerId}\n`;
+  }
+  return { csv, copy };
+}
+
+function runCli(
+  root: string,
+  script: string,
+  args: string[],
+  databaseUrl: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'apps/worker/src/cli', script), ...args], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        JWT_SECRET: 'x'.repeat(40),
+      },
+      stdio: ['ignore', script === 'customers-export.ts' ? 'ignore' : 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** 100,000 customers (fewer in --quick) through `pnpm customers:import` against a COPY of the same rows. */
+export async function benchCsvImport(context: Context, rows: number): Promise<CsvCaseResult> {
+  const sql = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
+  const dir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-csv-'));
+  try {
+    const [admin] = await sql<{ id: string }[]>`select id from users where lower(username) = 'admin'`;
+    const { csv, copy } = importFiles(rows, admin?.id as string);
+    const file = join(dir, 'customers.csv');
+    await writeFile(file, csv);
+    const clear = async () => {
+      await sql`delete from customers where phone like '+17192%'`;
+      await sql`vacuum analyze customers`;
+    };
+
+    context.log(`csv.import: COPY of ${rows} rows`);
+    const copyStarted = performance.now();
+    const writable = await sql`
+      copy customers (first_name, last_name, phone, email, birthday, status, sms_opt_in, notes, owner_id)
+      from stdin with (format csv)`.writable();
+    await new Promise<void>((resolve, reject) => {
+      writable.on('error', reject);
+      writable.end(copy, () => resolve());
+    });
+    const copySeconds = (performance.now() - copyStarted) / 1000;
+    await clear();
+
+    context.log(`csv.import: pnpm customers:import of the same ${rows} rows`);
+    const result = await runCli(context.root, 'customers-import.ts', [file, '--json'], context.databaseUrl);
+    if (result.code !== 0) throw new Error(`customers:import exited ${result.code}: ${result.stderr.slice(-2000)}`);
+    const status = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as {
+      created: number;
+      durationMs: number;
+    };
+    if (status.created !== rows) throw new Error(`customers:import created ${status.created} of ${rows}`);
+    const importSeconds = status.durationMs / 1000;
+    return {
+      value: round(importSeconds),
+      unit: 's',
+      baseline: round(copySeconds),
+      ratio: Math.round((importSeconds / copySeconds) * 10) / 10,
+      better: 'lower',
+      target: 3,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await sql.end();
+  }
+}
+
+/** The export's columns in one COPY: what `exportCustomers` selects, without the application in between. */
+const COPY_EXPORT = `
+  copy (
+    select c.id, c.first_name, c.last_name, c.phone, c.email, c.birthday::text, c.gender, c.address, c.notes, c.status,
+           l.name, u.username, c.sms_opt_in, c.order_count, c.total_spent::text,
+           to_char(c.last_order_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), c.rfm_segment,
+           to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+      from customers c
+      join users u on u.id = c.owner_id
+      left join customer_levels l on l.id = c.level_id
+     where c.deleted_at is null
+     order by c.created_at, c.id
+  ) to stdout with (format csv, header)`;
+
+/** Every customer (topped up to `customers`) through `pnpm customers:export` against COPY … TO STDOUT. */
+export async function benchCsvExport(context: Context, customers: number, rounds: number): Promise<CsvCaseResult> {
+  const sql = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ live } = { live: 0 }] = await sql<{ live: number }[]>`
+      select count(*)::int as live from customers where deleted_at is null`;
+    if (live < customers) {
+      context.log(`csv.export: adding ${customers - live} customers (to ${customers})`);
+      await sql`
+        insert into customers (first_name, last_name, phone, email, status, owner_id, created_at)
+        select (${FIRST}::text[])[1 + g % ${FIRST.length}], (${LAST}::text[])[1 + (g / 7) % ${LAST.length}],
+               '+1999' || lpad(g::text, 8, '0'), 'bulk' || g || '@example.com',
+               (${STATUSES}::customer_status[])[1 + g % 4],
+               (select array_agg(id) from users)[1 + g % (select count(*) from users)::int],
+               now() - make_interval(secs => g)
+          from generate_series(1, ${customers - live}) g`;
+      await sql`vacuum analyze customers`;
+    }
+    const copies: number[] = [];
+    const exports: number[] = [];
+    for (let index = 0; index < rounds; index++) {
+      context.log(`csv.export: COPY … TO STDOUT, round ${index + 1}`);
+      const started = performance.now();
+      const readable = await sql.unsafe(COPY_EXPORT).readable();
+      await new Promise<void>((resolve, reject) => {
+        readable.on('data', () => {});
+        readable.on('end', resolve);
+        readable.on('error', reject);
+      });
+      copies.push((performance.now() - started) / 1000);
+
+      context.log(`csv.export: pnpm customers:export, round ${index + 1}`);
+      const result = await runCli(context.root, 'customers-export.ts', [], context.databaseUrl);
+      const match = /customers:export: (\d+) rows in ([\d.]+) s/.exec(result.stderr);
+      if (result.code !== 0 || !match) throw new Error(`customers:export failed: ${result.stderr.slice(-2000)}`);
+      if (Number(match[1]) < customers) throw new Error(`customers:export wrote ${match[1]} rows`);
+      exports.push(Number(match[2]));
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+    return {
+      value: round(median(exports)),
+      unit: 's',
+      baseline: round(median(copies)),
+      ratio: Math.round((median(exports) / median(copies)) * 10) / 10,
+      better: 'lower',
+      target: 2,
+      rounds: {
+        min: round(Math.min(...exports)),
+        median: round(median(exports)),
+        max: round(Math.max(...exports)),
+        baselineMin: round(Math.min(...copies)),
+        baselineMax: round(Math.max(...copies)),
+      },
+    };
+  } finally {
+    await sql.end();
+  }
+}

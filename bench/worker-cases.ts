@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@touch-crm/config';
+import { connectDatabase, generateDataset, runMigrations, runSeed } from '@touch-crm/db';
+import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
+import {
+  createCampaign,
+  enqueueDelivery,
+  executeCampaign,
+  jobActor,
+  registerJobQueue,
+  type ServiceDeps,
+  scoreRfm,
+} from '@touch-crm/services';
+import { startFakeCarrier } from '@touch-crm/test-utils';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+
+const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/src/main.ts', import.meta.url));
+
+/** No schedules in the bench: every job runs because the case asks for it. */
+const QUIET = {
+  SMS_QUIET_HOURS: 'off',
+  LOG_LEVEL: 'silent',
+  CRON_RFM_SCORE: 'off',
+  CRON_BIRTHDAY_MESSAGES: 'off',
+  CRON_INACTIVITY_MESSAGES: 'off',
+  CRON_RECURRING_TASKS: 'off',
+  CRON_CAMPAIGN_DISPATCH: 'off',
+};
+
+const seconds = async (work: () => Promise<unknown>) => {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+};
+
+export interface WorkerBench {
+  deps: ServiceDeps;
+  sql: postgres.Sql;
+  close: () => Promise<void>;
+}
+
+/** A fresh database with `customers` customers and about five orders each, and service deps over it. */
+export async function prepareWorkerBench(serverUrl: string, customers: number): Promise<WorkerBench> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe('drop database if exists bench_worker with (force)');
+  await admin.unsafe('create database bench_worker');
+  await admin.end();
+  const url = `${serverUrl.replace(/\/[^/]*$/, '')}/bench_worker`;
+  await runMigrations(url);
+  const handle = connectDatabase(url, { max: 8 });
+  await runSeed(handle.db);
+  const owners = await handle.sql<{ id: string }[]>`select id from users`;
+  await generateDataset(
+    handle.sql,
+    owners.map((o) => o.id),
+    { customers, ordersPerCustomer: 4, products: 100 },
+  );
+  await handle.sql`update customers set status = 'CUSTOMER', sms_opt_in = true`;
+  await handle.sql`vacuum analyze`;
+  const boss = createBoss(url, { max: 2, schedule: false, supervise: false });
+  await boss.start();
+  await ensureQueues(boss);
+  const jobs = createJobQueue(boss);
+  registerJobQueue(jobs);
+  const config = loadConfig(QUIET);
+  const deps: ServiceDeps = { db: handle.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
+  return {
+    deps,
+    sql: handle.sql,
+    close: async () => {
+      await boss.stop({ graceful: false, close: true });
+      await handle.close();
+    },
+  };
+}
+
+/** RFM scoring of every customer against a bare GROUP BY over the same orders (rows returned to the client). */
+export async function benchRfm(bench: WorkerBench) {
+  const baseline = await seconds(
+    () => bench.sql`
+      select customer_id, max(created_at), count(*), sum(total) from orders
+       where status <> 'CANCELLED' and created_at > now() - interval '365 days' group by customer_id`,
+  );
+  // The first run gives every customer a level (a write, an event and a timeline entry each);
+  // the daily run after it writes only what changed. Both are reported.
+  const first = await seconds(() => scoreRfm(bench.deps, new Date()));
+  await bench.sql`update orders set status = 'CANCELLED' where id in (select id from orders order by id limit 1000)`;
+  const value = await seconds(() => scoreRfm(bench.deps, new Date()));
+  return { value, first, baseline };
+}
+
+/** Executing a campaign to every customer against a plain INSERT … SELECT of the same message rows. */
+export async function benchCampaign(bench: WorkerBench) {
+  const baseline = await seconds(async () => {
+    await bench.sql.begin(async (tx) => {
+      await tx`insert into message_queue (customer_id, phone, body, type, idempotency_key)
+               select id, phone, 'Hello ' || first_name, 'CAMPAIGN', 'baseline:' || id
+                 from customers where deleted_at is null and status = 'CUSTOMER' and sms_opt_in`;
+    });
+  });
+  await bench.sql`delete from message_queue where idempotency_key like 'baseline:%'`;
+  const actor = jobActor('bench');
+  const campaign = await createCampaign(bench.deps, actor, {
+    name: 'Bench',
+    message: 'Hello {{firstName}}',
+    audience: { statuses: ['CUSTOMER'] },
+  } as never);
+  const value = await seconds(() => executeCampaign(bench.deps, actor, campaign.id));
+  const [row] = await bench.sql<
+    { n: number }[]
+  >`select count(*)::int as n from message_queue where campaign_id = ${campaign.id}`;
+  return { value, baseline, recipients: row?.n ?? 0 };
+}
+
+/** SMS delivery to a zero-latency local carrier: messages per second with `workers` worker processes, started first. */
+export async function benchSms(bench: WorkerBench, serverUrl: string, messages: number, workers: number) {
+  const carrier = await startFakeCarrier();
+  const tag = `bench${workers}:${Date.now()}`;
+  const url = `${serverUrl.replace(/\/[^/]*$/, '')}/bench_worker`;
+  const env = { ...process.env, ...QUIET, LOG_LEVEL: 'info', DATABASE_URL: url, SMS_PROVIDER: 'http' };
+  // Separate processes, as operators run them: two in one process would share one thread.
+  const running = await Promise.all(
+    Array.from({ length: workers }, async () => {
+      const child = spawn(process.execPath, ['--max-semi-space-size=8', WORKER_MAIN], {
+        env: { ...env, SMS_HTTP_URL: `${carrier.url}/sms` },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let output = '';
+      await new Promise<void>((resolve) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('worker ready')) resolve();
+        });
+      });
+      child.stdout?.removeAllListeners('data');
+      child.stdout?.resume();
+      return child;
+    }),
+  );
+  const started = performance.now();
+  await bench.deps.db.transaction(async (tx) => {
+    const rows = await tx.execute<{ id: string }>(sql`
+      insert into message_queue (phone, body, type, idempotency_key)
+      select '+1202' || lpad(g::text, 7, '0'), 'hello ' || g, 'MANUAL', ${tag} || ':' || g
+        from generate_series(1, ${messages}::int) g returning id`);
+    await enqueueDelivery(
+      bench.deps.jobs,
+      tx,
+      rows.map((r) => r.id),
+      { batchSize: bench.deps.config.SMS_BATCH_SIZE },
+    );
+  });
+  for (;;) {
+    const [row] = await bench.sql<{ n: number }[]>`
+      select count(*)::int as n from message_queue where idempotency_key like ${`${tag}:%`} and status = 'SENT'`;
+    if ((row?.n ?? 0) >= messages) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise((resolve) => {
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await carrier.close();
+  return messages / elapsed;
+}

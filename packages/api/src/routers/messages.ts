@@ -1,0 +1,68 @@
+import {
+  idSchema,
+  listMessagesInput,
+  messagePage,
+  messageSchema,
+  messageTemplateSchema,
+  messageTypeSchema,
+  updateMessageTemplateInput,
+} from '@touch-crm/contract';
+import {
+  getMessage,
+  getMessageTemplate,
+  listMessages,
+  listMessageTemplates,
+  updateMessageTemplate,
+  userActor,
+} from '@touch-crm/services';
+import { z } from 'zod';
+import { rest } from '../openapi-meta.ts';
+import { permissionProcedure, router } from '../trpc.ts';
+
+export const messagesRouter = router({
+  list: permissionProcedure('messages:read')
+    .meta(
+      rest(
+        'GET',
+        '/messages',
+        'messages',
+        'List SMS messages with their delivery status (customer, campaign, status, type; paginated). Reps see their customers’',
+      ),
+    )
+    .input(listMessagesInput)
+    .output(messagePage)
+    .query(({ ctx, input }) => listMessages(ctx.deps, ctx.scope, input)),
+
+  get: permissionProcedure('messages:read')
+    .meta(rest('GET', '/messages/{id}', 'messages', 'Get one SMS message'))
+    .input(z.object({ id: idSchema }))
+    .output(messageSchema)
+    .query(({ ctx, input }) => getMessage(ctx.deps, ctx.scope, input.id)),
+});
+
+export const messageTemplatesRouter = router({
+  list: permissionProcedure('message_templates:read')
+    .meta(rest('GET', '/message-templates', 'messages', 'The SMS template of each message type, with its variables'))
+    .input(z.void())
+    .output(z.array(messageTemplateSchema))
+    .query(({ ctx }) => listMessageTemplates(ctx.deps)),
+
+  get: permissionProcedure('message_templates:read')
+    .meta(rest('GET', '/message-templates/{type}', 'messages', 'The SMS template of one message type'))
+    .input(z.object({ type: messageTypeSchema }))
+    .output(messageTemplateSchema)
+    .query(({ ctx, input }) => getMessageTemplate(ctx.deps, input.type)),
+
+  update: permissionProcedure('message_templates:update')
+    .meta(
+      rest(
+        'PUT',
+        '/message-templates/{type}',
+        'messages',
+        "Replace a message type's template; an unknown {{variable}} is a 400 naming `body`",
+      ),
+    )
+    .input(updateMessageTemplateInput)
+    .output(messageTemplateSchema)
+    .mutation(({ ctx, input }) => updateMessageTemplate(ctx.deps, userActor(ctx.user), input)),
+});

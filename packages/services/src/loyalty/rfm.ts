@@ -1,0 +1,182 @@
+import type { RfmSegment } from '@touch-crm/contract';
+import { type SQL, sql } from 'drizzle-orm';
+import { jobActor } from '../actor.ts';
+import { assignLevelPromotions } from '../commerce/promotion-assignment.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { recordEventsCtes } from '../events-set.ts';
+import { at } from '../messaging/policy.ts';
+
+export const RFM_JOB = 'rfm.score';
+const RFM_LOCK = 0x5a5_0004;
+
+/**
+ * Segment by recency (R) and frequency (F) scores, the usual RFM grid. Rows: R 5 → 1;
+ * columns: F 1 → 5. Documented in the README.
+ */
+export const RFM_SEGMENT_GRID: Record<number, readonly RfmSegment[]> = {
+  5: ['New', 'Potential Loyalist', 'Potential Loyalist', 'Champions', 'Champions'],
+  4: ['Promising', 'Potential Loyalist', 'Potential Loyalist', 'Loyal', 'Loyal'],
+  3: ['About to Sleep', 'About to Sleep', 'Need Attention', 'Loyal', 'Loyal'],
+  2: ['Hibernating', 'Hibernating', 'At Risk', 'At Risk', "Can't Lose"],
+  1: ['Lost', 'Hibernating', 'At Risk', 'At Risk', "Can't Lose"],
+};
+
+/** The grid as one constant text[] indexed by (R - 1) × 5 + F (literals, no parameters). */
+const segmentArray = () =>
+  sql.raw(
+    `array[${[1, 2, 3, 4, 5]
+      .flatMap((r) => (RFM_SEGMENT_GRID[r] ?? []).map((segment) => `'${segment.replaceAll("'", "''")}'`))
+      .join(', ')}]::text[]`,
+  );
+
+/**
+ * Step 1, read-only so PostgreSQL may run it in parallel (a statement with a data-modifying CTE
+ * never is): every live customer with orders now, or with scores from before (to clear them),
+ * with recency, frequency and monetary.
+ */
+export function rfmBaseSelect(config: Pick<ServiceDeps['config'], 'RFM_WINDOW_DAYS'>, now: Date): SQL {
+  const windowStart = new Date(now.getTime() - config.RFM_WINDOW_DAYS * 86_400_000);
+  return sql`
+    -- Every live customer that has orders now or had scores before (to clear them).
+    select c.id, c.level_id, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.rfm_score, c.rfm_segment,
+           st.last_order_at, st.frequency, st.monetary
+      from customers c
+      left join (
+        select o.customer_id,
+               max(o.created_at) as last_order_at,
+               count(*) filter (where o.created_at >= ${at(windowStart)}) as frequency,
+               coalesce(sum(o.total) filter (where o.created_at >= ${at(windowStart)}), 0)::bigint as monetary
+          from orders o
+         where o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
+         group by o.customer_id
+      ) st on st.customer_id = c.id
+     where c.deleted_at is null and (st.customer_id is not null or c.rfm_score is not null)`;
+}
+
+/** Step 2: scores, segments and levels from rfm_base; the changed customers written, with their level events. */
+export function rfmApplyStatement(now: Date): SQL {
+  return sql`
+  with cuts as (
+    select percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by last_order_at) as r,
+           percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by frequency) as f,
+           percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by monetary) as m
+      from rfm_base where last_order_at is not null
+  ), s as materialized (
+    -- Score = 1 + the number of cut points strictly below the value (width_bucket counts those at
+    -- or below, hence the value minus one unit): computed once per row.
+    select b.id, b.level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score, b.rfm_segment,
+           (1 + width_bucket(b.last_order_at - interval '1 microsecond', k.r))::smallint as r,
+           (1 + width_bucket(b.frequency - 1, k.f))::smallint as f,
+           (1 + width_bucket(b.monetary - 1, k.m))::smallint as m
+      from rfm_base b cross join cuts k
+     where b.last_order_at is not null
+  ), levels as (
+    -- The level of each RFM score 3–15, as an array indexed by score - 2.
+    select array_agg((select l.id from customer_levels l where l.min_rfm_score <= score
+                       order by l.min_rfm_score desc, l.rank desc limit 1) order by score) as by_score
+      from generate_series(3, 15) score
+  ), scored as (
+    select s.*, (s.r + s.f + s.m)::smallint as score,
+           (${segmentArray()})[(s.r - 1) * 5 + s.f] as segment,
+           coalesce(lv.by_score[s.r + s.f + s.m - 2], s.level_id) as new_level_id
+      from s cross join levels lv
+  ), target as (
+    select id, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id,
+           (rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
+             or rfm_score is distinct from score or rfm_segment is distinct from segment
+             or level_id is distinct from new_level_id) as differs
+      from scored
+    union all
+    select b.id, null, null, null, null, null, b.level_id, b.level_id, true
+      from rfm_base b where b.last_order_at is null
+  ), updated as (
+    update customers c
+       set rfm_recency = t.r, rfm_frequency = t.f, rfm_monetary = t.m, rfm_score = t.score, rfm_segment = t.segment,
+           rfm_scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${at(now)}
+      from target t
+     where c.id = t.id and t.differs
+    returning c.id, t.score, t.segment, t.level_id, t.old_level_id
+  ), level_changed as (
+    select u.*, old.name as old_name, new.name as new_name
+      from updated u
+      left join customer_levels old on old.id = u.old_level_id
+      left join customer_levels new on new.id = u.level_id
+     where u.level_id is distinct from u.old_level_id
+  ), ${recordEventsCtes(
+    'level',
+    sql`
+    select 'customer.level_changed' as type, 'customer' as entity_type, lc.id as entity_id, lc.id as customer_id,
+           null::uuid as actor_user_id, ${RFM_JOB}::text as actor_job,
+           jsonb_build_object('id', lc.id, 'levelId', lc.level_id, 'rfmScore', lc.score, 'rfmSegment', lc.segment) as data,
+           jsonb_build_object('levelId', jsonb_build_object('before', lc.old_level_id, 'after', lc.level_id)) as changes,
+           'Level changed from ' || coalesce(lc.old_name, 'none') || ' to ' || coalesce(lc.new_name, 'none') as subject,
+           'RFM score ' || lc.score || ' (' || lc.segment || ')' as content,
+           ${at(now)} as occurred_at
+      from level_changed lc`,
+  )}
+  select (select count(*)::int from s) as scored,
+         (select count(*)::int from updated) as changed,
+         (select count(*)::int from level_changed) as level_changes,
+         (select count(*)::int from updated where score is null) as cleared,
+         (select array_agg(lc.id) from level_changed lc
+           where exists (select 1 from promotions p
+                          where p.customer_level_id = lc.level_id and p.condition_type = 'CUSTOMER_LEVEL'
+                            and p.is_active and (p.starts_at is null or p.starts_at <= ${at(now)})
+                            and (p.ends_at is null or p.ends_at > ${at(now)}))) as promotion_customers`;
+}
+
+export interface RfmResult {
+  /** Customers with orders, scored in this run. */
+  scored: number;
+  /** Customers whose stored scores, segment or level changed. */
+  changed: number;
+  /** Customers whose level changed (each has a timeline entry). */
+  levelChanges: number;
+  /** Customers no longer with orders whose scores were cleared. */
+  cleared: number;
+  /** CUSTOMER_LEVEL promotions assigned to customers who reached a new level. */
+  promotionsAssigned: number;
+}
+
+/**
+ * Scores every live customer with non-cancelled orders, in one transaction and two set-based
+ * statements (the aggregation into a temporary table; then scoring, the writes and the events):
+ *
+ * - recency: time of the last non-cancelled order; frequency and monetary: count and total of
+ *   non-cancelled orders in the last RFM_WINDOW_DAYS;
+ * - each scored 1–5 by quintile over all scored customers (the 20/40/60/80th percentiles are the
+ *   cut points; equal values always share a score), RFM score = R + F + M (3–15);
+ * - segment from the R × F grid; level = the level with the highest min_rfm_score ≤ the score;
+ * - only rows whose values change are written (rfm_scored_at is when they last changed);
+ * - a changed level writes a `customer.level_changed` event with its timeline entry (set-based,
+ *   the shapes recordEvents writes) and assigns the new level's CUSTOMER_LEVEL promotions through
+ *   the commerce verb.
+ *
+ * Runs are serialised with an advisory lock; a second run over unchanged data writes nothing.
+ */
+export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult> {
+  const actor = jobActor(RFM_JOB);
+  return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${RFM_LOCK})`);
+    // Sorts and hashes of a million rows stay in memory.
+    await tx.execute(sql`set local work_mem = '256MB'`);
+    // Step 1 (the aggregation, free of writes so the planner may parallelise it), then step 2.
+    await tx.execute(sql`create temporary table rfm_base on commit drop as ${rfmBaseSelect(deps.config, now)}`);
+    const [summary] = await tx.execute<{
+      scored: number;
+      changed: number;
+      level_changes: number;
+      cleared: number;
+      promotion_customers: string[] | null;
+    }>(rfmApplyStatement(now));
+    const promoted = summary?.promotion_customers ?? [];
+    const assigned = promoted.length > 0 ? await assignLevelPromotions(tx, actor, promoted, now) : [];
+    return {
+      scored: summary?.scored ?? 0,
+      changed: summary?.changed ?? 0,
+      levelChanges: summary?.level_changes ?? 0,
+      cleared: summary?.cleared ?? 0,
+      promotionsAssigned: assigned.length,
+    };
+  });
+}

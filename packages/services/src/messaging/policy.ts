@@ -1,0 +1,23 @@
+import type { MessageType } from '@touch-crm/contract';
+import { sql } from 'drizzle-orm';
+
+/**
+ * Marketing messages respect the customer's SMS opt-in and the quiet hours. WELCOME (a
+ * confirmation of becoming a customer) and MANUAL (written by a person for one customer) do not.
+ */
+export const MARKETING_TYPES: readonly MessageType[] = ['BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION'];
+export const isMarketing = (type: MessageType) => MARKETING_TYPES.includes(type);
+
+export const SKIPPED_OPTED_OUT = 'customer opted out of marketing SMS';
+export const SKIPPED_CUSTOMER_DELETED = 'customer deleted before delivery';
+
+/** Jobs that deliver messages a person is waiting for (welcome) jump ahead of campaign backlogs. */
+export const priorityOf = (type: MessageType) => (type === 'WELCOME' || type === 'MANUAL' ? 10 : 0);
+
+/** `'{A,B}'::message_type[]` */
+export const marketingTypesSql = sql`${`{${MARKETING_TYPES.join(',')}}`}::message_type[]`;
+
+/** A Postgres uuid[] of validated ids: one parameter however many there are. */
+export const uuids = (ids: readonly string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`;
+
+export const at = (instant: Date) => sql`${instant.toISOString()}::timestamptz`;

@@ -1,0 +1,79 @@
+import type { MessageType } from '@touch-crm/contract';
+import type { Executor } from '@touch-crm/db';
+import { type SQL, sql } from 'drizzle-orm';
+import type { ServiceDeps } from '../deps.ts';
+import { enqueueDelivery } from '../jobs/queue.ts';
+import { at, isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
+import { renderSql } from './templates.ts';
+import { inQuietHours, nextAllowedMinute } from './time.ts';
+
+export interface MessagesToQueue {
+  type: MessageType;
+  /**
+   * A SELECT of the recipients with the columns customer_id, phone, sms_opt_in, first_name,
+   * last_name, level_name and idempotency_key (plus promotion_name, promotion_code for templates
+   * that use them). It runs as one INSERT … SELECT, however many recipients.
+   */
+  recipients: SQL;
+  template: string;
+  campaignId?: string;
+  now: Date;
+}
+
+export interface QueuedMessages {
+  /** Ids of the messages queued for delivery. */
+  queuedIds: string[];
+  /** Rows written SKIPPED (opted out). */
+  skipped: number;
+  /** When delivery starts: now, or the end of quiet hours for marketing messages. */
+  scheduledFor: Date;
+}
+
+/**
+ * Writes one message per recipient in one INSERT … SELECT and their delivery jobs, all in
+ * `tx`. The idempotency key makes a repeated or concurrent run insert nothing twice. Marketing
+ * messages to opted-out customers are written SKIPPED with the reason; during quiet hours they
+ * are scheduled for the next allowed minute.
+ */
+export async function queueMessages(deps: ServiceDeps, tx: Executor, input: MessagesToQueue): Promise<QueuedMessages> {
+  const { config } = deps;
+  const marketing = isMarketing(input.type);
+  const scheduledFor = marketing
+    ? nextAllowedMinute(input.now, config.SMS_QUIET_HOURS, config.APP_TIMEZONE)
+    : input.now;
+  const body = renderSql(input.template, {
+    firstName: sql`r.first_name`,
+    lastName: sql`r.last_name`,
+    level: sql`r.level_name`,
+    promotionName: sql`r.promotion_name`,
+    promotionCode: sql`r.promotion_code`,
+  });
+  const optedOut = marketing ? sql`not r.sms_opt_in` : sql`false`;
+  const rows = await tx.execute<{ id: string; queued: boolean }>(sql`
+    with r as (${input.recipients})
+    insert into message_queue
+      (customer_id, phone, body, type, campaign_id, status, last_error, scheduled_for, idempotency_key, created_at, updated_at)
+    select r.customer_id, r.phone, ${body}, ${input.type}::message_type, ${input.campaignId ?? null}::uuid,
+           case when ${optedOut} then 'SKIPPED' else 'QUEUED' end::message_status,
+           case when ${optedOut} then ${SKIPPED_OPTED_OUT} end,
+           ${at(scheduledFor)}, r.idempotency_key, ${at(input.now)}, ${at(input.now)}
+      from r
+    on conflict (idempotency_key) do nothing
+    returning id, status = 'QUEUED' as queued`);
+  const queuedIds: string[] = [];
+  let skipped = 0;
+  for (const row of rows) {
+    if (row.queued) queuedIds.push(row.id);
+    else skipped += 1;
+  }
+  await enqueueDelivery(deps.jobs, tx, queuedIds, {
+    batchSize: config.SMS_BATCH_SIZE,
+    startAfter: scheduledFor > input.now ? scheduledFor : undefined,
+    priority: priorityOf(input.type),
+  });
+  return { queuedIds, skipped, scheduledFor };
+}
+
+/** Whether `now` is inside quiet hours (for reports). */
+export const quietNow = (deps: ServiceDeps, now: Date) =>
+  inQuietHours(now, deps.config.SMS_QUIET_HOURS, deps.config.APP_TIMEZONE);

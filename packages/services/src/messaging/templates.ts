@@ -1,0 +1,181 @@
+import type { MessageTemplate, MessageType, UpdateMessageTemplateInput } from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { eq, type SQL, sql } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { diffFields, recordEvent } from '../events.ts';
+
+const { messageTemplates } = schema;
+
+const PERSON = ['firstName', 'lastName', 'fullName', 'level'] as const;
+const PROMOTION = ['promotionName', 'promotionCode'] as const;
+
+/** The {{variables}} each message type's template may use. */
+export const TEMPLATE_VARIABLES: Record<MessageType, readonly TemplateVariable[]> = {
+  WELCOME: PERSON,
+  BIRTHDAY: PERSON,
+  INACTIVITY: PERSON,
+  CAMPAIGN: [...PERSON, ...PROMOTION],
+  PROMOTION: [...PERSON, ...PROMOTION],
+  MANUAL: PERSON,
+};
+export type TemplateVariable = (typeof PERSON)[number] | (typeof PROMOTION)[number];
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * Checks a template against the variables its type allows and returns it normalised
+ * (`{{ firstName }}` becomes `{{firstName}}`). An unknown variable, or a stray `{{`/`}}`,
+ * is a 400 naming `field`.
+ */
+export function validateTemplate(
+  body: string,
+  allowed: readonly string[],
+  field = 'body',
+  extraRule?: (variable: string) => string | undefined,
+): string {
+  const unknown = new Set<string>();
+  const normalised = body.replace(PLACEHOLDER, (_, name: string) => {
+    if (!allowed.includes(name)) unknown.add(name);
+    return `{{${name}}}`;
+  });
+  if (unknown.size > 0)
+    throw ValidationError.field(
+      field,
+      `unknown variable${unknown.size > 1 ? 's' : ''} ${[...unknown].map((v) => `{{${v}}}`).join(', ')}; allowed: ${allowed
+        .map((v) => `{{${v}}}`)
+        .join(', ')}`,
+    );
+  const leftover = normalised.replace(PLACEHOLDER, '');
+  if (leftover.includes('{{') || leftover.includes('}}'))
+    throw ValidationError.field(field, 'unbalanced {{ or }}: write variables as {{name}}');
+  if (extraRule)
+    for (const [, name] of normalised.matchAll(PLACEHOLDER)) {
+      const problem = extraRule(name as string);
+      if (problem) throw ValidationError.field(field, problem);
+    }
+  return normalised;
+}
+
+export const templateVariablesIn = (body: string): Set<string> =>
+  new Set([...body.matchAll(PLACEHOLDER)].map((match) => match[1] as string));
+
+/** SQL values for the variables, per recipient row. */
+export interface TemplateColumns {
+  firstName: SQL;
+  lastName: SQL;
+  level: SQL;
+  promotionName?: SQL;
+  promotionCode?: SQL;
+}
+
+/**
+ * A SQL expression rendering `template` per row: nested replace() calls for the variables it
+ * uses, so a set-based INSERT … SELECT renders every message in the database.
+ */
+export function renderSql(template: string, columns: TemplateColumns): SQL {
+  let expression: SQL = sql`${template}::text`;
+  for (const name of templateVariablesIn(template)) {
+    const value =
+      name === 'fullName'
+        ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
+        : (columns[name as keyof TemplateColumns] ?? sql`''`);
+    expression = sql`replace(${expression}, ${`{{${name}}}`}::text, coalesce(${value}, '')::text)`;
+  }
+  return expression;
+}
+
+/**
+ * Like renderSql, for a template that is itself a SQL value (read in the same statement): every
+ * variable of `variables` is replaced.
+ */
+export function renderStoredSql(template: SQL, variables: readonly TemplateVariable[], columns: TemplateColumns): SQL {
+  let expression: SQL = template;
+  for (const name of variables) {
+    const value =
+      name === 'fullName'
+        ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
+        : (columns[name as keyof TemplateColumns] ?? sql`''`);
+    expression = sql`replace(${expression}, ${`{{${name}}}`}::text, coalesce(${value}, '')::text)`;
+  }
+  return expression;
+}
+
+/** The template of a message type, as stored (seeded defaults until an admin edits them). */
+export async function templateBodyOf(executor: Executor, type: MessageType): Promise<string> {
+  const [row] = await executor
+    .select({ body: messageTemplates.body })
+    .from(messageTemplates)
+    .where(eq(messageTemplates.type, type));
+  if (!row) throw new NotFoundError('Message template');
+  return row.body;
+}
+
+function toTemplate(row: typeof messageTemplates.$inferSelect): MessageTemplate {
+  return {
+    type: row.type,
+    body: row.body,
+    variables: [...TEMPLATE_VARIABLES[row.type]],
+    updatedById: row.updatedById,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export async function listMessageTemplates(deps: ServiceDeps): Promise<MessageTemplate[]> {
+  const rows = await deps.db.select().from(messageTemplates).orderBy(messageTemplates.type);
+  return rows.map(toTemplate);
+}
+
+export async function getMessageTemplate(deps: ServiceDeps, type: MessageType): Promise<MessageTemplate> {
+  const [row] = await deps.db.select().from(messageTemplates).where(eq(messageTemplates.type, type));
+  if (!row) throw new NotFoundError('Message template');
+  return toTemplate(row);
+}
+
+/** Replaces a type's template; an unknown variable is rejected, naming `body`. */
+export async function updateMessageTemplate(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: UpdateMessageTemplateInput,
+): Promise<MessageTemplate> {
+  const body = validateTemplate(input.body, TEMPLATE_VARIABLES[input.type]);
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select()
+      .from(messageTemplates)
+      .where(eq(messageTemplates.type, input.type))
+      .for('update');
+    const updatedById = actor.kind === 'user' ? actor.userId : null;
+    const [after] = await tx
+      .insert(messageTemplates)
+      .values({ type: input.type, body, updatedById, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: messageTemplates.type, set: { body, updatedById, updatedAt: now } })
+      .returning();
+    const row = after as typeof messageTemplates.$inferSelect;
+    const changes = diffFields(before ?? {}, row, ['body']);
+    if (Object.keys(changes).length > 0)
+      await recordEvent(tx, {
+        type: 'message_template.updated',
+        entityType: 'message_template',
+        // Templates are keyed by type; the audit trail needs a uuid, so it gets a stable one per type.
+        entityId: templateEntityId(input.type),
+        actor,
+        data: { type: row.type, body: row.body },
+        changes,
+        occurredAt: now,
+      });
+    return toTemplate(row);
+  });
+}
+
+const TEMPLATE_IDS: Record<MessageType, string> = {
+  WELCOME: '00000000-0000-4000-8000-000000000001',
+  BIRTHDAY: '00000000-0000-4000-8000-000000000002',
+  INACTIVITY: '00000000-0000-4000-8000-000000000003',
+  CAMPAIGN: '00000000-0000-4000-8000-000000000004',
+  PROMOTION: '00000000-0000-4000-8000-000000000005',
+  MANUAL: '00000000-0000-4000-8000-000000000006',
+};
+export const templateEntityId = (type: MessageType) => TEMPLATE_IDS[type];

@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  CreateWebhookInput,
+  ListWebhookDeliveriesInput,
+  ListWebhooksInput,
+  Page,
+  RedeliverWebhookInput,
+  UpdateWebhookInput,
+  Webhook,
+  WebhookDelivery,
+  WebhookWithSecret,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { and, count, desc, eq, type SQL } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { diffFields, recordEvent } from '../events.ts';
+import { enqueueWebhookDeliveries } from './reaction.ts';
+import { generateWebhookSecret } from './signing.ts';
+import { urlPolicyOf, webhookUrlRefusal } from './url-safety.ts';
+
+const { webhooks, webhookDeliveries } = schema;
+type WebhookRow = typeof webhooks.$inferSelect;
+type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/** The subscription as the API returns it: never its secret. */
+export function toWebhook(row: WebhookRow): Webhook {
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events,
+    description: row.description,
+    isActive: row.isActive,
+    failingSince: row.failingSince?.toISOString() ?? null,
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+    disabledReason: row.disabledReason,
+    secretRotatedAt: row.secretRotatedAt?.toISOString() ?? null,
+    createdById: row.createdById,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toWebhookDelivery(row: DeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhookId,
+    eventId: row.eventId,
+    eventType: row.eventType,
+    status: row.status,
+    attempts: row.attempts,
+    responseStatus: row.responseStatus,
+    responseBody: row.responseBody,
+    durationMs: row.durationMs,
+    lastError: row.lastError,
+    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    payload: row.payload as Record<string, unknown>,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Fields the audit trail records (never the secret). */
+const AUDITED = ['url', 'events', 'description', 'isActive'] as const;
+
+/** `"*"`, `["*"]` or a list holding `*`: every event. */
+const normaliseEvents = (events: CreateWebhookInput['events']): string[] =>
+  events === '*' || events.includes('*') ? ['*'] : [...events];
+
+async function assertUrlAllowed(deps: ServiceDeps, url: string): Promise<void> {
+  const refusal = await webhookUrlRefusal(urlPolicyOf(deps.config), url);
+  if (refusal) throw ValidationError.field('url', refusal);
+}
+
+async function lockWebhook(tx: Executor, id: string): Promise<WebhookRow> {
+  const [row] = await tx.select().from(webhooks).where(eq(webhooks.id, id)).for('update');
+  if (!row) throw new NotFoundError('Webhook');
+  return row;
+}
+
+/** Registers a subscription with a fresh signing secret, shown in this answer only. */
+export async function createWebhook(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CreateWebhookInput,
+): Promise<WebhookWithSecret> {
+  await assertUrlAllowed(deps, input.url);
+  const now = deps.now();
+  const secret = generateWebhookSecret();
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(webhooks)
+      .values({
+        url: input.url,
+        events: normaliseEvents(input.events),
+        description: input.description || null,
+        isActive: input.isActive,
+        secret,
+        createdById: actor.kind === 'user' ? actor.userId : null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    const webhook = toWebhook(row as WebhookRow);
+    await recordEvent(tx, {
+      type: 'webhook.created',
+      entityType: 'webhook',
+      entityId: webhook.id,
+      actor,
+      data: webhook,
+      changes: diffFields({}, webhook, AUDITED),
+      occurredAt: now,
+    });
+    return { ...webhook, secret };
+  });
+}
+
+export async function listWebhooks(deps: ServiceDeps, input: ListWebhooksInput): Promise<Page<Webhook>> {
+  const where = input.isActive === undefined ? undefined : eq(webhooks.isActive, input.isActive);
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select()
+      .from(webhooks)
+      .where(where)
+      .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(webhooks).where(where),
+  ]);
+  return { items: rows.map(toWebhook), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+export async function getWebhook(deps: ServiceDeps, id: string): Promise<Webhook> {
+  const [row] = await deps.db.select().from(webhooks).where(eq(webhooks.id, id));
+  if (!row) throw new NotFoundError('Webhook');
+  return toWebhook(row);
+}
+
+/**
+ * Replaces the given fields. Activating a subscription the server disabled clears why (and its
+ * failure streak); a changed URL is checked like a new one.
+ */
+export async function updateWebhook(deps: ServiceDeps, actor: Actor, input: UpdateWebhookInput): Promise<Webhook> {
+  const current = await getWebhook(deps, input.id);
+  if (input.url !== undefined && input.url !== current.url) await assertUrlAllowed(deps, input.url);
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const before = toWebhook(await lockWebhook(tx, input.id));
+    const set: Partial<WebhookRow> = {};
+    if (input.url !== undefined) set.url = input.url;
+    if (input.events !== undefined) set.events = normaliseEvents(input.events);
+    if (input.description !== undefined) set.description = input.description || null;
+    if (input.isActive !== undefined) set.isActive = input.isActive;
+    if (input.isActive === true && !before.isActive)
+      Object.assign(set, { disabledAt: null, disabledReason: null, failingSince: null });
+    const changes = diffFields(before, { ...before, ...set }, AUDITED);
+    if (Object.keys(changes).length === 0) return before;
+    const [row] = await tx
+      .update(webhooks)
+      .set({ ...set, updatedAt: now })
+      .where(eq(webhooks.id, input.id))
+      .returning();
+    const webhook = toWebhook(row as WebhookRow);
+    await recordEvent(tx, {
+      type: 'webhook.updated',
+      entityType: 'webhook',
+      entityId: webhook.id,
+      actor,
+      data: webhook,
+      changes,
+      occurredAt: now,
+    });
+    return webhook;
+  });
+}
+
+/** Removes a subscription and its delivery history; nothing more is sent to it. */
+export async function deleteWebhook(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+): Promise<{ id: string; outcome: 'DELETED' }> {
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const webhook = toWebhook(await lockWebhook(tx, id));
+    await tx.delete(webhooks).where(eq(webhooks.id, id));
+    await recordEvent(tx, {
+      type: 'webhook.deleted',
+      entityType: 'webhook',
+      entityId: id,
+      actor,
+      data: webhook,
+      changes: diffFields(webhook, {}, AUDITED),
+      occurredAt: now,
+    });
+    return { id, outcome: 'DELETED' as const };
+  });
+}
+
+/** A new signing secret, effective for every request from now on (retries included); shown once. */
+export async function rotateWebhookSecret(deps: ServiceDeps, actor: Actor, id: string): Promise<WebhookWithSecret> {
+  const now = deps.now();
+  const secret = generateWebhookSecret();
+  return deps.db.transaction(async (tx) => {
+    await lockWebhook(tx, id);
+    const [row] = await tx
+      .update(webhooks)
+      .set({ secret, secretRotatedAt: now, updatedAt: now })
+      .where(eq(webhooks.id, id))
+      .returning();
+    const webhook = toWebhook(row as WebhookRow);
+    await recordEvent(tx, {
+      type: 'webhook.secret_rotated',
+      entityType: 'webhook',
+      entityId: id,
+      actor,
+      data: webhook,
+      // The secret itself is never recorded.
+      changes: { secretRotatedAt: { before: null, after: webhook.secretRotatedAt } },
+      occurredAt: now,
+    });
+    return { ...webhook, secret };
+  });
+}
+
+/** A subscription's deliveries, newest first. */
+export async function listWebhookDeliveries(
+  deps: ServiceDeps,
+  input: ListWebhookDeliveriesInput,
+): Promise<Page<WebhookDelivery>> {
+  await getWebhook(deps, input.id);
+  const conditions: (SQL | undefined)[] = [eq(webhookDeliveries.webhookId, input.id)];
+  if (input.status) conditions.push(eq(webhookDeliveries.status, input.status));
+  if (input.eventType) conditions.push(eq(webhookDeliveries.eventType, input.eventType));
+  const where = and(...conditions);
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(where)
+      .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(webhookDeliveries).where(where),
+  ]);
+  return {
+    items: rows.map(toWebhookDelivery),
+    total: totals[0]?.total ?? 0,
+    page: input.page,
+    pageSize: input.pageSize,
+  };
+}
+
+/**
+ * Sends a finished delivery again: the same body (same event id, so a receiver that already has
+ * it can tell), a fresh timestamp and signature, attempts counted from zero. 409 while it is
+ * still pending, or when the subscription is inactive.
+ */
+export async function redeliverWebhookDelivery(
+  deps: ServiceDeps,
+  _actor: Actor,
+  input: RedeliverWebhookInput,
+): Promise<WebhookDelivery> {
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const webhook = await lockWebhook(tx, input.id);
+    const [delivery] = await tx
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, input.deliveryId), eq(webhookDeliveries.webhookId, input.id)))
+      .for('update');
+    if (!delivery) throw new NotFoundError('Delivery');
+    if (delivery.status === 'PENDING') throw new ConflictError('The delivery is still pending');
+    if (!webhook.isActive && delivery.eventId !== null)
+      throw new ConflictError('The webhook is inactive: activate it first', {
+        disabledReason: webhook.disabledReason,
+      });
+    const [row] = await tx
+      .update(webhookDeliveries)
+      .set({
+        status: 'PENDING',
+        attempts: 0,
+        nextAttemptAt: now,
+        responseStatus: null,
+        responseBody: null,
+        durationMs: null,
+        lastError: null,
+        deliveredAt: null,
+        updatedAt: now,
+      })
+      .where(eq(webhookDeliveries.id, delivery.id))
+      .returning();
+    await enqueueWebhookDeliveries(deps.jobs, tx, [delivery.id]);
+    return toWebhookDelivery(row as DeliveryRow);
+  });
+}
+
+/**
+ * Queues a `ping` to the subscription (active or not): `{ id, type: "ping", occurredAt, data }`,
+ * signed like any delivery, so an integrator can check their endpoint and verification.
+ */
+export async function pingWebhook(deps: ServiceDeps, _actor: Actor, id: string): Promise<WebhookDelivery> {
+  const now = deps.now();
+  return deps.db.transaction(async (tx) => {
+    const webhook = toWebhook(await lockWebhook(tx, id));
+    const deliveryId = randomUUID();
+    const [row] = await tx
+      .insert(webhookDeliveries)
+      .values({
+        id: deliveryId,
+        webhookId: id,
+        eventId: null,
+        eventType: 'ping',
+        payload: {
+          id: deliveryId,
+          type: 'ping',
+          occurredAt: now.toISOString(),
+          data: { webhookId: webhook.id, url: webhook.url, events: webhook.events },
+        },
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await enqueueWebhookDeliveries(deps.jobs, tx, [deliveryId]);
+    return toWebhookDelivery(row as DeliveryRow);
+  });
+}
