@@ -277,7 +277,7 @@ if (wants('csv.export')) {
 if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
   const customers = quick ? 50_000 : 1_000_000;
   log(`worker cases: ${customers} customers with about five orders each`);
-  const bench = await prepareWorkerBench(server.url, customers);
+  const bench = await prepareWorkerBench(server.url, customers, quick ? 20_000 : 100_000);
   if (wants('rfm.score')) {
     const { value, first, baseline } = await benchRfm(bench);
     cases['rfm.score-first'] = {

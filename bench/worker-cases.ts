@@ -41,8 +41,12 @@ export interface WorkerBench {
   close: () => Promise<void>;
 }
 
-/** A fresh database with `customers` customers and about five orders each, and service deps over it. */
-export async function prepareWorkerBench(serverUrl: string, customers: number): Promise<WorkerBench> {
+/** A fresh database with `customers` customers (about five orders each, `recipients` of them CUSTOMER) and service deps. */
+export async function prepareWorkerBench(
+  serverUrl: string,
+  customers: number,
+  recipients: number,
+): Promise<WorkerBench> {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe('drop database if exists bench_worker with (force)');
   await admin.unsafe('create database bench_worker');
@@ -57,7 +61,11 @@ export async function prepareWorkerBench(serverUrl: string, customers: number): 
     owners.map((o) => o.id),
     { customers, ordersPerCustomer: 4, products: 100 },
   );
-  await handle.sql`update customers set status = 'CUSTOMER', sms_opt_in = true`;
+  // Campaign recipients: exactly `recipients` customers have status CUSTOMER.
+  await handle.sql`
+    update customers c set status = case when r.n <= ${recipients} then 'CUSTOMER'::customer_status
+                                         else 'INACTIVE'::customer_status end, sms_opt_in = true
+      from (select id, row_number() over (order by id) as n from customers) r where r.id = c.id`;
   await handle.sql`vacuum analyze`;
   const boss = createBoss(url, { max: 2, schedule: false, supervise: false });
   await boss.start();

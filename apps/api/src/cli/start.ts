@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@touch-crm/config';
-import { connectDatabase, DEFAULT_ADMIN_PASSWORD, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
+import { DEFAULT_ADMIN_PASSWORD } from '@touch-crm/db';
 import { createLogger } from '../logger.ts';
+import { prepareDatabase } from '../prepare-database.ts';
 import { startApi } from '../server.ts';
 
 /**
@@ -11,16 +12,7 @@ import { startApi } from '../server.ts';
  */
 const config = loadConfigOrExit();
 const log = createLogger(config.LOG_LEVEL, 'api');
-const database = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  port: config.EMBEDDED_PG_PORT,
-  log: (line) => log.debug({ postgres: line.trim() }),
-});
-await runMigrations(database.url);
-const seeding = connectDatabase(database.url, { max: 1 });
-const seed = await runSeed(seeding.db, { adminPassword: config.ADMIN_PASSWORD });
-await seeding.close();
+const { database, seed } = await prepareDatabase(config, log);
 const api = await startApi({ config, databaseUrl: database.url, log });
 
 let worker: ChildProcess | undefined;
