@@ -151,6 +151,22 @@ const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database ${EMBEDDED_DATABASE_NAME}`);
 const [{ version } = { version: '' }] = await admin`select current_setting('server_version') as version`;
 await admin.end();
+/** Writes what has been measured so far, so a case that fails later loses nothing. */
+const save = async () => {
+  const report = {
+    at: new Date().toISOString(),
+    quick,
+    node: process.versions.node,
+    postgres: String(version),
+    concurrency: CONCURRENCY,
+    rounds: ROUNDS,
+    secondsPerRound: SECONDS,
+    dataset: SIZE,
+    cases,
+  };
+  await mkdir(join(root, 'bench/results'), { recursive: true });
+  await writeFile(join(root, 'bench/results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+};
 const databaseUrl = `${server.url.replace(/\/postgres$/, '')}/${EMBEDDED_DATABASE_NAME}`;
 await runMigrations(databaseUrl);
 const seeding = connectDatabase(databaseUrl, { max: 1 });
@@ -265,6 +281,7 @@ cases['api.rss-load'] = { value: Math.round(rssPeak), unit: 'MB', better: 'lower
 await stop(api);
 await stop(baseline);
 
+await save();
 if (wants('csv.import')) {
   log('csv.import: customers:import vs COPY of the same rows');
   cases['csv.import'] = await benchCsvImport({ databaseUrl, root, log }, quick ? 20_000 : 100_000);
@@ -274,6 +291,7 @@ if (wants('csv.export')) {
   cases['csv.export'] = await benchCsvExport({ databaseUrl, root, log }, quick ? 100_000 : 1_000_000, quick ? 1 : 3);
 }
 
+await save();
 if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
   const customers = quick ? 50_000 : 1_000_000;
   log(`worker cases: ${customers} customers with about five orders each`);
@@ -323,6 +341,7 @@ if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
   await bench.close();
 }
 
+await save();
 if (wants('start.readyz')) {
   log('start → /readyz on existing embedded data vs PostgreSQL restart');
   await server.stop();
@@ -364,19 +383,7 @@ if (wants('start.readyz')) {
 await server.stop();
 await rm(dataDir, { recursive: true, force: true });
 
-const report = {
-  at: new Date().toISOString(),
-  quick,
-  node: process.versions.node,
-  postgres: String(version),
-  concurrency: CONCURRENCY,
-  rounds: ROUNDS,
-  secondsPerRound: SECONDS,
-  dataset: SIZE,
-  cases,
-};
-await mkdir(join(root, 'bench/results'), { recursive: true });
-await writeFile(join(root, 'bench/results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+await save();
 console.log('\ncase                 value        baseline     ratio   target   rounds (min/median/max)');
 for (const [name, c] of Object.entries(cases)) {
   const rounds = c.rounds ? `${c.rounds.min}/${c.rounds.median}/${c.rounds.max}` : '';

@@ -79,7 +79,7 @@ export async function generateDataset(
            (${LAST_NAMES}::text[])[1 + (g / ${FIRST_NAMES.length}) % ${LAST_NAMES.length}],
            '+1202' || (5000000 + g)::text,
            'customer' || g || '@example.com',
-           date '1950-01-01' + (g * 7919) % 20000,
+           date '1950-01-01' + ((g::bigint * 7919) % 20000)::int,
            (array['LEAD','PROSPECT','CUSTOMER','CUSTOMER','CUSTOMER','INACTIVE'])[1 + g % 6]::customer_status,
            (${ownerIds}::uuid[])[1 + g % ${ownerIds.length}],
            (${TIME_ZONES}::text[])[1 + g % ${TIME_ZONES.length}],
