@@ -33,6 +33,21 @@ interface QueueDefinition {
  * Every queue the API and the worker share: its name, its payload schema and its
  * retry policy. Nothing sends to or works on a queue that is not listed here.
  */
+/**
+ * Queues whose rows carry their own attempts and backoff (message_queue, webhook_deliveries):
+ * pg-boss retries only cover a handler that crashed (database unreachable and the like).
+ */
+const DELIVERY_QUEUE_OPTIONS = {
+  policy: 'standard',
+  retryLimit: 10,
+  retryDelay: 5,
+  retryBackoff: true,
+  retryDelayMax: 600,
+  expireInSeconds: 300,
+  deleteAfterSeconds: DAY,
+  notify: true,
+} as const;
+
 export const QUEUES = {
   'rfm.score': {
     payload: z.object({}).loose(),
@@ -71,18 +86,7 @@ export const QUEUES = {
      * without ids, the job delivers whatever is due (on-demand runs).
      */
     payload: z.object({ messageIds: z.array(z.uuid()).max(1000).optional() }),
-    options: {
-      policy: 'standard',
-      // Carrier failures are retried per message (message_queue.attempts with backoff); these
-      // retries only cover a handler that crashed (database unreachable and the like).
-      retryLimit: 10,
-      retryDelay: 5,
-      retryBackoff: true,
-      retryDelayMax: 600,
-      expireInSeconds: 300,
-      deleteAfterSeconds: DAY,
-      notify: true,
-    },
+    options: DELIVERY_QUEUE_OPTIONS,
     description: 'Deliver queued SMS through the configured provider',
   },
   'customers.import': {
@@ -106,18 +110,7 @@ export const QUEUES = {
      * their events); without ids, the job delivers whatever is due (set-based events, recovery).
      */
     payload: z.object({ deliveryIds: z.array(z.uuid()).max(1000).optional() }),
-    options: {
-      policy: 'standard',
-      // Receiver failures are retried per delivery (webhook_deliveries.attempts with backoff); these
-      // retries only cover a handler that crashed (database unreachable and the like).
-      retryLimit: 10,
-      retryDelay: 5,
-      retryBackoff: true,
-      retryDelayMax: 600,
-      expireInSeconds: 300,
-      deleteAfterSeconds: DAY,
-      notify: true,
-    },
+    options: DELIVERY_QUEUE_OPTIONS,
     description: 'POST signed domain events to the webhook subscriptions that asked for them',
   },
 } as const satisfies Record<string, QueueDefinition>;

@@ -49,7 +49,7 @@ export async function login(
   const username = input.username.trim().toLowerCase();
   const { config } = deps;
 
-  const userId = await deps.db.transaction(async (tx) => {
+  const signedIn = await deps.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`login:${username}`}, 0))`);
     const waitUser = await blockedFor(deps, tx, 'username', username, config.LOGIN_MAX_FAILURES_PER_USER);
     const waitIp = await blockedFor(deps, tx, 'ip', input.ip, config.LOGIN_MAX_FAILURES_PER_IP);
@@ -57,7 +57,12 @@ export async function login(
     if (wait > 0) throw new TooManyRequestsError('Too many failed login attempts; try again later', wait);
 
     const [user] = await tx
-      .select({ id: schema.users.id, passwordHash: schema.users.passwordHash, isActive: schema.users.isActive })
+      .select({
+        id: schema.users.id,
+        passwordHash: schema.users.passwordHash,
+        isActive: schema.users.isActive,
+        tokenVersion: schema.users.tokenVersion,
+      })
       .from(schema.users)
       .where(sql`lower(${schema.users.username}) = ${username}`)
       .limit(1);
@@ -68,20 +73,11 @@ export async function login(
     }
     await tx.execute(sql`delete from login_failures where username = ${username}`);
     await tx.update(schema.users).set({ lastLoginAt: deps.now() }).where(eq(schema.users.id, user.id));
-    return user.id;
+    return { userId: user.id, tokenVersion: user.tokenVersion };
   });
-  if (!userId) throw new UnauthorizedError(INVALID_CREDENTIALS);
+  if (!signedIn) throw new UnauthorizedError(INVALID_CREDENTIALS);
 
-  const [row] = await deps.db
-    .select({ tokenVersion: schema.users.tokenVersion })
-    .from(schema.users)
-    .where(eq(schema.users.id, userId));
-  const { token, expiresAt } = await issueToken(
-    deps.jwtKey,
-    config,
-    { userId, tokenVersion: row?.tokenVersion ?? 0 },
-    deps.now(),
-  );
+  const { token, expiresAt } = await issueToken(deps.jwtKey, config, signedIn, deps.now());
   const user = await authenticate(deps, token);
   return { token, expiresAt: expiresAt.toISOString(), user: toCurrentUser(user) };
 }

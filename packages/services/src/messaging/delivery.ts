@@ -6,6 +6,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { recordEvents } from '../events.ts';
 import { recordEventsCtes } from '../events-set.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
+import { mapLimit } from '../map-limit.ts';
 import { at, marketingTypesSql, priorityOf, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, uuids } from './policy.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
@@ -170,20 +171,6 @@ async function claimMessages(deps: ServiceDeps, providerName: string, target: Ta
       waitMs: 0,
     };
   });
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  });
-  await Promise.all(runners);
-  return results;
 }
 
 /** Backoff before attempt `attempts + 1`: SMS_RETRY_DELAY doubled per attempt, capped. */

@@ -4,6 +4,7 @@ import { jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { recordEvents } from '../events.ts';
 import { jobDb } from '../jobs/queue.ts';
+import { mapLimit } from '../map-limit.ts';
 import { at, uuids } from '../messaging/policy.ts';
 import { sendWebhookRequest, type WebhookAttempt, type WebhookSender } from './http.ts';
 import { enqueueWebhookDeliveries, WEBHOOK_JOB_BATCH } from './reaction.ts';
@@ -90,20 +91,6 @@ async function claimDeliveries(deps: ServiceDeps, target: Target, limit: number,
     claimed: rows.filter((row) => row.action === 'send') as Claimed[],
     dropped: rows.filter((row) => row.action === 'dropped').length,
   };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  });
-  await Promise.all(runners);
-  return results;
 }
 
 const humanDuration = (ms: number) =>
