@@ -100,7 +100,8 @@ export function mountPlainRoutes<E extends object>(
       idleTimeoutMs: deps.config.EXPORT_IDLE_TIMEOUT,
       abortConnection: () => {
         const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-        outgoing?.destroy();
+        // Ended already: another response (the request timeout's) went out; its socket may serve others.
+        if (outgoing && !outgoing.writableEnded) outgoing.destroy();
         return Boolean(outgoing);
       },
       log: log.child({ requestId: c.get('requestId' as never) }),
