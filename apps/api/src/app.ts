@@ -6,6 +6,7 @@ import type { ServiceDeps } from '@touch-crm/services';
 import type { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { Hono, type Context as HonoContext } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -13,7 +14,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { IMPORT_PATH, mountImportRoutes } from './import-routes.ts';
-import { Metrics, routeLabel } from './metrics.ts';
+import { createMetrics, createRouteLabeler } from './metrics.ts';
 import { mountPlainRoutes } from './plain-routes.ts';
 import { createRestHandler } from './rest-handler.ts';
 import { mountSwaggerUi } from './swagger.ts';
@@ -43,9 +44,15 @@ export interface AppOptions {
 /** The HTTP surface: tRPC, the REST mirror, the OpenAPI document, Swagger UI and probes. */
 export async function createApp({ deps, log, version }: AppOptions) {
   const app = new Hono<Env>();
-  const openApiDocument = JSON.stringify(buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL }));
+  const openApi = buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL });
+  const openApiDocument = JSON.stringify(openApi);
   let migrated = false;
-  const metrics = new Metrics();
+  const metrics = createMetrics(deps.db.$client);
+  const routeLabel = createRouteLabeler({
+    restPrefix: REST_PREFIX,
+    openApiPaths: openApi.paths ?? {},
+    procedures: Object.keys(appRouter._def.procedures),
+  });
 
   const reportError = (error: TRPCError, ctx: Context | undefined) => {
     if (error.code === 'INTERNAL_SERVER_ERROR')
@@ -70,7 +77,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
     await next();
     c.header('X-Request-Id', requestId);
     const seconds = (performance.now() - started) / 1000;
-    metrics.observe(c.req.method, routeLabel(c.req.path), c.res.status, seconds);
+    metrics.observe(c.req.method, routeLabel(c), c.res.status, seconds);
     log.info({
       requestId,
       method: c.req.method,
@@ -124,9 +131,21 @@ export async function createApp({ deps, log, version }: AppOptions) {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.render(deps.db.$client), 200, { 'content-type': 'text/plain; version=0.0.4' }),
-  );
+  const metricsToken = deps.config.METRICS_TOKEN;
+  // Without METRICS_TOKEN there is no /metrics at all (404 below).
+  if (metricsToken) {
+    const refused = { message: 'A valid metrics token is required', code: 'UNAUTHORIZED' };
+    app.get(
+      '/metrics',
+      bearerAuth({
+        token: metricsToken,
+        noAuthenticationHeader: { message: refused },
+        invalidAuthenticationHeader: { message: refused },
+        invalidToken: { message: refused },
+      }),
+      async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+    );
+  }
   app.get('/readyz', async (c) => {
     try {
       await deps.db.$client`select 1`;
@@ -146,6 +165,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       endpoint: '/trpc',
       req: c.req.raw,
       router: appRouter,
+      maxBatchSize: deps.config.TRPC_MAX_BATCH_SIZE,
       createContext: () => buildContext(c),
       responseMeta: ({ errors }) => {
         const retryAfter = errors[0] ? retryAfterOf(errors[0]) : undefined;

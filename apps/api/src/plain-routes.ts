@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import type { PermissionKey } from '@touch-crm/db';
 import {
@@ -9,12 +10,14 @@ import {
   resolveScope,
   type Scope,
   type ServiceDeps,
+  TooManyRequestsError,
   UnauthorizedError,
   ValidationError,
 } from '@touch-crm/services';
 import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { ExportSlots, streamExport } from './export-stream.ts';
 
 const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
   BAD_REQUEST: 400,
@@ -29,6 +32,7 @@ const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
 export function errorResponse(c: HonoContext, error: unknown, log: Logger): Response {
   const requestId = c.get('requestId' as never) as string;
   if (error instanceof DomainError) {
+    if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
     const issues = error instanceof ValidationError ? error.issues : undefined;
     return c.json(
       { message: error.message, code: error.kind, data: { requestId, ...(issues ? { issues } : {}) }, issues },
@@ -64,43 +68,52 @@ export function parseQuery<T extends z.ZodType>(schema: T, c: HonoContext): z.in
   return result.data;
 }
 
-function streamResponse(chunks: AsyncGenerator<string>, csv: boolean, filename: string): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await chunks.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
-    },
-    async cancel() {
-      await chunks.return(undefined);
-    },
-  });
-  return new Response(body, {
-    headers: csv
-      ? { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}.csv"` }
-      : { 'content-type': 'application/x-ndjson; charset=utf-8' },
-  });
-}
-
 /**
  * Plain HTTP routes beside the procedures, where JSON does not fit: CSV/NDJSON exports that
- * stream through a database cursor, so a million rows never sit in memory. Mounted before the
- * REST mirror so `/customers/export` is not read as `/customers/{id}`.
+ * stream through a database cursor, so a million rows never sit in memory. Each takes a slot
+ * (per process and per user) for as long as it streams. Mounted before the REST mirror so
+ * `/customers/export` is not read as `/customers/{id}`.
  */
 export function mountPlainRoutes<E extends object>(
   app: Hono<E & { Variables: { requestId: string } }>,
   deps: ServiceDeps,
   log: Logger,
 ) {
+  const slots = new ExportSlots({
+    perProcess: deps.config.EXPORT_MAX_CONCURRENT,
+    perUser: deps.config.EXPORT_MAX_PER_USER,
+  });
+  /** Takes a slot, then streams `start(format)` once its query produced a first chunk. */
+  const exportRoute = async (
+    c: HonoContext,
+    userId: string,
+    csv: boolean,
+    filename: string,
+    start: () => AsyncGenerator<string>,
+  ) =>
+    streamExport({
+      release: slots.acquire(userId),
+      chunks: start(),
+      headers: csv
+        ? { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}.csv"` }
+        : { 'content-type': 'application/x-ndjson; charset=utf-8' },
+      idleTimeoutMs: deps.config.EXPORT_IDLE_TIMEOUT,
+      abortConnection: () => {
+        const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+        // Ended already: another response (the request timeout's) went out; its socket may serve others.
+        if (outgoing && !outgoing.writableEnded) outgoing.destroy();
+        return Boolean(outgoing);
+      },
+      log: log.child({ requestId: c.get('requestId' as never) }),
+    });
+
   app.get('/api/v1/customers/export', async (c) => {
     try {
-      const { scope } = await authorize(deps, c, 'customers:export', 'customers:read');
+      const { user, scope } = await authorize(deps, c, 'customers:export', 'customers:read');
       const { format: as, ...filters } = parseQuery(customerExportInput, c);
-      return streamResponse(
-        exportCustomers(deps, scope, filters, as === 'csv' ? 'csv' : 'ndjson'),
-        as === 'csv',
-        'customers',
+      const format = as === 'csv' ? 'csv' : 'ndjson';
+      return await exportRoute(c, user.id, as === 'csv', 'customers', () =>
+        exportCustomers(deps, scope, filters, format),
       );
     } catch (error) {
       return errorResponse(c, error, log);
@@ -108,13 +121,10 @@ export function mountPlainRoutes<E extends object>(
   });
   app.get('/api/v1/orders/export', async (c) => {
     try {
-      const { scope } = await authorize(deps, c, 'customers:export', 'orders:read');
+      const { user, scope } = await authorize(deps, c, 'customers:export', 'orders:read');
       const { format: as, ...filters } = parseQuery(orderExportInput, c);
-      return streamResponse(
-        exportOrders(deps, scope, filters, as === 'csv' ? 'csv' : 'ndjson'),
-        as === 'csv',
-        'orders',
-      );
+      const format = as === 'csv' ? 'csv' : 'ndjson';
+      return await exportRoute(c, user.id, as === 'csv', 'orders', () => exportOrders(deps, scope, filters, format));
     } catch (error) {
       return errorResponse(c, error, log);
     }

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 
 export const VERSION = '0.1.0';
+/** `application_name` of the exports' connections, to tell them apart in pg_stat_activity. */
+export const EXPORT_APPLICATION_NAME = 'touch-crm-api-export';
 
 export interface RunningApi {
   url: string;
@@ -31,6 +33,11 @@ export async function startApi(options: {
     max: config.DATABASE_POOL_SIZE,
     applicationName: 'touch-crm-api',
   });
+  // Exports hold a connection for as long as their client reads: they get a pool of their own.
+  const exportDatabase = connectDatabase(options.databaseUrl, {
+    max: config.EXPORT_POOL_SIZE,
+    applicationName: EXPORT_APPLICATION_NAME,
+  });
   // pg-boss for sending jobs inside the API's transactions only: no cron pass, no maintenance,
   // no LISTEN connection (the worker processes do all of that).
   const boss = createBoss(options.databaseUrl, {
@@ -45,6 +52,7 @@ export async function startApi(options: {
   await ensureQueues(boss);
   const deps: ServiceDeps = {
     db: database.db,
+    exportDb: exportDatabase.db,
     config,
     now: options.now ?? (() => new Date()),
     jwtKey: await resolveJwtKey(config),
@@ -84,7 +92,7 @@ export async function startApi(options: {
         ).unref();
       });
       await boss.stop({ graceful: false, timeout: 5_000 });
-      await database.close();
+      await Promise.all([database.close(), exportDatabase.close()]);
     },
   };
 }

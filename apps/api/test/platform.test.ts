@@ -71,23 +71,6 @@ describe('/openapi.json success statuses', () => {
   });
 });
 
-describe('/metrics', () => {
-  it('exposes a request latency histogram and message and job counts in Prometheus format', async () => {
-    await api.rest('GET', '//healthz');
-    await api.rest('GET', '/users/00000000-0000-4000-8000-000000000000');
-    const res = await api.rest('GET', '//metrics');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-    expect(res.text).toContain('# TYPE touch_crm_http_request_duration_seconds histogram');
-    expect(res.text).toMatch(
-      /touch_crm_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
-    );
-    expect(res.text).toContain('route="/api/v1/users/{id}"');
-    expect(res.text).toContain('# TYPE touch_crm_messages gauge');
-    expect(res.text).toContain('# TYPE touch_crm_jobs gauge');
-  });
-});
-
 describe('production behaviour', () => {
   it('sends secure headers', async () => {
     const res = await api.rest('GET', '//healthz');

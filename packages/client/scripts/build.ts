@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { TRPC_MAX_BATCH_ITEMS } from '@touch-crm/contract';
 import ts from 'typescript5';
 import { declareRouter } from './router-declarations.ts';
 
@@ -16,6 +17,8 @@ const repoRoot = path.resolve(packageDir, '../..');
 const srcDir = path.join(packageDir, 'src');
 const distDir = path.join(packageDir, 'dist');
 const routerModule = path.join(srcDir, 'app-router.ts');
+/** Re-exports the contract's limits in the workspace; the build writes them as literals. */
+const limitsModule = 'limits.ts';
 /** Exists only in memory: compares the built router with the server's. */
 const fidelityModule = path.join(srcDir, 'fidelity-check.ts');
 
@@ -50,10 +53,10 @@ function sourceFile(program: ts.Program, fileName: string): ts.SourceFile {
   return file;
 }
 
-/** JS and declarations for every module of src/ except the router re-export. */
+/** JS and declarations for every module of src/ except the router and limits re-exports. */
 function emitSources(program: ts.Program) {
   const files = readdirSync(srcDir)
-    .filter((name) => name.endsWith('.ts') && name !== 'app-router.ts')
+    .filter((name) => name.endsWith('.ts') && name !== 'app-router.ts' && name !== limitsModule)
     .map((name) => sourceFile(program, path.join(srcDir, name)));
   const diagnostics = files.flatMap((file) => ts.getPreEmitDiagnostics(program, file));
   if (diagnostics.length) throw new Error(report(diagnostics));
@@ -62,6 +65,18 @@ function emitSources(program: ts.Program) {
   const write = (fileName: string, text: string) =>
     writeFileSync(path.join(distDir, path.basename(fileName)), text.replace(/(from '\.\/[\w-]+)\.ts'/g, "$1.js'"));
   for (const file of files) program.emit(file, write);
+}
+
+function writeLimits() {
+  const doc = '/** Most calls one batch request carries; the server refuses larger batches. */\n';
+  writeFileSync(
+    path.join(distDir, 'limits.js'),
+    `${doc}export const TRPC_MAX_BATCH_ITEMS = ${TRPC_MAX_BATCH_ITEMS};\n`,
+  );
+  writeFileSync(
+    path.join(distDir, 'limits.d.ts'),
+    `${doc}export declare const TRPC_MAX_BATCH_ITEMS = ${TRPC_MAX_BATCH_ITEMS};\n`,
+  );
 }
 
 function routerType(program: ts.Program): ts.Type {
@@ -117,7 +132,7 @@ function checkFidelity(options: ts.CompilerOptions, oldProgram: ts.Program, proc
 
 /** The package must be usable with only @trpc/client and @trpc/server installed. */
 function checkSelfContained() {
-  for (const name of readdirSync(distDir).filter((file) => file.endsWith('.d.ts'))) {
+  for (const name of readdirSync(distDir).filter((file) => file.endsWith('.ts') || file.endsWith('.js'))) {
     const text = readFileSync(path.join(distDir, name), 'utf8');
     for (const [, specifier = ''] of text.matchAll(/(?:from|import\(|reference types=)\s*['"]([^'"]+)['"]/g))
       if (!allowedImports.test(specifier)) throw new Error(`dist/${name} imports ${specifier}`);
@@ -131,6 +146,7 @@ rmSync(distDir, { recursive: true, force: true });
 const options = compilerOptions();
 const program = ts.createProgram({ rootNames: [path.join(srcDir, 'index.ts')], options });
 emitSources(program);
+writeLimits();
 const router = declareRouter(program.getTypeChecker(), routerType(program));
 writeFileSync(path.join(distDir, 'app-router.d.ts'), router.text);
 checkFidelity(options, program, router.procedures);

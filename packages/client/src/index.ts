@@ -7,6 +7,7 @@ import {
 } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './app-router.ts';
+import { TRPC_MAX_BATCH_ITEMS } from './limits.ts';
 
 export type { AppRouter } from './app-router.ts';
 export {
@@ -16,6 +17,7 @@ export {
   type TouchErrorData,
   type TouchFieldIssue,
 } from './errors.ts';
+export { TRPC_MAX_BATCH_ITEMS } from './limits.ts';
 
 /** Every procedure's input, by path: `RouterInputs['users']['list']`. */
 export type RouterInputs = inferRouterInputs<AppRouter>;
@@ -39,12 +41,16 @@ export interface TouchClientOptions {
 
 export type TouchClient = TRPCClient<AppRouter>;
 
-/** A client for every procedure of the Touch CRM API, batching calls made in the same tick. */
+/**
+ * A client for every procedure of the Touch CRM API, batching calls made in the same tick, at most
+ * TRPC_MAX_BATCH_ITEMS per request (the server refuses larger batches).
+ */
 export function createTouchClient(options: TouchClientOptions): TouchClient {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
         url: `${options.url.replace(/\/+$/, '')}/trpc`,
+        maxItems: TRPC_MAX_BATCH_ITEMS,
         fetch: options.fetch,
         headers: async () => {
           const extra = typeof options.headers === 'function' ? await options.headers() : options.headers;

@@ -1,7 +1,7 @@
 import { adminUser, createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTouchClient, isTouchError } from '../src/index.ts';
+import { createTouchClient, isTouchError, TRPC_MAX_BATCH_ITEMS } from '../src/index.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -95,5 +95,26 @@ describe('isTouchError', () => {
     expect(error).toBeInstanceOf(TRPCClientError);
     expect(isTouchError(error)).toBe(false);
     expect(isTouchError(new Error('CONFLICT'), 'CONFLICT')).toBe(false);
+  });
+});
+
+describe('batch size', () => {
+  it('splits 50 calls of one tick into batches the server accepts', async () => {
+    const { token } = await adminUser(api.deps);
+    const sizes: number[] = [];
+    const client = createTouchClient({
+      url: api.url,
+      token,
+      fetch: (input, init) => {
+        const procedures = new URL(String(input)).pathname.split('/').pop() ?? '';
+        sizes.push(procedures.split(',').length);
+        return fetch(input, init);
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 50 }, () => client.auth.me.query()));
+    expect(results.every((me) => me.username === 'admin')).toBe(true);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(50);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(TRPC_MAX_BATCH_ITEMS);
+    expect(sizes.length).toBe(Math.ceil(50 / TRPC_MAX_BATCH_ITEMS));
   });
 });

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { TRPC_MAX_BATCH_ITEMS } from '@touch-crm/contract';
 import { z } from 'zod';
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)$/;
@@ -170,6 +171,16 @@ export const configSchema = z
       .min(1024)
       .default(20 * 1024 * 1024),
     IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+    /** Bearer token Prometheus sends to GET /metrics; unset, /metrics answers 404. */
+    METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+    /** Most calls one tRPC batch may carry (the published client's batch link sends at most the default). */
+    TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(TRPC_MAX_BATCH_ITEMS),
+    /** Connections of the exports' own pool, apart from DATABASE_POOL_SIZE. */
+    EXPORT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+    EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100).default(4),
+    EXPORT_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(2),
+    /** An export whose client takes no data for this long is ended and its cursor closed. */
+    EXPORT_IDLE_TIMEOUT: durationMs.default(30_000),
 
     // Worker, SMS delivery and the automated messages (issue 6).
     SMS_PROVIDER: z.enum(['console', 'http', 'twilio']).default('console'),
@@ -246,6 +257,12 @@ export const configSchema = z
         code: 'custom',
         path: ['SMS_SENDING_LEASE'],
         message: 'SMS_SENDING_LEASE must be longer than SMS_HTTP_TIMEOUT, or a slow send could be sent twice',
+      });
+    if (config.EXPORT_MAX_CONCURRENT > config.EXPORT_POOL_SIZE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EXPORT_MAX_CONCURRENT'],
+        message: 'EXPORT_MAX_CONCURRENT must not exceed EXPORT_POOL_SIZE, or an admitted export waits for a connection',
       });
     if (config.WORKER_POLL_INTERVAL < 500)
       ctx.addIssue({ code: 'custom', path: ['WORKER_POLL_INTERVAL'], message: 'must be at least 500ms' });

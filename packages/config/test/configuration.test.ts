@@ -30,6 +30,12 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).NODE_ENV).toBe('production');
   });
 
+  it('refuses a short METRICS_TOKEN and more concurrent exports than export connections', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadConfig({ EXPORT_POOL_SIZE: '2', EXPORT_MAX_CONCURRENT: '3' })).toThrow(/EXPORT_MAX_CONCURRENT/);
+    expect(loadConfig({}).TRPC_MAX_BATCH_SIZE).toBe(20);
+  });
+
   it('stops the API process with a message naming the variable', () => {
     const result = spawnSync(process.execPath, [new URL('../../../apps/api/src/main.ts', import.meta.url).pathname], {
       env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },

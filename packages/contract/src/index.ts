@@ -6,6 +6,7 @@ export * from './customers.ts';
 export * from './exports.ts';
 export * from './imports.ts';
 export * from './jobs.ts';
+export * from './limits.ts';
 export * from './messages.ts';
 export * from './money.ts';
 export * from './orders.ts';

@@ -5,6 +5,8 @@ import type { JobQueue } from '@touch-crm/jobs';
 /** What every service verb needs; built once per process. */
 export interface ServiceDeps {
   db: Database;
+  /** The exports' own small pool, so long-running cursors never hold the request pool's connections; `db` when unset. */
+  exportDb?: Database;
   config: Config;
   /** Injected so tests and schedules can control time. */
   now: () => Date;

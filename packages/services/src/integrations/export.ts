@@ -2,6 +2,7 @@ import type { ListCustomersInput, ListOrdersInput } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
+import type postgres from 'postgres';
 import { customerFilters } from '../commerce/customers.ts';
 import { orderFilters } from '../commerce/orders.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -56,6 +57,49 @@ export const ORDER_EXPORT_COLUMNS = [
   'cancelledAt',
 ] as const;
 
+type Row = Record<string, unknown>;
+
+/**
+ * The rows of a query in batches, through a cursor. postgres.js's iterator form reports a
+ * connection lost between two batches as the end of the rows, which would end an export early
+ * but cleanly; its callback form rejects instead, so this bridges the callback form to an
+ * iterator. The cursor waits while the consumer holds a batch; returning early closes it.
+ */
+async function* cursorBatches(client: postgres.Sql, text: string, params: unknown[]): AsyncGenerator<Row[]> {
+  let next = Promise.withResolvers<Row[] | null>();
+  next.promise.catch(() => {});
+  let proceed: ((signal?: unknown) => void) | undefined;
+  const finished = client.unsafe<Row[]>(text, params as never[]).cursor(BATCH, (rows) => {
+    const handing = next;
+    // The cursor fetches the next batch when this settles; sql.CLOSE instead closes it.
+    return new Promise<unknown>((resolve) => {
+      proceed = resolve;
+      handing.resolve(rows);
+    });
+  });
+  finished.then(
+    () => next.resolve(null),
+    (error: unknown) => next.reject(error),
+  );
+  try {
+    for (;;) {
+      const rows = await next.promise;
+      if (!rows) return;
+      next = Promise.withResolvers<Row[] | null>();
+      next.promise.catch(() => {});
+      yield rows;
+      proceed?.();
+    }
+  } finally {
+    proceed?.(client.CLOSE);
+    await finished.catch(() => {});
+  }
+}
+
+/**
+ * Runs the query on the exports' pool. The CSV header goes out with the first batch, so a query
+ * that fails before its first row fails the first `next()` and nothing has been sent.
+ */
 async function* stream(
   deps: ServiceDeps,
   query: SQL,
@@ -63,16 +107,17 @@ async function* stream(
   format: ExportFormat,
 ): AsyncGenerator<string> {
   const { sql: text, params } = dialect.sqlToQuery(query);
-  if (format === 'csv') yield csvLine(columns);
-  const cursor = deps.db.$client.unsafe(text, params as never[]).cursor(BATCH);
-  for await (const rows of cursor) {
-    let chunk = '';
-    for (const row of rows as Record<string, unknown>[]) {
+  let header = format === 'csv' ? csvLine(columns) : '';
+  for await (const rows of cursorBatches((deps.exportDb ?? deps.db).$client, text, params)) {
+    let chunk = header;
+    header = '';
+    for (const row of rows) {
       if (format === 'csv') chunk += csvLine(columns.map((column) => row[column]));
       else chunk += `${JSON.stringify(Object.fromEntries(columns.map((column) => [column, row[column] ?? null])))}\n`;
     }
     yield chunk;
   }
+  if (header) yield header;
 }
 
 const iso = (column: AnyPgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
