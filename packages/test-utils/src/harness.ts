@@ -8,6 +8,12 @@ import { createTestDatabase } from './database.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
+/**
+ * For tests that run a webhook receiver on this machine: the address rules refuse loopback in
+ * every environment, so such a test allows it, as an intranet allows its own range.
+ */
+export const LOCAL_WEBHOOK_RECEIVERS = { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } as const;
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: 'test',
