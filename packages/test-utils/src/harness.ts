@@ -2,7 +2,7 @@ import { type AppRouter, type Context, createCaller } from '@touch-crm/api';
 import { startApi } from '@touch-crm/api-server';
 import { type Config, loadConfig } from '@touch-crm/config';
 import type { ServiceDeps } from '@touch-crm/services';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createTestDatabase } from './database.ts';
 
@@ -49,11 +49,13 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-/** An isolated database and a real API server on a free port, for one test file. */
-export async function startTestApi(options: { env?: Record<string, string>; now?: () => Date } = {}): Promise<TestApi> {
+/** An isolated database and a real API server on a free port, for one test file (silent unless given a log). */
+export async function startTestApi(
+  options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
+): Promise<TestApi> {
   const database = await createTestDatabase(inject('databaseServerUrl'));
   const config = testConfig(options.env);
-  const log = pino({ level: 'silent' });
+  const log = options.log ?? pino({ level: 'silent' });
   const api = await startApi({ config, databaseUrl: database.url, log, now: options.now });
 
   const rest: TestApi['rest'] = async (method, path, requestOptions = {}) => {
