@@ -1,5 +1,5 @@
 import { ROLE_NAMES, roleIdsByName } from '@touch-crm/db';
-import { createLogger } from '@touch-crm/logger';
+import { createLogger, errorForLog } from '@touch-crm/logger';
 import { createTeam, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -107,5 +107,28 @@ describe('secrets under their usual keys are redacted', () => {
     for (const value of ['eyJ-header-token', 'pw-top-level', '$argon2id', 'pw-nested', 'whsec_nested', 'eyJ-top'])
       expect(line).not.toContain(value);
     expect(JSON.parse(line).user.passwordHash).toBe('[redacted]');
+  });
+});
+
+describe('errors of other shapes', () => {
+  it("node-postgres's (pg-boss) server errors, and a failed statement without a server error", () => {
+    const pgBoss = Object.assign(new Error('duplicate key value violates unique constraint "job_pkey"'), {
+      code: '23505',
+      severity: 'ERROR',
+      constraint: 'job_pkey',
+      table: 'job',
+      detail: 'Key (id)=(secret-value) already exists.',
+    });
+    expect(errorForLog(pgBoss)).toMatchObject({ type: 'DatabaseError', sqlstate: '23505', constraint: 'job_pkey' });
+    expect(JSON.stringify(errorForLog(pgBoss))).not.toContain('secret-value');
+    const connection = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const failed = Object.assign(new Error('Failed query: insert …\nparams: whsec_abc'), {
+      query: 'insert …',
+      params: ['whsec_abc'],
+      cause: connection,
+    });
+    const logged = errorForLog(failed);
+    expect(logged).toMatchObject({ type: 'Error', causes: [{ type: 'Error', code: 'ECONNREFUSED' }] });
+    expect(JSON.stringify(logged)).not.toContain('whsec_abc');
   });
 });

@@ -17,14 +17,19 @@ const SECRET_KEYS = [
 ];
 export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
-/** postgres.js's server error: SQLSTATE and where, plus (never logged) the query and its parameters. */
+/**
+ * A server error from postgres.js (`constraint_name` …, plus the query and its parameters, never
+ * logged) or from node-postgres under pg-boss (`constraint` …).
+ */
 interface DatabaseError extends Error {
   code: string;
   severity?: string;
   constraint_name?: string;
   table_name?: string;
   column_name?: string;
-  schema_name?: string;
+  constraint?: string;
+  table?: string;
+  column?: string;
 }
 
 const isDatabaseError = (error: Error): error is DatabaseError =>
@@ -61,9 +66,9 @@ export function errorForLog(error: unknown): Record<string, unknown> {
     return {
       type: 'DatabaseError',
       sqlstate: database.code,
-      constraint: database.constraint_name,
-      table: database.table_name,
-      column: database.column_name,
+      constraint: database.constraint_name ?? database.constraint,
+      table: database.table_name ?? database.table,
+      column: database.column_name ?? database.column,
       message: shortMessage(database.message),
       stack: framesOf(top),
     };
