@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@touch-crm/config';
-import { createLogger } from './logger.ts';
+import { createLogger } from '@touch-crm/logger';
 import { prepareDatabase } from './prepare-database.ts';
 import { startApi } from './server.ts';
 

@@ -1,10 +1,10 @@
 import { loadConfigOrExit } from '@touch-crm/config';
 import { resolveDatabase } from '@touch-crm/db';
-import pino from 'pino';
+import { createLogger } from '@touch-crm/logger';
 import { startWorker } from './worker.ts';
 
 const config = loadConfigOrExit();
-const log = pino({ level: config.LOG_LEVEL, name: 'worker' });
+const log = createLogger(config.LOG_LEVEL, 'worker');
 const database = await resolveDatabase({
   databaseUrl: config.DATABASE_URL,
   dataDir: config.DATA_DIR,

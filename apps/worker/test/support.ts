@@ -1,7 +1,7 @@
 import { schema } from '@touch-crm/db';
 import { enqueueDelivery, type ServiceDeps } from '@touch-crm/services';
 import { type TestApi, testConfig, unique, uniquePhone } from '@touch-crm/test-utils';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { type RunningWorker, startWorker } from '../src/worker.ts';
 
 /** Fast timings for tests: short polls, retries, lease and recovery; no cron runs unless asked. */
@@ -26,12 +26,12 @@ export const FAST_WORKER_ENV = {
 export async function startTestWorker(
   api: TestApi,
   env: Record<string, string> = {},
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; log?: Logger } = {},
 ): Promise<RunningWorker> {
   return startWorker({
     config: testConfig({ ...FAST_WORKER_ENV, ...env }),
     databaseUrl: api.databaseUrl,
-    log: pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),
+    log: options.log ?? pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),
     now: options.now,
   });
 }

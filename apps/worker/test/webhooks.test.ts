@@ -5,6 +5,7 @@ import {
   createTeam,
   insertCustomer,
   insertProduct,
+  LOCAL_WEBHOOK_RECEIVERS,
   startTestApi,
   type TestApi,
   uniquePhone,
@@ -29,10 +30,10 @@ let receiver: WebhookReceiver;
 let verify: VerifyTouchWebhook;
 let team: Awaited<ReturnType<typeof createTeam>>;
 
-// Loopback receivers are allowed through WEBHOOK_ALLOWED_HOSTS (127.0.0.1 only), as an
-// intranet would allow its own range; short timings keep retries and timeouts fast.
+// The receiver on 127.0.0.1 is allowed through WEBHOOK_ALLOWED_HOSTS; short timings keep
+// retries and timeouts fast.
 const WEBHOOK_ENV = {
-  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  ...LOCAL_WEBHOOK_RECEIVERS,
   WEBHOOK_TIMEOUT: '500ms',
   WEBHOOK_RETRY_DELAY: '100ms',
   WEBHOOK_RETRY_MAX_DELAY: '400ms',

@@ -2,8 +2,19 @@ import type { AuditEntry, ListAuditInput, Page } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, asc, count, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { ServiceDeps } from './deps.ts';
+import { withoutCredentials } from './webhooks/url-safety.ts';
 
 const { auditLog, users } = schema;
+
+type Changes = AuditEntry['changes'];
+
+/** Webhook URLs recorded before credentials in them were refused are shown without them. */
+function shownChanges(entityType: string, changes: Changes): Changes {
+  const url = changes?.url;
+  if (entityType !== 'webhook' || !url) return changes;
+  const clean = (value: unknown) => (typeof value === 'string' ? withoutCredentials(value) : value);
+  return { ...changes, url: { before: clean(url.before), after: clean(url.after) } };
+}
 
 /** The audit trail, newest first by default. Rows are only ever appended (by recordEvent). */
 export async function listAudit(deps: ServiceDeps, input: ListAuditInput): Promise<Page<AuditEntry>> {
@@ -35,7 +46,7 @@ export async function listAudit(deps: ServiceDeps, input: ListAuditInput): Promi
       entityType: entry.entityType,
       entityId: entry.entityId,
       action: entry.action,
-      changes: entry.changes as AuditEntry['changes'],
+      changes: shownChanges(entry.entityType, entry.changes as Changes),
       eventId: entry.eventId,
     })),
     total: totals[0]?.total ?? 0,

@@ -2,11 +2,17 @@ import { type AppRouter, type Context, createCaller } from '@touch-crm/api';
 import { startApi } from '@touch-crm/api-server';
 import { type Config, loadConfig } from '@touch-crm/config';
 import type { ServiceDeps } from '@touch-crm/services';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createTestDatabase } from './database.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+/**
+ * For tests that run a webhook receiver on this machine: the address rules refuse loopback in
+ * every environment, so such a test allows it, as an intranet allows its own range.
+ */
+export const LOCAL_WEBHOOK_RECEIVERS = { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } as const;
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
@@ -43,11 +49,13 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-/** An isolated database and a real API server on a free port, for one test file. */
-export async function startTestApi(options: { env?: Record<string, string>; now?: () => Date } = {}): Promise<TestApi> {
+/** An isolated database and a real API server on a free port, for one test file (silent unless given a log). */
+export async function startTestApi(
+  options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
+): Promise<TestApi> {
   const database = await createTestDatabase(inject('databaseServerUrl'));
   const config = testConfig(options.env);
-  const log = pino({ level: 'silent' });
+  const log = options.log ?? pino({ level: 'silent' });
   const api = await startApi({ config, databaseUrl: database.url, log, now: options.now });
 
   const rest: TestApi['rest'] = async (method, path, requestOptions = {}) => {

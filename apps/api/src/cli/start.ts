@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@touch-crm/config';
 import { DEFAULT_ADMIN_PASSWORD } from '@touch-crm/db';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '@touch-crm/logger';
 import { prepareDatabase } from '../prepare-database.ts';
 import { startApi } from '../server.ts';
 

@@ -1,8 +1,8 @@
 import { loadConfigOrExit } from '@touch-crm/config';
 import { connectDatabase, resolveDatabase } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues, isQueueName, QUEUE_NAMES, QUEUES } from '@touch-crm/jobs';
+import { createLogger } from '@touch-crm/logger';
 import { jobActor, listJobs, registerJobQueue, runJob, type ServiceDeps } from '@touch-crm/services';
-import pino from 'pino';
 import { JOB_HANDLERS } from '../handlers.ts';
 import { createSmsProvider } from '../providers/index.ts';
 
@@ -29,7 +29,7 @@ if (command === 'run' && name && !isQueueName(name)) {
 }
 
 const config = loadConfigOrExit();
-const log = pino({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, name: 'jobs' });
+const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'jobs');
 const database = await resolveDatabase({
   databaseUrl: config.DATABASE_URL,
   dataDir: config.DATA_DIR,

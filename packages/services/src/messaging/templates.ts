@@ -70,36 +70,44 @@ export interface TemplateColumns {
   promotionCode?: SQL;
 }
 
-/**
- * A SQL expression rendering `template` per row: nested replace() calls for the variables it
- * uses, so a set-based INSERT … SELECT renders every message in the database.
- */
-export function renderSql(template: string, columns: TemplateColumns): SQL {
-  let expression: SQL = sql`${template}::text`;
-  for (const name of templateVariablesIn(template)) {
-    const value =
-      name === 'fullName'
-        ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
-        : (columns[name as keyof TemplateColumns] ?? sql`''`);
-    expression = sql`replace(${expression}, ${`{{${name}}}`}::text, coalesce(${value}, '')::text)`;
-  }
-  return expression;
-}
+const valueOf = (name: string, columns: TemplateColumns): SQL =>
+  name === 'fullName'
+    ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
+    : (columns[name as keyof TemplateColumns] ?? sql`''`);
 
 /**
- * Like renderSql, for a template that is itself a SQL value (read in the same statement): every
- * variable of `variables` is replaced.
+ * A SQL expression rendering `template` per row, so a set-based INSERT … SELECT renders every
+ * message in the database. One pass: the template is cut into text and placeholders here and
+ * the pieces concatenated, so a value holding `{{…}}` (a customer's name) is never expanded.
+ */
+export function renderSql(template: string, columns: TemplateColumns): SQL {
+  const pieces: SQL[] = [];
+  let from = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    if (match.index > from) pieces.push(sql`${template.slice(from, match.index)}::text`);
+    pieces.push(sql`coalesce(${valueOf(match[1] as string, columns)}, '')::text`);
+    from = match.index + match[0].length;
+  }
+  if (from < template.length) pieces.push(sql`${template.slice(from)}::text`);
+  return pieces.length === 0 ? sql`''::text` : sql`(${sql.join(pieces, sql` || `)})`;
+}
+
+/** A placeholder, a run of text without `{`, or a lone `{`: together they tile any template. */
+const TEMPLATE_TOKEN = String.raw`\{\{[A-Za-z][A-Za-z0-9_]*\}\}|[^{]+|\{`;
+
+/**
+ * Like renderSql, for a template that is itself a SQL value (read in the same statement): the
+ * database cuts it into tokens and each placeholder of `variables` is replaced by its value in
+ * the same single pass, so values are never scanned for placeholders.
  */
 export function renderStoredSql(template: SQL, variables: readonly TemplateVariable[], columns: TemplateColumns): SQL {
-  let expression: SQL = template;
-  for (const name of variables) {
-    const value =
-      name === 'fullName'
-        ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
-        : (columns[name as keyof TemplateColumns] ?? sql`''`);
-    expression = sql`replace(${expression}, ${`{{${name}}}`}::text, coalesce(${value}, '')::text)`;
-  }
-  return expression;
+  const token = sql.raw('tokens.piece[1]');
+  const cases = variables.map(
+    (name) => sql`when ${`{{${name}}}`}::text then coalesce(${valueOf(name, columns)}, '')::text`,
+  );
+  const rendered = cases.length === 0 ? token : sql`case ${token} ${sql.join(cases, sql` `)} else ${token} end`;
+  return sql`(select coalesce(string_agg(${rendered}, '' order by tokens.n), '')
+                from regexp_matches(${template}, ${TEMPLATE_TOKEN}::text, 'g') with ordinality as tokens(piece, n))`;
 }
 
 /** The template of a message type, as stored (seeded defaults until an admin edits them). */

@@ -1,3 +1,4 @@
+export * from './address-rules.ts';
 export * from './delivery.ts';
 export * from './http.ts';
 export * from './reaction.ts';

@@ -18,17 +18,17 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events.ts';
 import { enqueueWebhookDeliveries } from './reaction.ts';
 import { generateWebhookSecret } from './signing.ts';
-import { urlPolicyOf, webhookUrlRefusal } from './url-safety.ts';
+import { urlPolicyOf, webhookUrlRefusal, withoutCredentials } from './url-safety.ts';
 
 const { webhooks, webhookDeliveries } = schema;
 type WebhookRow = typeof webhooks.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
-/** The subscription as the API returns it: never its secret. */
+/** The subscription as the API returns it: never its secret, nor credentials in its URL. */
 export function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
-    url: row.url,
+    url: withoutCredentials(row.url),
     events: row.events,
     description: row.description,
     isActive: row.isActive,
