@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { appRouter, buildOpenApiDocument, type Context, REST_PREFIX, retryAfterOf } from '@touch-crm/api';
-import { migrationsApplied } from '@touch-crm/db';
 import type { ServiceDeps } from '@touch-crm/services';
 import type { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
@@ -15,7 +14,8 @@ import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { IMPORT_PATH, mountImportRoutes } from './import-routes.ts';
 import { createMetrics, createRouteLabeler } from './metrics.ts';
-import { mountPlainRoutes } from './plain-routes.ts';
+import { errorResponse, mountPlainRoutes } from './plain-routes.ts';
+import { readinessProbe } from './readiness.ts';
 import { createRestHandler } from './rest-handler.ts';
 import { mountSwaggerUi } from './swagger.ts';
 
@@ -46,7 +46,6 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const app = new Hono<Env>();
   const openApi = buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL });
   const openApiDocument = JSON.stringify(openApi);
-  let migrated = false;
   const metrics = createMetrics(deps.db.$client);
   const routeLabel = createRouteLabeler({
     restPrefix: REST_PREFIX,
@@ -121,14 +120,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
   };
   // CSV uploads get IMPORT_MAX_BYTES; every other route BODY_LIMIT_BYTES.
   app.use((c, next) => (c.req.path === IMPORT_PATH ? bodyLimits.import : bodyLimits.default)(c, next));
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return error.getResponse();
-    log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
-    return c.json(
-      { message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId: c.get('requestId') } },
-      500,
-    );
-  });
+  app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : errorResponse(c, error, log)));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const metricsToken = deps.config.METRICS_TOKEN;
@@ -146,16 +138,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     );
   }
-  app.get('/readyz', async (c) => {
-    try {
-      await deps.db.$client`select 1`;
-      migrated ||= await migrationsApplied(deps.db.$client);
-      if (!migrated) return c.json({ status: 'migrations pending' }, 503);
-      return c.json({ status: 'ready' });
-    } catch {
-      return c.json({ status: 'database unreachable' }, 503);
-    }
-  });
+  app.get('/readyz', readinessProbe(deps.db.$client));
 
   app.get('/openapi.json', (c) => c.body(openApiDocument, 200, { 'content-type': 'application/json' }));
   await mountSwaggerUi(app, '/openapi.json');

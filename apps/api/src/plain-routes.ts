@@ -3,14 +3,15 @@ import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import type { PermissionKey } from '@touch-crm/db';
 import {
   authenticate,
-  DomainError,
+  type DomainError,
+  domainErrorOf,
   exportCustomers,
   exportOrders,
   ForbiddenError,
   resolveScope,
+  retryAfterSecondsOf,
   type Scope,
   type ServiceDeps,
-  TooManyRequestsError,
   UnauthorizedError,
   ValidationError,
 } from '@touch-crm/services';
@@ -19,24 +20,33 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { ExportSlots, streamExport } from './export-stream.ts';
 
-const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
+const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429 | 503> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   TOO_MANY_REQUESTS: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /** The same error body the tRPC and REST transports give, for routes where JSON procedures do not fit. */
 export function errorResponse(c: HonoContext, error: unknown, log: Logger): Response {
   const requestId = c.get('requestId' as never) as string;
-  if (error instanceof DomainError) {
-    if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
-    const issues = error instanceof ValidationError ? error.issues : undefined;
+  const domain = domainErrorOf(error);
+  if (domain) {
+    const issues = domain instanceof ValidationError ? domain.issues : undefined;
+    const details = domain.details;
+    const retryAfter = retryAfterSecondsOf(domain);
+    if (retryAfter) c.header('Retry-After', String(retryAfter));
     return c.json(
-      { message: error.message, code: error.kind, data: { requestId, ...(issues ? { issues } : {}) }, issues },
-      STATUS[error.kind],
+      {
+        message: domain.message,
+        code: domain.kind,
+        data: { requestId, ...(issues ? { issues } : {}), ...(details ? { details } : {}) },
+        issues,
+      },
+      STATUS[domain.kind],
     );
   }
   log.error({ err: error, requestId }, 'unhandled error');

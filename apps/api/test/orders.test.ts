@@ -7,8 +7,10 @@ import {
   insertPromotion,
   startTestApi,
   type TestApi,
+  waitFor,
 } from '@touch-crm/test-utils';
 import { and, count, eq } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let api: TestApi;
@@ -554,6 +556,88 @@ describe('POST /orders under concurrency', () => {
       .where(eq(schema.customerPromotions.id, held.id));
     expect(after).toMatchObject({ status: 'REDEEMED', redeemedOrderId: winner?.body.id });
     expect(await customerOf(customer.id)).toMatchObject({ orderCount: 1, totalSpent: 900 });
+  });
+});
+
+describe('POST /orders answers from its own transaction', () => {
+  it('returns without waiting behind transactions queued for its tables after it commits', async () => {
+    const product = await insertProduct(api.deps, { unitPrice: 1_500 });
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    const sql = postgres(api.databaseUrl, { max: 2, onnotice: () => {} });
+    const [events, items] = await Promise.all([sql.reserve(), sql.reserve()]);
+    const waitingFor = (table: string) =>
+      waitFor(
+        async () =>
+          (
+            await events`select 1 from pg_locks l join pg_class c on c.oid = l.relation
+              where c.relname = ${table} and not l.granted`
+          ).length > 0,
+        { what: `a lock wait on ${table}` },
+      );
+    try {
+      // The order's transaction pauses at its events, after writing its items…
+      await events`begin`;
+      await events`lock table domain_events in share mode`;
+      let answered: Awaited<ReturnType<typeof placeOrder>> | undefined;
+      const placing = placeOrder(team.rep, {
+        customerId: customer.id,
+        items: [{ productId: product.id, quantity: 2 }],
+        payment: { method: 'CARD' },
+      }).then((res) => {
+        answered = res;
+      });
+      await waitingFor('domain_events');
+      // …while a transaction that locks its items queues behind it, as a burst's later ones do.
+      await items`begin`;
+      const exclusive = items`lock table order_items in access exclusive mode`.execute();
+      await waitingFor('order_items');
+      await events`commit`;
+      await exclusive;
+      // The order has committed and its items are locked against any later reader.
+      const res = await waitFor(() => answered, { what: 'the order response', timeoutMs: 5_000 });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ customer: { id: customer.id }, total: 3_000, items: [{ quantity: 2 }] });
+      await items`commit`;
+      await placing;
+    } finally {
+      events.release();
+      items.release();
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  it('a burst of 50 parallel orders: each answer is the order as stored, numbers unique, totals exact', async () => {
+    const products = await Promise.all([1_000, 2_500].map((unitPrice) => insertProduct(api.deps, { unitPrice })));
+    const buyers = await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, team.rep.id)));
+    const requests = Array.from({ length: 50 }, (_, i) => ({
+      customerId: (buyers[i % 5] as { id: string }).id,
+      items: [{ productId: (products[i % 2] as { id: string }).id, quantity: (i % 3) + 1 }],
+      ...(i % 2 ? { payment: { method: 'CASH' } } : {}),
+    }));
+    const results = await Promise.all(requests.map((body, i) => placeOrder(i % 2 ? team.rep : team.manager, body)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
+    for (const [i, res] of results.entries()) {
+      const request = requests[i] as (typeof requests)[number];
+      const unitPrice = i % 2 ? 2_500 : 1_000;
+      expect(res.body).toMatchObject({
+        customer: { id: request.customerId },
+        status: request.payment ? 'PAID' : 'PENDING',
+        total: unitPrice * ((i % 3) + 1),
+        items: [{ productId: request.items[0]?.productId, quantity: (i % 3) + 1 }],
+        transactions: request.payment ? [{ kind: 'PAYMENT', method: 'CASH' }] : [],
+      });
+      const { assignedPromotions, ...detail } = res.body;
+      expect(Array.isArray(assignedPromotions)).toBe(true);
+      expect(detail).toEqual((await api.rest('GET', `/orders/${res.body.id}`, { token: team.manager.token })).body);
+    }
+    expect(new Set(results.map((r) => r.body.number)).size).toBe(50);
+    for (const buyer of buyers) {
+      const placed = results.filter((r) => r.body.customer.id === buyer.id);
+      expect(await customerOf(buyer.id)).toMatchObject({
+        orderCount: 10,
+        totalSpent: placed.reduce((sum, r) => sum + r.body.total, 0),
+      });
+    }
   });
 });
 

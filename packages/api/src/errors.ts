@@ -1,9 +1,12 @@
-import { DomainError, TooManyRequestsError, ValidationError } from '@touch-crm/services';
+import { DomainError, domainErrorOf, retryAfterSecondsOf, ValidationError } from '@touch-crm/services';
 import { TRPCError } from '@trpc/server';
 
-/** One mapping from domain errors to tRPC errors; anything unknown stays an opaque 500. */
+/**
+ * One mapping from domain errors (and a database that cannot be reached) to tRPC errors;
+ * anything unknown stays an opaque 500.
+ */
 export function toTRPCError(error: TRPCError): TRPCError {
-  const cause = error.cause;
+  const cause = domainErrorOf(error.cause);
   if (cause instanceof ValidationError) {
     // Shaped like tRPC's own input errors, so both transports report `issues` the same way.
     const issues = cause.issues.map((issue) => ({ code: 'custom', path: issue.path, message: issue.message }));
@@ -13,7 +16,7 @@ export function toTRPCError(error: TRPCError): TRPCError {
       cause: Object.assign(new Error(cause.message), { name: 'ZodError', issues }),
     });
   }
-  if (cause instanceof DomainError) return new TRPCError({ code: cause.kind, message: cause.message, cause });
+  if (cause) return new TRPCError({ code: cause.kind, message: cause.message, cause });
   return error;
 }
 
@@ -35,7 +38,7 @@ function issuesOf(cause: unknown): FieldIssueShape[] | undefined {
 }
 
 export function retryAfterOf(error: TRPCError): number | undefined {
-  return error.cause instanceof TooManyRequestsError ? error.cause.retryAfterSeconds : undefined;
+  return error.cause instanceof DomainError ? retryAfterSecondsOf(error.cause) : undefined;
 }
 
 /**

@@ -2,6 +2,10 @@ import type { Meta } from './trpc.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** The 503 every operation may answer while PostgreSQL cannot be reached. */
+export const DATABASE_UNAVAILABLE_DESCRIPTION =
+  'The database is unavailable (`data.details.reason` DATABASE_UNAVAILABLE); retry after Retry-After seconds';
+
 const ERRORS_PROTECTED = {
   400: 'Invalid input: `issues` names each failing field',
   401: 'Missing, invalid or expired token',
@@ -9,6 +13,7 @@ const ERRORS_PROTECTED = {
   404: 'Not found, or outside the caller’s scope',
   409: 'Conflicts with the current state',
   429: 'Too many requests; see Retry-After',
+  503: DATABASE_UNAVAILABLE_DESCRIPTION,
 } as const;
 
 /** The REST mirror's route for a procedure, with its tag and documented errors. */
@@ -22,7 +27,12 @@ export function rest(
   const protect = options.protect ?? true;
   const errorResponses: Record<number, string> = protect
     ? { ...ERRORS_PROTECTED }
-    : { 400: ERRORS_PROTECTED[400], 401: 'Invalid credentials', 429: ERRORS_PROTECTED[429] };
+    : {
+        400: ERRORS_PROTECTED[400],
+        401: 'Invalid credentials',
+        429: ERRORS_PROTECTED[429],
+        503: ERRORS_PROTECTED[503],
+      };
   return {
     openapi: {
       method,

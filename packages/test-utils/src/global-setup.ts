@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
@@ -7,22 +6,12 @@ import { createBoss, ensureQueues } from '@touch-crm/jobs';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { TEMPLATE_DATABASE, withDatabase } from './database.ts';
+import { freePort } from './ports.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseServerUrl: string;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**

@@ -2,3 +2,4 @@ export * from './carrier.ts';
 export * from './database.ts';
 export * from './factories.ts';
 export * from './harness.ts';
+export * from './ports.ts';

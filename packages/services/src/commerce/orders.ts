@@ -226,7 +226,7 @@ export async function createOrder(
   const actor = userActor(user);
   const currency = deps.config.CURRENCY;
   const referrers = alias(customers, 'referrer');
-  const { orderId, assigned } = await deps.db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
     // NO KEY UPDATE serialises orders of this customer without blocking the foreign-key
     // checks of rows that merely reference the customer (e.g. a referral reward).
     const [customer] = await tx
@@ -350,9 +350,10 @@ export async function createOrder(
       },
       now,
     );
-    return { orderId: id, assigned };
+    // Read back on the transaction's own connection: after commit the read would queue for
+    // a pooled connection behind every other order of a burst.
+    return { ...(await loadOrderDetail(tx, ALL, id)), assignedPromotions: assigned };
   });
-  return { ...(await loadOrderDetail(deps.db, ALL, orderId)), assignedPromotions: assigned };
 }
 
 /**
