@@ -1,6 +1,7 @@
 import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import type { PermissionKey } from '@touch-crm/db';
 import {
+  assertPasswordChanged,
   authenticate,
   DomainError,
   exportCustomers,
@@ -31,7 +32,12 @@ export function errorResponse(c: HonoContext, error: unknown, log: Logger): Resp
   if (error instanceof DomainError) {
     const issues = error instanceof ValidationError ? error.issues : undefined;
     return c.json(
-      { message: error.message, code: error.kind, data: { requestId, ...(issues ? { issues } : {}) }, issues },
+      {
+        message: error.message,
+        code: error.kind,
+        data: { requestId, ...(issues ? { issues } : {}), ...(error.details ? { details: error.details } : {}) },
+        issues,
+      },
       STATUS[error.kind],
     );
   }
@@ -49,6 +55,7 @@ export async function authorize(
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
   if (!token) throw new UnauthorizedError();
   const user = await authenticate(deps, token);
+  assertPasswordChanged(deps, user);
   if (!user.permissions.has(permission)) throw new ForbiddenError();
   const scope: Scope | null = resolveScope(user.permissions, read, user.id);
   if (!scope) throw new ForbiddenError();
