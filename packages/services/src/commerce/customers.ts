@@ -33,13 +33,14 @@ const FIELDS = [
   'notes',
   'status',
   'levelId',
-  'manualLevelId',
   'ownerId',
   'referredById',
   'smsOptIn',
 ] as const;
 /** The audited customer fields (the import records the same changes). */
 export const CUSTOMER_AUDIT_FIELDS = FIELDS;
+/** An edit also records a level set or cleared by hand (the import never sets one). */
+const UPDATE_FIELDS = [...FIELDS, 'manualLevelId'] as const;
 
 const live = isNull(customers.deletedAt);
 
@@ -309,7 +310,7 @@ export async function updateCustomer(
         await assertActiveUser(tx, values.ownerId);
       }
       if (values.referredById !== before.referredById) await assertReferrer(tx, values.referredById, id);
-      const changes = diffFields(before, { ...before, ...values }, FIELDS);
+      const changes = diffFields(before, { ...before, ...values }, UPDATE_FIELDS);
       if (Object.keys(changes).length === 0) return;
 
       await tx
