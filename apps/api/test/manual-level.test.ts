@@ -58,6 +58,12 @@ describe('setting a level by hand needs customers:set_level', () => {
     expect(resent.status).toBe(200);
     expect(resent.body).toMatchObject({ level: { name: 'Gold' }, manualLevelId: levels.Gold, notes: 'resent' });
     expect((await setLevel(team.rep, mine.id, null)).status).toBe(403);
+    // The same for a level the RFM job gave: sent back unchanged, it pins nothing.
+    const scored = await insertCustomer(api.deps, team.rep.id, { levelId: levels.Silver });
+    const unchanged = await setLevel(team.rep, scored.id, levels.Silver as string);
+    expect(unchanged.status).toBe(200);
+    expect(await stored(scored.id)).toMatchObject({ levelId: levels.Silver, manualLevelId: null });
+    expect((await setLevel(team.rep, scored.id, levels.Gold as string)).status).toBe(403);
   });
 
   it('a manager and an administrator set any customer’s level: kept as the manual level, with its promotions', async () => {

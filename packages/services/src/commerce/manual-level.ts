@@ -21,7 +21,9 @@ async function levelOfScore(executor: Executor, score: number | null): Promise<s
  * What `levelId` in a customer edit writes. Setting a level by hand needs `customers:set_level`;
  * the level applies at once and is kept as the manual level, a floor: the RFM job may raise the
  * customer above it, never below. `null` clears the floor and returns the customer to the level
- * their last RFM score gives (none if never scored). Repeating the current manual level is no change.
+ * their last RFM score gives (none if never scored). The customer's current level sent back
+ * unchanged (a form resubmitted whole) is no change for a caller without the permission; a
+ * holder of it pins that level as the floor.
  */
 export async function manualLevelChange(
   executor: Executor,
@@ -30,8 +32,9 @@ export async function manualLevelChange(
   levelId: string | null | undefined,
 ): Promise<{ levelId?: string | null; manualLevelId?: string | null }> {
   if (levelId === undefined || (levelId === before.manualLevelId && levelId === before.levelId)) return {};
-  if (!user.permissions.has('customers:set_level'))
-    throw new ForbiddenError('Setting levelId by hand needs the customers:set_level permission');
+  const maySetLevel = user.permissions.has('customers:set_level');
+  if (!maySetLevel && levelId === before.levelId) return {};
+  if (!maySetLevel) throw new ForbiddenError('Setting levelId by hand needs the customers:set_level permission');
   if (levelId === null) return { levelId: await levelOfScore(executor, before.rfmScore), manualLevelId: null };
   const [level] = await executor
     .select({ id: customerLevels.id })
