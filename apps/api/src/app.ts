@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { appRouter, buildOpenApiDocument, type Context, REST_PREFIX, retryAfterOf } from '@touch-crm/api';
 import type { ServiceDeps } from '@touch-crm/services';
 import type { TRPCError } from '@trpc/server';
@@ -12,6 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
+import { clientIp } from './client-ip.ts';
 import { IMPORT_PATH, mountImportRoutes } from './import-routes.ts';
 import { createMetrics, createRouteLabeler } from './metrics.ts';
 import { errorResponse, mountPlainRoutes } from './plain-routes.ts';
@@ -22,18 +22,6 @@ import { mountSwaggerUi } from './swagger.ts';
 type Env = { Variables: { requestId: string } };
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-function clientIp(c: HonoContext<Env>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export interface AppOptions {
   deps: ServiceDeps;
@@ -62,7 +50,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const buildContext = (c: HonoContext<Env>): Context => ({
     deps,
     requestId: c.get('requestId'),
-    ip: clientIp(c, deps.config.TRUST_PROXY),
+    ip: clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS }),
     authorization: c.req.header('authorization'),
     log: log.child({ requestId: c.get('requestId') }),
     response: {},

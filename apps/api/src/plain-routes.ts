@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import type { PermissionKey } from '@touch-crm/db';
 import {
+  assertPasswordChanged,
   authenticate,
   type DomainError,
   domainErrorOf,
@@ -63,6 +64,7 @@ export async function authorize(
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
   if (!token) throw new UnauthorizedError();
   const user = await authenticate(deps, token);
+  assertPasswordChanged(deps, user);
   if (!user.permissions.has(permission)) throw new ForbiddenError();
   const scope: Scope | null = resolveScope(user.permissions, read, user.id);
   if (!scope) throw new ForbiddenError();

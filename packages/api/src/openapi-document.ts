@@ -45,7 +45,10 @@ const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
       },
       400: { description: 'Invalid filter: `issues` names each failing field' },
       401: { description: 'Missing, invalid or expired token' },
-      403: { description: 'The caller lacks the export permission' },
+      403: {
+        description:
+          'The caller lacks the export permission; `data.details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
+      },
       404: { description: 'Not found' },
       409: { description: 'Conflicts with the current state' },
       429: { description: 'Too many requests; see Retry-After' },

@@ -6,7 +6,10 @@ import { DATABASE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
 const errors = {
   400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `issues` names each' },
   401: { description: 'Missing, invalid or expired token' },
-  403: { description: 'The caller lacks customers:import' },
+  403: {
+    description:
+      'The caller lacks customers:import; `data.details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
+  },
   404: { description: 'Not found' },
   409: { description: 'Conflicts with the current state' },
   429: { description: 'Too many requests; see Retry-After' },

@@ -9,7 +9,7 @@ export const DATABASE_UNAVAILABLE_DESCRIPTION =
 const ERRORS_PROTECTED = {
   400: 'Invalid input: `issues` names each failing field',
   401: 'Missing, invalid or expired token',
-  403: 'The caller lacks the permission',
+  403: 'The caller lacks the permission; `data.details.reason` PASSWORD_CHANGE_REQUIRED: in production, change the default password first',
   404: 'Not found, or outside the caller’s scope',
   409: 'Conflicts with the current state',
   429: 'Too many requests; see Retry-After',

@@ -1,5 +1,12 @@
 import { isPermissionKey, type RequiredPermission } from '@touch-crm/db';
-import { authenticate, ForbiddenError, resolveScope, type Scope, UnauthorizedError } from '@touch-crm/services';
+import {
+  assertPasswordChanged,
+  authenticate,
+  ForbiddenError,
+  resolveScope,
+  type Scope,
+  UnauthorizedError,
+} from '@touch-crm/services';
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { Context } from './context.ts';
@@ -31,13 +38,22 @@ const base = t.procedure.use(async ({ ctx, meta, next }) => {
 /** Anyone, signed in or not (login). */
 export const publicProcedure = base;
 
-/** Any signed-in, active user; the context carries the user with fresh permissions. */
-export const authedProcedure = base.use(async ({ ctx, next }) => {
+/**
+ * Any signed-in, active user, including one who must still change the default password:
+ * only `auth.me` and `auth.changePassword`. The context carries the user with fresh permissions.
+ */
+export const signedInProcedure = base.use(async ({ ctx, next }) => {
   const header = ctx.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match?.[1]) throw new UnauthorizedError();
   const user = await authenticate(ctx.deps, match[1]);
   return next({ ctx: { user } });
+});
+
+/** Any signed-in, active user; in production not one who must change the password first. */
+export const authedProcedure = signedInProcedure.use(({ ctx, next }) => {
+  assertPasswordChanged(ctx.deps, ctx.user);
+  return next();
 });
 
 /**

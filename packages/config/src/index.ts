@@ -140,6 +140,8 @@ export const configSchema = z
       .min(1024)
       .default(1024 * 1024),
     TRUST_PROXY: booleanFlag.default(false),
+    /** Trusted proxies that append to X-Forwarded-For; the client is this many entries from the right. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
     APP_TIMEZONE: timeZone.default('UTC'),
     CURRENCY: z
       .string()

@@ -21,6 +21,8 @@ export const customerSchema = z
     status: customerStatusSchema,
     smsOptIn: z.boolean(),
     level: z.object({ id: idSchema, name: z.string(), rank: z.number().int() }).nullable(),
+    /** A level set by hand: the RFM job never puts the customer below it until it is cleared. */
+    manualLevelId: idSchema.nullable(),
     owner: z.object({ id: idSchema, fullName: z.string() }),
     referredById: idSchema.nullable(),
     orderCount: z.number().int(),
@@ -85,7 +87,10 @@ export const updateCustomerInput = z.object({
   address: text(500).nullable().optional(),
   notes: text(5000).nullable().optional(),
   status: customerStatusSchema.optional(),
-  /** A new level assigns that level's CUSTOMER_LEVEL promotions. */
+  /**
+   * Sets the level by hand (`customers:set_level`) and keeps it as a floor for the RFM job; null
+   * clears the floor. A new level assigns that level's CUSTOMER_LEVEL promotions.
+   */
   levelId: idSchema.nullable().optional(),
   /** Reassigning needs `customers:update_all`. */
   ownerId: idSchema.optional(),

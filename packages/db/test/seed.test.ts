@@ -56,6 +56,29 @@ describe('seed', () => {
   });
 });
 
+describe('an existing install upgraded to a release with new permissions', () => {
+  it('grants each new permission to the seeded roles by the default matrix, and only those', async () => {
+    const added = ['promotions:assign_manual', 'promotions:assign_any', 'customers:set_level'];
+    // As before the release: the permissions do not exist yet (their grants go with them).
+    await handle.db.execute(sql`delete from permissions where key = any(${`{${added.join(',')}}`}::text[])`);
+    const result = await runSeed(handle.db);
+    expect(result.newPermissions.sort()).toEqual([...added].sort());
+    const grants = await handle.db.execute<{ role: string; key: string }>(sql`
+      select r.name as role, p.key from role_permissions rp
+        join roles r on r.id = rp.role_id join permissions p on p.id = rp.permission_id
+       where p.key = any(${`{${added.join(',')}}`}::text[])
+       order by r.name, p.key`);
+    expect(grants.map((g) => `${g.role}: ${g.key}`)).toEqual([
+      `${ROLE_NAMES.admin}: customers:set_level`,
+      `${ROLE_NAMES.admin}: promotions:assign_any`,
+      `${ROLE_NAMES.admin}: promotions:assign_manual`,
+      `${ROLE_NAMES.salesManager}: customers:set_level`,
+      `${ROLE_NAMES.salesManager}: promotions:assign_any`,
+      `${ROLE_NAMES.salesRep}: promotions:assign_manual`,
+    ]);
+  });
+});
+
 describe('README permission matrix', () => {
   it('matches the default matrix in code', async () => {
     const { readFile } = await import('node:fs/promises');

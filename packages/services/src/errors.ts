@@ -59,6 +59,17 @@ export class ForbiddenError extends DomainError {
   }
 }
 
+/** The reason a signed-in user who must first replace the default password is refused. */
+export const PASSWORD_CHANGE_REQUIRED = 'PASSWORD_CHANGE_REQUIRED';
+
+export class PasswordChangeRequiredError extends DomainError {
+  constructor() {
+    super('FORBIDDEN', 'Change your password first (POST /auth/change-password)', {
+      reason: PASSWORD_CHANGE_REQUIRED,
+    });
+  }
+}
+
 export class UnauthorizedError extends DomainError {
   constructor(message = 'Authentication required') {
     super('UNAUTHORIZED', message);

@@ -3,6 +3,7 @@ export * from './audit.ts';
 export * from './auth/login.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';
+export * from './auth/throttle.ts';
 export * from './auth/tokens.ts';
 export * from './auth/users.ts';
 export * from './campaigns/campaigns.ts';

@@ -10,7 +10,7 @@ import {
 import { changePassword, login, registerUser, toCurrentUser, userActor } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
-import { authedProcedure, permissionProcedure, publicProcedure, router } from '../trpc.ts';
+import { permissionProcedure, publicProcedure, router, signedInProcedure } from '../trpc.ts';
 
 export const authRouter = router({
   login: publicProcedure
@@ -30,18 +30,18 @@ export const authRouter = router({
     .output(userSchema)
     .mutation(({ ctx, input }) => registerUser(ctx.deps, userActor(ctx.user), input)),
 
-  me: authedProcedure
+  me: signedInProcedure
     .meta(rest('GET', '/auth/me', 'auth', 'The signed-in user with role and permissions'))
     .input(z.void())
     .output(currentUserSchema)
     .query(({ ctx }) => toCurrentUser(ctx.user)),
 
-  changePassword: authedProcedure
+  changePassword: signedInProcedure
     .meta(rest('POST', '/auth/change-password', 'auth', 'Change own password; older tokens stop working'))
     .input(changePasswordInput)
     .output(okSchema)
     .mutation(async ({ ctx, input }) => {
-      await changePassword(ctx.deps, ctx.user, input);
+      await changePassword(ctx.deps, ctx.user, { ...input, ip: ctx.ip });
       return { ok: true as const };
     }),
 });

@@ -69,10 +69,11 @@ export const promotionsRouter = router({
       rest('POST', '/promotions/{id}/assign', 'promotions', 'Assign to 1–1000 customers; idempotent', {
         description:
           'One statement. Customers who already hold it, or are unknown, deleted or outside your scope are listed ' +
-          'in `skipped` with a reason. 409 when the promotion is inactive, not started or ended.',
+          'in `skipped` with a reason. MANUAL promotions need `promotions:assign_manual`, every other condition ' +
+          'type `promotions:assign_any` (403). 409 when the promotion is inactive, not started or ended.',
       }),
     )
     .input(assignPromotionInput)
     .output(assignPromotionOutput)
-    .mutation(({ ctx, input }) => assignPromotion(ctx.deps, userActor(ctx.user), ctx.scope, input)),
+    .mutation(({ ctx, input }) => assignPromotion(ctx.deps, ctx.user, ctx.scope, input)),
 });

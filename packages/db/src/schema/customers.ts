@@ -47,6 +47,11 @@ export const customers = pgTable(
     timeZone: text(),
     status: customerStatus().notNull().default('LEAD'),
     levelId: uuid().references(() => customerLevels.id),
+    /**
+     * A level set by hand (`customers:set_level`): a floor the RFM job may raise the customer
+     * above but never drops them below, until it is cleared by setting the level to null.
+     */
+    manualLevelId: uuid().references(() => customerLevels.id),
     ownerId: uuid()
       .notNull()
       .references(() => users.id),

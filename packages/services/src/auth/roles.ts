@@ -5,6 +5,7 @@ import type { Actor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { recordEvent } from '../events.ts';
+import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 
 const { roles, permissions, rolePermissions } = schema;
 
@@ -41,7 +42,10 @@ async function queryRoles(executor: Executor, roleId?: string): Promise<Role[]> 
 
 export const listRoles = (deps: ServiceDeps) => queryRoles(deps.db);
 
-/** Replaces a role's permission set; applies to its users' next request. */
+/**
+ * Replaces a role's permission set; applies to its users' next request. Refused (409) when
+ * afterwards no active user could manage users and roles.
+ */
 export async function setRolePermissions(
   deps: ServiceDeps,
   actor: Actor,
@@ -49,6 +53,7 @@ export async function setRolePermissions(
 ): Promise<Role> {
   const wanted = [...new Set(input.permissions)];
   await deps.db.transaction(async (tx) => {
+    await lockUserAdministration(tx);
     const [role] = await tx.select({ id: roles.id }).from(roles).where(eq(roles.id, input.id)).for('update');
     if (!role) throw new NotFoundError('Role');
     const found = wanted.length
@@ -63,6 +68,7 @@ export async function setRolePermissions(
     await tx.delete(rolePermissions).where(eq(rolePermissions.roleId, input.id));
     if (found.length)
       await tx.insert(rolePermissions).values(found.map((p) => ({ roleId: input.id, permissionId: p.id })));
+    await assertUserAdministratorRemains(tx);
     await recordEvent(tx, {
       type: 'role.permissions_changed',
       entityType: 'role',

@@ -1,7 +1,7 @@
 import type { PermissionKey } from '@touch-crm/db';
 import type { AuthUser } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { UnauthorizedError } from '../errors.ts';
+import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
 import { verifyToken } from './tokens.ts';
 
 interface SessionRow extends Record<string, unknown> {
@@ -49,6 +49,14 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
     permissions: new Set(row.permissions as PermissionKey[]),
     mustChangePassword: row.must_change_password,
   };
+}
+
+/**
+ * In production, a user still on a password they were told to change (the seeded default)
+ * may only read /auth/me and change it: everything else is 403 PASSWORD_CHANGE_REQUIRED.
+ */
+export function assertPasswordChanged(deps: ServiceDeps, user: AuthUser): void {
+  if (user.mustChangePassword && deps.config.NODE_ENV === 'production') throw new PasswordChangeRequiredError();
 }
 
 export function toCurrentUser(user: AuthUser) {

@@ -12,6 +12,8 @@ import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, isUniqueViolation, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events.ts';
+import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
+import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
 
 const { users, roles } = schema;
 
@@ -134,18 +136,33 @@ export async function listUsers(deps: ServiceDeps, input: ListUsersInput): Promi
   return { items: rows.map(toUser), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
 }
 
+/**
+ * Edits a user. Deactivating bumps the token version, so reactivating later does not revive
+ * tokens issued before. A role change or deactivation that would leave no active user able to
+ * manage users and roles is refused (409).
+ */
 export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateUserInput): Promise<User> {
   const { id, ...changes } = input;
+  const mayRemoveAdministrator = changes.roleId !== undefined || changes.isActive === false;
   await deps.db
     .transaction(async (tx) => {
+      if (mayRemoveAdministrator) await lockUserAdministration(tx);
       const [before] = await tx.select().from(users).where(eq(users.id, id)).for('update');
       if (!before) throw new NotFoundError('User');
       if (changes.roleId) await assertRoleExists(tx, changes.roleId);
       if (actor.kind === 'user' && actor.userId === id && changes.isActive === false)
         throw ValidationError.field('isActive', 'you cannot deactivate yourself');
-      const values = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      const values: Partial<typeof users.$inferInsert> = Object.fromEntries(
+        Object.entries(changes).filter(([, v]) => v !== undefined),
+      );
       if (Object.keys(values).length === 0) return;
-      const [after] = await tx.update(users).set(values).where(eq(users.id, id)).returning();
+      const deactivating = before.isActive && values.isActive === false;
+      const [after] = await tx
+        .update(users)
+        .set(deactivating ? { ...values, tokenVersion: sql`${users.tokenVersion} + 1` } : values)
+        .where(eq(users.id, id))
+        .returning();
+      if (mayRemoveAdministrator) await assertUserAdministratorRemains(tx);
       const fieldChanges = diffFields(before, after as Record<string, unknown>, [
         'fullName',
         'email',
@@ -172,17 +189,27 @@ export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateU
   return getUser(deps, id);
 }
 
-/** Changes the caller's password and bumps the token version, so older tokens stop working. */
-export async function changePassword(deps: ServiceDeps, user: AuthUser, input: ChangePasswordInput): Promise<void> {
+/**
+ * Changes the caller's password and bumps the token version, so older tokens stop working.
+ * A wrong current password counts as a failed login for the user and the client IP: someone
+ * holding a stolen token cannot guess the password here any faster than at login.
+ */
+export async function changePassword(
+  deps: ServiceDeps,
+  user: AuthUser,
+  input: ChangePasswordInput & { ip: string },
+): Promise<void> {
   if (input.newPassword.toLowerCase() === user.username.toLowerCase())
     throw ValidationError.field('newPassword', 'must not equal the username');
   if (input.newPassword === input.currentPassword)
     throw ValidationError.field('newPassword', 'must differ from the current password');
+  await reservePasswordAttempt(deps, { username: user.username, ip: input.ip });
   const [row] = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.id));
   if (!row || !(await verifyPassword(row.passwordHash, input.currentPassword)))
     throw new UnauthorizedError('Current password is incorrect');
   const passwordHash = await hashPassword(input.newPassword);
   await deps.db.transaction(async (tx) => {
+    await clearPasswordFailures(tx, user.username);
     await tx
       .update(users)
       .set({ passwordHash, mustChangePassword: false, tokenVersion: sql`${users.tokenVersion} + 1` })

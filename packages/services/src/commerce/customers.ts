@@ -15,6 +15,7 @@ import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, Valida
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events.ts';
 import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
+import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
 import { assignLevelPromotions } from './promotion-assignment.ts';
 
@@ -38,6 +39,8 @@ const FIELDS = [
 ] as const;
 /** The audited customer fields (the import records the same changes). */
 export const CUSTOMER_AUDIT_FIELDS = FIELDS;
+/** An edit also records a level set or cleared by hand (the import never sets one). */
+const UPDATE_FIELDS = [...FIELDS, 'manualLevelId'] as const;
 
 const live = isNull(customers.deletedAt);
 
@@ -68,6 +71,7 @@ function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
     smsOptIn: c.smsOptIn,
     level,
     owner,
+    manualLevelId: c.manualLevelId,
     referredById: c.referredById,
     orderCount: c.orderCount,
     totalSpent: c.totalSpent,
@@ -172,15 +176,6 @@ async function assertReferrer(executor: Executor, referrerId: string | null | un
   if (!referrer) throw ValidationError.field('referredById', 'unknown customer');
 }
 
-async function assertLevel(executor: Executor, levelId: string | null | undefined) {
-  if (!levelId) return;
-  const [level] = await executor
-    .select({ id: customerLevels.id })
-    .from(customerLevels)
-    .where(eq(customerLevels.id, levelId));
-  if (!level) throw ValidationError.field('levelId', 'unknown customer level');
-}
-
 /** A live customer already has this phone: 409, naming them only to a caller who may read them. */
 async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, error: unknown): Promise<never> {
   if (!isUniqueViolation(error, 'customers_live_phone_key')) throw error;
@@ -247,7 +242,8 @@ export function updateEvents(
   changes: FieldChanges,
   levelNames: { before: string | null; after: string | null },
 ): DomainEvent[] {
-  const { status, levelId, ...rest } = changes;
+  const { status, levelId, manualLevelId, ...rest } = changes;
+  if (manualLevelId && !levelId) rest.manualLevelId = manualLevelId;
   const events: DomainEvent[] = [];
   if (Object.keys(rest).length > 0)
     events.push({
@@ -267,7 +263,7 @@ export function updateEvents(
     events.push({
       ...base,
       type: 'customer.level_changed',
-      changes: { levelId },
+      changes: manualLevelId ? { levelId, manualLevelId } : { levelId },
       timeline: { subject: `Level changed from ${levelNames.before ?? 'none'} to ${levelNames.after ?? 'none'}` },
     });
   return events;
@@ -282,7 +278,10 @@ async function levelName(executor: Executor, levelId: string | null): Promise<st
   return level?.name ?? null;
 }
 
-/** Changes the given fields; a new level assigns that level's promotions in the same transaction. */
+/**
+ * Changes the given fields; a new level assigns that level's promotions in the same transaction.
+ * `levelId` is a manual level (see manualLevelChange).
+ */
 export async function updateCustomer(
   deps: ServiceDeps,
   user: AuthUser,
@@ -301,16 +300,17 @@ export async function updateCustomer(
         .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
         .for('no key update');
       if (!before) throw new NotFoundError('Customer');
+      const { levelId, ...otherFields } = fields;
       const values = Object.fromEntries(
-        Object.entries({ ...fields, phone }).filter(([, value]) => value !== undefined),
+        Object.entries({ ...otherFields, phone }).filter(([, value]) => value !== undefined),
       ) as Partial<typeof customers.$inferInsert>;
+      Object.assign(values, await manualLevelChange(tx, user, before, levelId));
       if (values.ownerId !== undefined && values.ownerId !== before.ownerId) {
         if (scope.kind === 'own') throw new ForbiddenError('Only a manager may give a customer to another owner');
         await assertActiveUser(tx, values.ownerId);
       }
       if (values.referredById !== before.referredById) await assertReferrer(tx, values.referredById, id);
-      if (values.levelId !== before.levelId) await assertLevel(tx, values.levelId);
-      const changes = diffFields(before, { ...before, ...values }, FIELDS);
+      const changes = diffFields(before, { ...before, ...values }, UPDATE_FIELDS);
       if (Object.keys(changes).length === 0) return;
 
       await tx

@@ -11,9 +11,9 @@ import {
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, count, desc, eq, gt, ilike, isNull, lte, not, or, type SQL } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { ConflictError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events.ts';
 import type { Scope } from '../scope.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
@@ -197,25 +197,40 @@ export async function deletePromotion(deps: ServiceDeps, actor: Actor, id: strin
 }
 
 /**
+ * Whether the caller may hand out promotions of this condition type: MANUAL ones with
+ * `promotions:assign_manual`, every type (a level's or a purchase's reward too) with
+ * `promotions:assign_any`. Which customers is the separate `assign_own`/`assign_all` scope.
+ */
+const mayAssign = (user: AuthUser, conditionType: PromotionRow['conditionType']) =>
+  user.permissions.has('promotions:assign_any') ||
+  (conditionType === 'MANUAL' && user.permissions.has('promotions:assign_manual'));
+
+/**
  * Assigns a promotion to up to 1000 customers within the caller's scope. Idempotent: a
  * customer who already holds it is skipped, as is one that is unknown, deleted or not the
  * caller's (alike, so the answer reveals nothing about other reps' customers).
  */
 export async function assignPromotion(
   deps: ServiceDeps,
-  actor: Actor,
+  user: AuthUser,
   scope: Scope,
   input: AssignPromotionInput,
 ): Promise<AssignPromotionOutput> {
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
     const [promotion] = await tx
-      .select({ id: promotions.id, open: openAt(now).mapWith(Boolean) })
+      .select({ id: promotions.id, conditionType: promotions.conditionType, open: openAt(now).mapWith(Boolean) })
       .from(promotions)
       .where(eq(promotions.id, input.id))
       .for('key share');
     if (!promotion) throw new NotFoundError('Promotion');
+    if (!mayAssign(user, promotion.conditionType))
+      throw new ForbiddenError(
+        user.permissions.has('promotions:assign_manual')
+          ? 'You may assign only MANUAL promotions'
+          : 'You may not assign promotions',
+      );
     if (!promotion.open) throw new ConflictError('The promotion is inactive, not started or ended');
-    return assignToCustomers(tx, actor, scope, input.id, input.customerIds, now);
+    return assignToCustomers(tx, userActor(user), scope, input.id, input.customerIds, now);
   });
 }

@@ -38,7 +38,7 @@ export function rfmBaseSelect(config: Pick<ServiceDeps['config'], 'RFM_WINDOW_DA
   const windowStart = new Date(now.getTime() - config.RFM_WINDOW_DAYS * 86_400_000);
   return sql`
     -- Every live customer that has orders now or had scores before (to clear them).
-    select c.id, c.level_id, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.rfm_score, c.rfm_segment,
+    select c.id, c.level_id, c.manual_level_id, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.rfm_score, c.rfm_segment,
            st.last_order_at, st.frequency, st.monetary
       from customers c
       left join (
@@ -64,22 +64,30 @@ export function rfmApplyStatement(now: Date): SQL {
   ), s as materialized (
     -- Score = 1 + the number of cut points strictly below the value (width_bucket counts those at
     -- or below, hence the value minus one unit): computed once per row.
-    select b.id, b.level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score, b.rfm_segment,
+    select b.id, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
+           b.rfm_segment,
            (1 + width_bucket(b.last_order_at - interval '1 microsecond', k.r))::smallint as r,
            (1 + width_bucket(b.frequency - 1, k.f))::smallint as f,
            (1 + width_bucket(b.monetary - 1, k.m))::smallint as m
       from rfm_base b cross join cuts k
      where b.last_order_at is not null
-  ), levels as (
-    -- The level of each RFM score 3–15, as an array indexed by score - 2.
-    select array_agg((select l.id from customer_levels l where l.min_rfm_score <= score
-                       order by l.min_rfm_score desc, l.rank desc limit 1) order by score) as by_score
+  ), by_score as (
+    -- The level of each RFM score 3–15 and its rank.
+    select score, l.id, l.rank
       from generate_series(3, 15) score
+      left join lateral (select l.id, l.rank from customer_levels l where l.min_rfm_score <= score
+                          order by l.min_rfm_score desc, l.rank desc limit 1) l on true
+  ), levels as (
+    -- The same as two arrays indexed by score - 2.
+    select array_agg(id order by score) as ids, array_agg(rank order by score) as ranks from by_score
   ), scored as (
+    -- A manual level is a floor: the computed level applies only when it ranks higher.
     select s.*, (s.r + s.f + s.m)::smallint as score,
            (${segmentArray()})[(s.r - 1) * 5 + s.f] as segment,
-           coalesce(lv.by_score[s.r + s.f + s.m - 2], s.level_id) as new_level_id
+           case when ml.id is not null and ml.rank >= coalesce(lv.ranks[s.r + s.f + s.m - 2], -1) then ml.id
+                else coalesce(lv.ids[s.r + s.f + s.m - 2], s.level_id) end as new_level_id
       from s cross join levels lv
+      left join customer_levels ml on ml.id = s.manual_level_id
   ), target as (
     select id, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id,
            (rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
@@ -146,7 +154,8 @@ export interface RfmResult {
  *   non-cancelled orders in the last RFM_WINDOW_DAYS;
  * - each scored 1–5 by quintile over all scored customers (the 20/40/60/80th percentiles are the
  *   cut points; equal values always share a score), RFM score = R + F + M (3–15);
- * - segment from the R × F grid; level = the level with the highest min_rfm_score ≤ the score;
+ * - segment from the R × F grid; level = the level with the highest min_rfm_score ≤ the score,
+ *   or the customer's manual level when that ranks higher (a level set by hand is a floor);
  * - only rows whose values change are written (rfm_scored_at is when they last changed);
  * - a changed level writes a `customer.level_changed` event with its timeline entry (set-based,
  *   the shapes recordEvents writes) and assigns the new level's CUSTOMER_LEVEL promotions through

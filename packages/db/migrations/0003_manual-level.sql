@@ -1,0 +1,2 @@
+ALTER TABLE "customers" ADD COLUMN "manual_level_id" uuid;--> statement-breakpoint
+ALTER TABLE "customers" ADD CONSTRAINT "customers_manual_level_id_customer_levels_id_fk" FOREIGN KEY ("manual_level_id") REFERENCES "public"."customer_levels"("id") ON DELETE no action ON UPDATE no action;
