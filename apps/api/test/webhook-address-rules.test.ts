@@ -11,7 +11,6 @@ import {
   webhookUrlRefusal,
 } from '@touch-crm/services';
 import { createTeam, startTestApi, type TestApi } from '@touch-crm/test-utils';
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const { webhooks, auditLog } = schema;

@@ -70,7 +70,7 @@ export interface TemplateColumns {
   promotionCode?: SQL;
 }
 
-const valueOf = (name: string, columns: TemplateColumns): SQL =>
+const placeholderValue = (name: string, columns: TemplateColumns): SQL =>
   name === 'fullName'
     ? sql`(${columns.firstName} || ' ' || ${columns.lastName})`
     : (columns[name as keyof TemplateColumns] ?? sql`''`);
@@ -85,7 +85,7 @@ export function renderSql(template: string, columns: TemplateColumns): SQL {
   let from = 0;
   for (const match of template.matchAll(PLACEHOLDER)) {
     if (match.index > from) pieces.push(sql`${template.slice(from, match.index)}::text`);
-    pieces.push(sql`coalesce(${valueOf(match[1] as string, columns)}, '')::text`);
+    pieces.push(sql`coalesce(${placeholderValue(match[1] as string, columns)}, '')::text`);
     from = match.index + match[0].length;
   }
   if (from < template.length) pieces.push(sql`${template.slice(from)}::text`);
@@ -103,7 +103,7 @@ const TEMPLATE_TOKEN = String.raw`\{\{[A-Za-z][A-Za-z0-9_]*\}\}|[^{]+|\{`;
 export function renderStoredSql(template: SQL, variables: readonly TemplateVariable[], columns: TemplateColumns): SQL {
   const token = sql.raw('tokens.piece[1]');
   const cases = variables.map(
-    (name) => sql`when ${`{{${name}}}`}::text then coalesce(${valueOf(name, columns)}, '')::text`,
+    (name) => sql`when ${`{{${name}}}`}::text then coalesce(${placeholderValue(name, columns)}, '')::text`,
   );
   const rendered = cases.length === 0 ? token : sql`case ${token} ${sql.join(cases, sql` `)} else ${token} end`;
   return sql`(select coalesce(string_agg(${rendered}, '' order by tokens.n), '')
