@@ -52,6 +52,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
     requestId: c.get('requestId'),
     ip: clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS }),
     authorization: c.req.header('authorization'),
+    apiKey: c.req.header('x-api-key'),
     log: log.child({ requestId: c.get('requestId') }),
     response: {},
   });
@@ -78,7 +79,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
     app.use(
       cors({
         origin: origins.includes('*') ? '*' : (origin) => (origins.includes(origin) ? origin : null),
-        allowHeaders: ['authorization', 'content-type', 'x-request-id'],
+        allowHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
         exposeHeaders: ['x-request-id', 'retry-after'],
         maxAge: 600,
       }),

@@ -3,7 +3,7 @@ import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import type { PermissionKey } from '@touch-crm/db';
 import {
   assertPasswordChanged,
-  authenticate,
+  authenticateRequest,
   type DomainError,
   domainErrorOf,
   exportCustomers,
@@ -13,12 +13,12 @@ import {
   retryAfterSecondsOf,
   type Scope,
   type ServiceDeps,
-  UnauthorizedError,
   ValidationError,
 } from '@touch-crm/services';
 import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { clientIp } from './client-ip.ts';
 import { ExportSlots, streamExport } from './export-stream.ts';
 
 const STATUS: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429 | 503> = {
@@ -54,16 +54,18 @@ export function errorResponse(c: HonoContext, error: unknown, log: Logger): Resp
   return c.json({ message: 'Internal server error', code: 'INTERNAL_SERVER_ERROR', data: { requestId } }, 500);
 }
 
-/** Bearer token, then a permission, then the scope of an owned resource's read permission. */
+/** Bearer token or API key, then a permission, then the scope of an owned resource's read permission. */
 export async function authorize(
   deps: ServiceDeps,
   c: HonoContext,
   permission: PermissionKey,
   read: 'customers:read' | 'orders:read',
 ) {
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-  if (!token) throw new UnauthorizedError();
-  const user = await authenticate(deps, token);
+  const user = await authenticateRequest(deps, {
+    authorization: c.req.header('authorization'),
+    apiKey: c.req.header('x-api-key'),
+    ip: clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS }),
+  });
   assertPasswordChanged(deps, user);
   if (!user.permissions.has(permission)) throw new ForbiddenError();
   const scope: Scope | null = resolveScope(user.permissions, read, user.id);

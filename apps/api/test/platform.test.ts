@@ -29,7 +29,7 @@ describe('/openapi.json', () => {
     for (const path of ['/auth/login', '/auth/register', '/auth/me', '/users', '/users/{id}', '/roles', '/permissions'])
       expect(doc.paths).toHaveProperty([path]);
     expect(doc.paths['/auth/login'].post.security ?? []).toEqual([]);
-    expect(doc.paths['/auth/me'].get.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/auth/me'].get.security).toEqual([{ bearerAuth: [] }, { apiKeyAuth: [] }]);
     expect(doc.paths['/users'].get.tags).toEqual(['users']);
   });
 });

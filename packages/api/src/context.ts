@@ -13,6 +13,8 @@ export interface Context {
   ip: string;
   /** The raw `Authorization` header, verified only by procedures that need a user. */
   authorization: string | undefined;
+  /** The raw `X-Api-Key` header, the other way to send an API key. */
+  apiKey?: string;
   log: Logger;
   /** Set by procedures for the REST mirror (e.g. 201 Created); tRPC ignores it. */
   response: { status?: number };

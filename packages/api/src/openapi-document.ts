@@ -3,7 +3,7 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
-import { DATABASE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { DATABASE_UNAVAILABLE_DESCRIPTION, PROTECTED_SECURITY } from './openapi-meta.ts';
 import type { Meta } from './trpc.ts';
 
 export const REST_PREFIX = '/api/v1';
@@ -29,6 +29,7 @@ const TAGS = [
   'campaigns',
   'jobs',
   'webhooks',
+  'api-keys',
 ];
 
 const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
@@ -36,7 +37,7 @@ const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
     tags: [tag],
     summary,
     operationId: `${tag}-export`,
-    security: [{ bearerAuth: [] }],
+    security: PROTECTED_SECURITY,
     requestParams: { query },
     responses: {
       200: {
@@ -78,11 +79,19 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     title: 'Touch CRM API',
     description:
       'CRM and customer-loyalty backend. Every operation is also a tRPC procedure at /trpc; ' +
-      'sign in with POST /auth/login and send the token as `Authorization: Bearer <token>`.',
+      'sign in with POST /auth/login and send the token as `Authorization: Bearer <token>`, ' +
+      'or create an API key (POST /api-keys) and send it as `Authorization: Bearer tcrm_…` or `X-Api-Key: tcrm_…`.',
     version: options.version,
     baseUrl: `${options.serverUrl ?? ''}${REST_PREFIX}`,
     tags: TAGS,
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The token from POST /auth/login (a JWT), or an API key (`tcrm_…`)',
+      },
+      apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'An API key (`tcrm_…`)' },
+    },
     paths: PLAIN_ROUTES,
   });
   documentSuccessStatuses(document as unknown as OperationsDocument);

@@ -1,7 +1,7 @@
 import { importAcceptedSchema, importCustomersQuery } from '@touch-crm/contract';
 import { CUSTOMER_IMPORT_COLUMN_HELP, CUSTOMER_IMPORT_IGNORED_COLUMNS } from '@touch-crm/services';
 import { z } from 'zod';
-import { DATABASE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { DATABASE_UNAVAILABLE_DESCRIPTION, PROTECTED_SECURITY } from './openapi-meta.ts';
 
 const errors = {
   400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `issues` names each' },
@@ -36,7 +36,7 @@ export const IMPORT_PLAIN_ROUTES = {
       summary: 'Import customers from CSV (permission customers:import); answers 202 and runs as a job',
       description: IMPORT_DESCRIPTION,
       operationId: 'customers-import',
-      security: [{ bearerAuth: [] }],
+      security: PROTECTED_SECURITY,
       requestParams: { query: importCustomersQuery },
       requestBody: {
         required: true,
@@ -63,7 +63,7 @@ export const IMPORT_PLAIN_ROUTES = {
       tags: ['customers'],
       summary: 'The import template: the header row and one example row (permission customers:import)',
       operationId: 'customers-import-template',
-      security: [{ bearerAuth: [] }],
+      security: PROTECTED_SECURITY,
       responses: {
         200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } },
         ...errors,

@@ -2,6 +2,9 @@ import type { Meta } from './trpc.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** Every protected operation takes a sign-in JWT or an API key (as a bearer token, or in X-Api-Key). */
+export const PROTECTED_SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
+
 /** The 503 every operation may answer while PostgreSQL cannot be reached. */
 export const DATABASE_UNAVAILABLE_DESCRIPTION =
   'The database is unavailable (`data.details.reason` DATABASE_UNAVAILABLE); retry after Retry-After seconds';

@@ -1,11 +1,10 @@
 import { isPermissionKey, type RequiredPermission } from '@touch-crm/db';
 import {
   assertPasswordChanged,
-  authenticate,
+  authenticateRequest,
   ForbiddenError,
   resolveScope,
   type Scope,
-  UnauthorizedError,
 } from '@touch-crm/services';
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
@@ -43,10 +42,8 @@ export const publicProcedure = base;
  * only `auth.me` and `auth.changePassword`. The context carries the user with fresh permissions.
  */
 export const signedInProcedure = base.use(async ({ ctx, next }) => {
-  const header = ctx.authorization;
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match?.[1]) throw new UnauthorizedError();
-  const user = await authenticate(ctx.deps, match[1]);
+  const { authorization, apiKey, ip } = ctx;
+  const user = await authenticateRequest(ctx.deps, { authorization, apiKey, ip });
   return next({ ctx: { user } });
 });
 

@@ -69,7 +69,7 @@ describe('/openapi.json', () => {
         expect(operation.security ?? [], name).toEqual([]);
         continue;
       }
-      expect(operation.security, name).toEqual([{ bearerAuth: [] }]);
+      expect(operation.security, name).toEqual([{ bearerAuth: [] }, { apiKeyAuth: [] }]);
       for (const status of ['400', '401', '403', '404', '409', '429'])
         expect(Object.keys(operation.responses), name).toContain(status);
     }

@@ -51,6 +51,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'user.role_changed',
   'user.password_changed',
   'role.permissions_changed',
+  'api_key.created',
+  'api_key.revoked',
   'job.run_requested',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

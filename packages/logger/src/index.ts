@@ -14,6 +14,8 @@ const SECRET_KEYS = [
   'token',
   'accessToken',
   'refreshToken',
+  'apiKey',
+  'keyHash',
 ];
 export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 

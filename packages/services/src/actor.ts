@@ -10,6 +10,8 @@ export interface AuthUser {
   roleName: string;
   permissions: ReadonlySet<PermissionKey>;
   mustChangePassword: boolean;
+  /** Set when the request came with an API key: the user is its creator, `permissions` the key's share. */
+  apiKeyId?: string;
 }
 
 /** Who caused a change: a user, or a background job by name. */

@@ -1,5 +1,6 @@
 export * from './actor.ts';
 export * from './audit.ts';
+export * from './auth/api-keys.ts';
 export * from './auth/login.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';

@@ -28,6 +28,7 @@ const ownership = {
   tasks: (userId: string) => eq(schema.tasks.assigneeId, userId),
   worklogs: (userId: string) => ownsCustomer(sql`${schema.workLogs.customerId}`, userId),
   messages: (userId: string) => ownsCustomer(sql`${schema.messageQueue.customerId}`, userId),
+  apiKeys: (userId: string) => eq(schema.apiKeys.userId, userId),
 } as const;
 
 export type OwnedResource = keyof typeof ownership;

@@ -74,3 +74,30 @@ export const loginFailures = pgTable(
     index('login_failures_ip_idx').on(t.ip, t.failedAt),
   ],
 );
+
+/**
+ * Keys for integrations (service accounts): each acts for the user who created it, with at most
+ * that user's current permissions. Only a SHA-256 of the key is kept; the key is shown once.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    /** The key's first characters (`tcrm_` and 8 more), so a person can tell keys apart. */
+    prefix: text().notNull(),
+    /** Hex SHA-256 of the whole key: looked up on every request. */
+    keyHash: text().notNull(),
+    /** What the key may do, intersected with its creator's permissions at each use. */
+    permissions: text().array().notNull(),
+    expiresAt: timestamptz(),
+    /** Updated at most once a minute per key. */
+    lastUsedAt: timestamptz(),
+    lastUsedIp: text(),
+    createdAt: timestamps.createdAt,
+  },
+  (t) => [uniqueIndex('api_keys_key_hash_key').on(t.keyHash), index('api_keys_user_id_idx').on(t.userId)],
+);

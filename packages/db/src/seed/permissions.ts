@@ -78,6 +78,8 @@ export const PERMISSIONS = {
   'jobs:run': 'Run a background job on demand',
   'audit:read': 'Read the audit trail',
   'webhooks:manage': 'Manage outbound webhooks',
+  'api_keys:manage_own': "Create, list and revoke own API keys (a key holds at most its creator's permissions)",
+  'api_keys:manage_all': "List and revoke everyone's API keys",
 } as const;
 
 export type PermissionKey = keyof typeof PERMISSIONS;
@@ -115,6 +117,7 @@ const salesRep: PermissionKey[] = [
   'tasks:update_own',
   'worklogs:create_own',
   'worklogs:read_own',
+  'api_keys:manage_own',
 ];
 
 const salesManager: PermissionKey[] = [
@@ -158,6 +161,7 @@ const salesManager: PermissionKey[] = [
   'worklogs:create_all',
   'worklogs:read_all',
   'jobs:read',
+  'api_keys:manage_own',
 ];
 
 /** The default role → permission matrix, applied when a role or permission first appears. */

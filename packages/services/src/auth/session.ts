@@ -2,6 +2,7 @@ import type { PermissionKey } from '@touch-crm/db';
 import type { AuthUser } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
+import { authenticateApiKey, isApiKey } from './api-keys.ts';
 import { verifyToken } from './tokens.ts';
 
 interface SessionRow extends Record<string, unknown> {
@@ -49,6 +50,27 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
     permissions: new Set(row.permissions as PermissionKey[]),
     mustChangePassword: row.must_change_password,
   };
+}
+
+/** What a request presents: the `Authorization` and `X-Api-Key` header values, and where it came from. */
+export interface RequestCredentials {
+  authorization: string | undefined;
+  apiKey: string | undefined;
+  ip: string;
+}
+
+/**
+ * The one credential of a request: a JWT or an API key as `Authorization: Bearer …`, or an API
+ * key as `X-Api-Key`. Both headers at once are refused, so it is never ambiguous who acts.
+ */
+export async function authenticateRequest(deps: ServiceDeps, request: RequestCredentials): Promise<AuthUser> {
+  const bearer = request.authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(request.authorization)?.[1];
+  if (request.authorization !== undefined && !bearer) throw new UnauthorizedError();
+  if (bearer && request.apiKey !== undefined)
+    throw new UnauthorizedError('Send one credential: Authorization or X-Api-Key, not both');
+  if (request.apiKey !== undefined) return authenticateApiKey(deps, request.apiKey.trim(), request.ip);
+  if (!bearer) throw new UnauthorizedError();
+  return isApiKey(bearer) ? authenticateApiKey(deps, bearer, request.ip) : authenticate(deps, bearer);
 }
 
 /**

@@ -10,7 +10,14 @@ import { type Executor, hashPassword, schema, verifyPassword } from '@touch-crm/
 import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { ConflictError, isUniqueViolation, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../errors.ts';
 import { diffFields, recordEvent } from '../events.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
@@ -199,6 +206,7 @@ export async function changePassword(
   user: AuthUser,
   input: ChangePasswordInput & { ip: string },
 ): Promise<void> {
+  if (user.apiKeyId) throw new ForbiddenError("An API key cannot change its creator's password; sign in to change it");
   if (input.newPassword.toLowerCase() === user.username.toLowerCase())
     throw ValidationError.field('newPassword', 'must not equal the username');
   if (input.newPassword === input.currentPassword)
