@@ -90,7 +90,7 @@ describe.each([
   { carrier: 'a 60 ms carrier', delayMs: 60 },
 ])('a worker killed with SIGKILL mid-campaign, then restarted, with $carrier', ({ delayMs }) => {
   it('delivers every message once; re-offers at most SMS_CONCURRENCY; releases the dead worker’s claims in seconds', async () => {
-    const size = 300;
+    const size = 200;
     const campaignId = await campaignOf(size);
     const prefix = `campaign:${campaignId}:`;
     const ours = () => carrier.requests.filter((r) => r.idempotencyKey?.startsWith(prefix));
@@ -99,7 +99,7 @@ describe.each([
     const env = { SMS_SENDING_LEASE: '60s', WORKER_HEARTBEAT_TIMEOUT: '1s' };
 
     const first = await startWorkerProcess(env);
-    await waitFor(() => ours().length >= 100, { what: '100 carrier calls', timeoutMs: 20_000, intervalMs: 5 });
+    await waitFor(() => ours().length >= 60, { what: '60 carrier calls', timeoutMs: 30_000, intervalMs: 5 });
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     const killedAt = Date.now();
@@ -107,6 +107,19 @@ describe.each([
 
     const second = await startWorkerProcess(env);
     const restartedAt = Date.now();
+    // Not the 60 s lease: the first worker's heartbeat goes stale after 1 s and its claims go back.
+    const deadWorker = first.logged('worker ready')?.workerId as string;
+    await waitFor(
+      async () => {
+        const [held] = await api.deps.db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(schema.messageQueue)
+          .where(eq(schema.messageQueue.workerId, deadWorker));
+        return held?.n === 0;
+      },
+      { what: 'the dead worker’s claims to be released', timeoutMs: 10_000 },
+    );
+    expect(Date.now() - restartedAt).toBeLessThan(10_000);
     await waitFor(
       async () => {
         const [row] = await api.deps.db
@@ -115,10 +128,8 @@ describe.each([
           .where(eq(schema.campaigns.id, campaignId));
         return row?.status === 'COMPLETED';
       },
-      { what: 'the campaign to complete after the restart', timeoutMs: 30_000 },
+      { what: 'the campaign to complete after the restart', timeoutMs: 60_000 },
     );
-    // Not the 60 s lease: the first worker's heartbeat went stale after 1 s.
-    expect(Date.now() - restartedAt).toBeLessThan(15_000);
     expect(await statusCounts(campaignId)).toEqual({ SENT: size });
 
     // The carrier honours the key: every message reached a phone exactly once.
@@ -143,7 +154,7 @@ describe.each([
 
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
-  }, 90_000);
+  }, 150_000);
 });
 
 const messagesOf = (ids: readonly string[]) =>
@@ -161,12 +172,12 @@ describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
     const worker = await startWorkerProcess({ WORKER_SHUTDOWN_TIMEOUT: '1s' });
     const ours = () => carrier.requests.filter((r) => r.body?.startsWith('graceful'));
     await waitFor(() => ours().length >= 4, { what: 'the first calls', intervalMs: 5 });
-    const asked = Date.now();
     worker.child.kill('SIGTERM');
     const { code } = await worker.exited;
     expect({ code, output: code === 0 ? '' : worker.output().slice(-3000) }).toEqual({ code: 0, output: '' });
-    // At most one call per slot (8) can have been on its way when the signal landed.
-    expect(ours().filter((r) => r.at > asked).length).toBeLessThanOrEqual(8);
+    // Only calls started before the signal was handled reach the carrier afterwards: one per slot (8) at most.
+    const stoppingAt = worker.logged('worker stopping')?.time as number;
+    expect(ours().filter((r) => r.at > stoppingAt).length).toBeLessThanOrEqual(8);
     expect(ours().length).toBeLessThan(40);
     // Nothing left mid-send: SENT, or QUEUED again with no attempt counted; one call per attempt.
     const rows = await messagesOf(ids);
@@ -175,7 +186,7 @@ describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
     expect(rows.reduce((sum, row) => sum + row.attempts, 0)).toBe(ours().length);
     expect(worker.output()).toContain('"msg":"worker stopped"');
     expect(worker.output()).not.toContain('"level":40');
-  }, 30_000);
+  }, 90_000);
 
   it('warns when the deadline cuts calls in flight short', async () => {
     carrier.behave((request) => (request.body?.startsWith('cut short') ? { delayMs: 2_500 } : undefined));
@@ -194,7 +205,7 @@ describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
       .filter((line) => line.includes('"level":40'));
     expect(warnings.join('\n')).toContain('shutdown deadline cut work short');
     expect(warnings.join('\n')).toContain('worker stopped before its jobs finished');
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('pnpm jobs', () => {

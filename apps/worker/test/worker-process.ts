@@ -8,6 +8,8 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything it wrote so far (pino JSON lines). */
   output: () => string;
+  /** The first log line with this message. */
+  logged: (msg: string) => LogLine | undefined;
 }
 
 /** The real worker process (`node apps/worker/src/main.ts`), resolved once it logs "worker ready". */
@@ -38,8 +40,19 @@ export async function spawnWorker(env: Record<string, string>, children: Set<Chi
       reject(new Error(`worker exited (${code}) before it was ready:\n${output}`));
     });
   });
-  return { child, exited, output: () => output };
+  return { child, exited, output: () => output, logged: (msg) => logLines(output).find((line) => line.msg === msg) };
 }
+
+type LogLine = { msg: string; time: number; level: number } & Record<string, unknown>;
+
+const logLines = (output: string): LogLine[] =>
+  output.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });
 
 /** Kills every child still running (SIGKILL), for afterEach. */
 export function killAll(children: Set<ChildProcess>): void {
