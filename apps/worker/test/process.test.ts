@@ -96,7 +96,8 @@ describe.each([
     const ours = () => carrier.requests.filter((r) => r.idempotencyKey?.startsWith(prefix));
     carrier.behave(() => (delayMs ? { delayMs } : undefined));
     // A lease far longer than the test: only the heartbeat can bring the dead worker's claims back.
-    const env = { SMS_SENDING_LEASE: '60s', WORKER_HEARTBEAT_TIMEOUT: '1s' };
+    // A carrier timeout far above its latency on a loaded machine, so no call is retried for slowness.
+    const env = { SMS_SENDING_LEASE: '60s', WORKER_HEARTBEAT_TIMEOUT: '1s', SMS_HTTP_TIMEOUT: '5s' };
 
     const first = await startWorkerProcess(env);
     await waitFor(() => ours().length >= 60, { what: '60 carrier calls', timeoutMs: 30_000, intervalMs: 5 });
@@ -142,14 +143,14 @@ describe.each([
     expect(Math.max(...perKey.values())).toBeLessThanOrEqual(2);
     expect(twice.length).toBeLessThanOrEqual(8);
     for (const [key] of twice) expect(ours().filter((r) => r.idempotencyKey === key)[1]?.at).toBeGreaterThan(killedAt);
-    // A claim the dead worker never sent counts its attempt too: one or two attempts, never fewer than calls.
+    // A claim the dead worker never sent counts its attempt too: one attempt more than calls at most.
     const rows = await api.deps.db
       .select({ attempts: schema.messageQueue.attempts, key: schema.messageQueue.idempotencyKey })
       .from(schema.messageQueue)
       .where(eq(schema.messageQueue.campaignId, campaignId));
     for (const row of rows) {
       expect(row.attempts).toBeGreaterThanOrEqual(perKey.get(row.key) ?? 0);
-      expect(row.attempts).toBeLessThanOrEqual(2);
+      expect(row.attempts).toBeLessThanOrEqual((perKey.get(row.key) ?? 0) + 1);
     }
 
     second.child.kill('SIGTERM');

@@ -1,4 +1,5 @@
 import type { MessageType } from '@touch-crm/contract';
+import type { Executor } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
@@ -25,14 +26,17 @@ export async function removeHeartbeat(deps: ServiceDeps, workerId: string) {
  * Messages held SENDING by a worker that is gone (no heartbeat within WORKER_HEARTBEAT_TIMEOUT)
  * go back to QUEUED with a job, within seconds instead of after the lease; the stale heartbeats
  * are removed. A heartbeat counts from the database's own start at the earliest, so the workers
- * that merely could not beat while PostgreSQL was down keep their claims.
+ * that merely could not beat while PostgreSQL was down keep their claims. When a worker is found
+ * dead, the messages its fetched jobs had not claimed yet are due with no job to run them (pg-boss
+ * expires those jobs only after minutes): jobs that deliver whatever is due pick them up now.
  */
 export async function releaseDeadWorkers(deps: ServiceDeps): Promise<number> {
   const timeout = `${deps.config.WORKER_HEARTBEAT_TIMEOUT} milliseconds`;
   return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`
+    const dead = await tx.execute<{ id: string }>(sql`
       delete from worker_heartbeats
-       where greatest(beat_at, pg_postmaster_start_time()) < now() - ${timeout}::interval`);
+       where greatest(beat_at, pg_postmaster_start_time()) < now() - ${timeout}::interval
+      returning id`);
     const rows = await tx.execute<{ id: string }>(sql`
       with orphaned as (
         select m.id from message_queue m
@@ -51,8 +55,20 @@ export async function releaseDeadWorkers(deps: ServiceDeps): Promise<number> {
       rows.map((row) => row.id),
       { batchSize: deps.config.SMS_BATCH_SIZE },
     );
+    if (dead.length > 0) await sendDrainJobs(deps, tx, deps.now());
     return rows.length;
   });
+}
+
+/** One job per SMS_BATCH_SIZE messages due by `before` (at most 50), each delivering whatever is due. */
+async function sendDrainJobs(deps: ServiceDeps, tx: Executor, before: Date): Promise<number> {
+  const [due] = await tx.execute<{ n: number }>(sql`
+    select count(*)::int as n from (select 1 from message_queue
+                                     where status = 'QUEUED' and scheduled_for <= ${at(before)} limit 50000) due`);
+  const count = due?.n ?? 0;
+  const jobs = Math.min(50, Math.ceil(count / deps.config.SMS_BATCH_SIZE));
+  for (let i = 0; i < jobs; i++) await deps.jobs.send(jobDb(tx), 'sms.send', {}, { priority: priorityOf('CAMPAIGN') });
+  return count;
 }
 
 export interface RecoveryReport {
@@ -102,17 +118,10 @@ export async function recoverMessages(deps: ServiceDeps): Promise<RecoveryReport
     // deliver them is lost (a job of a dead worker, or a message written without a job). Jobs in
     // hand are not counted: a live worker claims its messages the moment it takes a job.
     const overdue = new Date(now.getTime() - Math.max(2 * lease, 4_000));
-    const [state] = await tx.execute<{ pending: boolean; due: number }>(sql`
+    const [pending] = await tx.execute<{ any: boolean }>(sql`
       select exists (select 1 from pgboss.job
-                      where name = ${SEND_JOB} and state in ('created', 'retry') and start_after <= now()) as pending,
-             (select count(*)::int from (select 1 from message_queue
-                                          where status = 'QUEUED' and scheduled_for <= ${at(overdue)}
-                                          limit 50000) due) as due`);
-    if (!state || state.pending || state.due === 0) return 0;
-    const jobs = Math.min(50, Math.ceil(state.due / deps.config.SMS_BATCH_SIZE));
-    for (let i = 0; i < jobs; i++)
-      await deps.jobs.send(jobDb(tx), 'sms.send', {}, { priority: priorityOf('CAMPAIGN') });
-    return state.due;
+                      where name = ${SEND_JOB} and state in ('created', 'retry') and start_after <= now()) as any`);
+    return pending?.any ? 0 : sendDrainJobs(deps, tx, overdue);
   });
   const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, now));
   return { requeued, orphaned, campaignsCompleted };
