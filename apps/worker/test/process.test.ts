@@ -166,11 +166,16 @@ const messagesOf = (ids: readonly string[]) =>
 
 describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
   it('starts no carrier call after the signal, hands unsent claims back to QUEUED and exits 0', async () => {
-    // A batch of 20 at 4 calls at a time per loop takes 5 × 250 ms, longer than WORKER_SHUTDOWN_TIMEOUT.
-    carrier.behave((request) => (request.body?.startsWith('graceful') ? { delayMs: 250 } : undefined));
+    // A batch of 20 at 4 calls at a time per loop takes 5 × 700 ms, longer than WORKER_SHUTDOWN_TIMEOUT.
+    carrier.behave((request) => (request.body?.startsWith('graceful') ? { delayMs: 700 } : undefined));
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push((await queueTestMessage(api.deps, { body: `graceful ${i}` })).id);
-    const worker = await startWorkerProcess({ WORKER_SHUTDOWN_TIMEOUT: '1s' });
+    const worker = await startWorkerProcess({
+      WORKER_SHUTDOWN_TIMEOUT: '3s',
+      // Far above the carrier's 700 ms, so a loaded machine does not turn answers into timeouts.
+      SMS_HTTP_TIMEOUT: '3s',
+      SMS_SENDING_LEASE: '5s',
+    });
     const ours = () => carrier.requests.filter((r) => r.body?.startsWith('graceful'));
     await waitFor(() => ours().length >= 4, { what: 'the first calls', intervalMs: 5 });
     worker.child.kill('SIGTERM');

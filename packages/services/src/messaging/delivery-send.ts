@@ -25,15 +25,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `write` until it commits, with backoff (100 ms doubling to 2 s), for up to twice
- * SMS_SENDING_LEASE; then gives up with the last error. Used while the database is away.
+ * SMS_SENDING_LEASE; then gives up with the last error. Used while the database is away. With a
+ * `signal` (work that may simply be left for later), it gives up at once once that is aborted.
  */
-export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>): Promise<T> {
+export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + 2 * deps.config.SMS_SENDING_LEASE;
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      if (Date.now() > deadline || signal?.aborted) throw error;
       await sleep(Math.min(2_000, 100 * 2 ** attempt));
     }
   }

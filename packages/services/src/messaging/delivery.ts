@@ -107,7 +107,7 @@ export async function deliverMessages(
       await sleep(waitMs, undefined, { signal: options.signal }).catch(() => undefined);
       continue;
     }
-    const claim = await untilWritten(deps, () => claimMessages(deps, claimer, target as Target, limit));
+    const claim = await untilWritten(deps, () => claimMessages(deps, claimer, target as Target, limit), options.signal);
     report.skipped += claim.skipped;
     report.deferred += claim.deferred;
     if (claim.claimed.length > 0) {
