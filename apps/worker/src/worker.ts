@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase } from '@touch-crm/db';
 import {
@@ -9,11 +11,16 @@ import {
   QUEUE_NAMES,
   type QueueName,
   type QueuePayload,
+  workerSettingsOf,
 } from '@touch-crm/jobs';
 import {
+  beatHeartbeat,
+  CircuitBreaker,
   recoverMessages,
   recoverWebhookDeliveries,
   registerJobQueue,
+  releaseDeadWorkers,
+  removeHeartbeat,
   type ServiceDeps,
   type SmsProvider,
 } from '@touch-crm/services';
@@ -21,12 +28,22 @@ import type { Logger } from 'pino';
 import { JOB_HANDLERS, type JobContext } from './handlers.ts';
 import { createSmsProvider } from './providers/index.ts';
 
+export interface StopResult {
+  /** WORKER_SHUTDOWN_TIMEOUT passed with jobs still running (their jobs were failed for a retry). */
+  cutShort: boolean;
+}
+
 export interface RunningWorker {
   boss: PgBoss;
   deps: ServiceDeps;
   provider: SmsProvider;
-  /** Stops fetching, lets jobs in flight finish (bounded by WORKER_SHUTDOWN_TIMEOUT), closes connections. */
-  stop: () => Promise<void>;
+  /** This process's id in worker_heartbeats and on the messages it holds SENDING. */
+  workerId: string;
+  /**
+   * Starts no more carrier calls and hands unsent claims back, stops fetching, lets jobs in flight
+   * finish (bounded by WORKER_SHUTDOWN_TIMEOUT), removes its heartbeat, closes connections.
+   */
+  stop: () => Promise<StopResult>;
 }
 
 export interface WorkerOptions {
@@ -39,22 +56,17 @@ export interface WorkerOptions {
   provider?: SmsProvider;
 }
 
-/**
- * Delivery runs on this many loops per worker, each taking one job (at most SMS_BATCH_SIZE
- * messages, all claimed at once) at a time: while one loop waits on the database the other
- * talks to the carrier. One job per loop means a worker that dies leaves no fetched-but-unclaimed
- * messages behind, only SENDING ones that the lease recovers.
- */
-export const DELIVERY_LOOPS = 2;
 const BACKLOG_BURST_MS = 5_000;
-/** Webhook jobs run on this many loops per worker, so one slow receiver does not hold up the rest. */
-const WEBHOOK_LOOPS = 2;
 
 function workOptions(name: QueueName, config: Config) {
   const polling = config.WORKER_POLL_INTERVAL / 1000;
-  const base = { pollingIntervalSeconds: polling, notifyPollingIntervalSeconds: polling, batchSize: 1 };
-  if (name === 'webhooks.deliver') return { ...base, batchSize: 10, localConcurrency: WEBHOOK_LOOPS };
-  return name === 'sms.send' ? { ...base, localConcurrency: DELIVERY_LOOPS } : base;
+  const { loops = 1, jobsPerFetch = 1 } = workerSettingsOf(name);
+  return {
+    pollingIntervalSeconds: polling,
+    notifyPollingIntervalSeconds: polling,
+    batchSize: jobsPerFetch,
+    localConcurrency: loops,
+  };
 }
 
 /** Registers every schedule in APP_TIMEZONE; a schedule set to `off` is removed. */
@@ -67,6 +79,23 @@ async function applySchedules(boss: PgBoss, config: Config, log: Logger): Promis
       log.info({ job: name }, 'schedule removed (configured off)');
     }
   }
+}
+
+/** Runs `task` now and every `ms`, skipping a tick while a run is in progress; the stop awaits that run. */
+function every(ms: number, task: () => Promise<void>) {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    running ??= task().finally(() => {
+      running = undefined;
+    });
+  };
+  tick();
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 /**
@@ -94,27 +123,46 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     jobs,
   };
   const provider = options.provider ?? createSmsProvider(config, log);
-  const context: JobContext = { deps, provider, sendConcurrency: Math.ceil(config.SMS_CONCURRENCY / DELIVERY_LOOPS) };
-  let stopping = false;
+  const worker = { id: randomUUID(), host: hostname(), pid: process.pid };
+  // Before the first claim: a claim no heartbeat vouches for would be released at once.
+  await beatHeartbeat(deps, worker);
+  const shutdown = new AbortController();
+  const context: JobContext = {
+    deps,
+    provider,
+    sendConcurrency: Math.ceil(config.SMS_CONCURRENCY / (workerSettingsOf('sms.send').loops ?? 1)),
+    workerId: worker.id,
+    signal: shutdown.signal,
+    breaker: CircuitBreaker.forConfig(config),
+  };
+  let running = 0;
 
   for (const name of QUEUE_NAMES) {
     const handler = JOB_HANDLERS[name] as (context: JobContext, payloads: QueuePayload<QueueName>[]) => Promise<object>;
-    const level = name === 'sms.send' || name === 'webhooks.deliver' ? 'debug' : 'info';
+    const level = workerSettingsOf(name).quiet ? 'debug' : 'info';
     await boss.work<QueuePayload<QueueName>>(name, workOptions(name, config), async (batch) => {
       const started = performance.now();
-      let result: object;
+      running += 1;
       try {
-        result = await handler(
-          context,
-          batch.map((job) => job.data),
-        );
-        log[level]({ job: name, jobs: batch.length, result, ms: Math.round(performance.now() - started) }, 'job done');
-      } catch (error) {
-        log.error({ job: name, err: error }, 'job failed');
-        throw error;
+        let result: object;
+        try {
+          result = await handler(
+            context,
+            batch.map((job) => job.data),
+          );
+          log[level](
+            { job: name, jobs: batch.length, result, ms: Math.round(performance.now() - started) },
+            'job done',
+          );
+        } catch (error) {
+          log.error({ job: name, err: error }, 'job failed');
+          throw error;
+        }
+        if (name === 'sms.send') await deliverBacklog(started);
+        return result;
+      } finally {
+        running -= 1;
       }
-      if (name === 'sms.send') await deliverBacklog(started);
-      return result;
     });
   }
 
@@ -126,7 +174,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
    */
   async function deliverBacklog(started: number) {
     const handler = JOB_HANDLERS['sms.send'];
-    while (!stopping && performance.now() - started < BACKLOG_BURST_MS) {
+    while (!shutdown.signal.aborted && performance.now() - started < BACKLOG_BURST_MS) {
       const [job] = await boss.fetch<QueuePayload<'sms.send'>>('sms.send', { batchSize: 1 });
       if (!job) return;
       try {
@@ -140,17 +188,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
   await applySchedules(boss, config, log);
 
-  let recovering: Promise<void> = Promise.resolve();
-  const recover = () => {
-    recovering = recoverMessages(deps)
-      .then((report) => {
-        if (report.requeued || report.orphaned || report.campaignsCompleted) log.info({ report }, 'message recovery');
-      })
-      .catch((error: unknown) => log.error({ err: error }, 'message recovery failed'));
-  };
-  recover();
-  const timer = setInterval(recover, config.SMS_RECOVERY_INTERVAL);
-  timer.unref();
+  // The heartbeat, and with it the release of the claims of workers whose heartbeat stopped.
+  const stopHeartbeat = every(Math.max(100, config.WORKER_HEARTBEAT_TIMEOUT / 5), async () => {
+    try {
+      await beatHeartbeat(deps, worker);
+      const released = await releaseDeadWorkers(deps);
+      if (released > 0) log.info({ released }, 'messages of a dead worker queued again');
+    } catch (error) {
+      log.warn({ err: error }, 'heartbeat failed');
+    }
+  });
+  const stopRecovery = every(config.SMS_RECOVERY_INTERVAL, async () => {
+    try {
+      const report = await recoverMessages(deps);
+      if (report.requeued || report.orphaned || report.campaignsCompleted) log.info({ report }, 'message recovery');
+    } catch (error) {
+      log.error({ err: error }, 'message recovery failed');
+    }
+  });
   // Due webhook deliveries no job covers (recorded set-based, or left by a dead worker) get a job.
   let recoveringWebhooks: Promise<unknown> = Promise.resolve();
   const webhookTimer = setInterval(() => {
@@ -160,21 +215,34 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }, config.WEBHOOK_RECOVERY_INTERVAL);
   webhookTimer.unref();
 
-  log.info({ provider: provider.name, timezone: config.APP_TIMEZONE }, 'worker ready');
+  log.info({ provider: provider.name, timezone: config.APP_TIMEZONE, workerId: worker.id }, 'worker ready');
   return {
     boss,
     deps,
     provider,
+    workerId: worker.id,
     stop: async () => {
-      stopping = true;
-      clearInterval(timer);
+      // No carrier call starts from here on; deliveries hand their unsent claims back to QUEUED.
+      shutdown.abort();
       clearInterval(webhookTimer);
       // Stop fetching, let jobs in flight finish (bounded), then close the pools.
       await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_TIMEOUT });
-      await recovering;
+      const cutShort = running > 0;
+      if (cutShort)
+        log.warn(
+          { jobs: running, timeoutMs: config.WORKER_SHUTDOWN_TIMEOUT },
+          'shutdown deadline cut work short: jobs still running were failed for a retry; messages they held SENDING are queued again by the other workers',
+        );
+      await stopRecovery();
+      await stopHeartbeat();
       await recoveringWebhooks;
+      // Gone at once: whatever a cut-short job still holds SENDING is queued again by the others.
+      await removeHeartbeat(deps, worker.id).catch((error: unknown) =>
+        log.warn({ err: error }, 'heartbeat not removed'),
+      );
       await provider.close?.();
       await database.close();
+      return { cutShort };
     },
   };
 }

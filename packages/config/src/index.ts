@@ -213,6 +213,7 @@ export const configSchema = z
     CRON_CAMPAIGN_DISPATCH: cron.default('* * * * *'),
     WORKER_POLL_INTERVAL: durationMs.default(2_000),
     WORKER_SHUTDOWN_TIMEOUT: durationMs.default(30_000),
+    WORKER_HEARTBEAT_TIMEOUT: durationMs.default(10_000),
 
     // Outbound webhooks (issue 9).
     /** Hosts and address ranges webhook URLs may use despite the private-address rules (tests, intranets). */
@@ -266,6 +267,8 @@ export const configSchema = z
         path: ['EXPORT_MAX_CONCURRENT'],
         message: 'EXPORT_MAX_CONCURRENT must not exceed EXPORT_POOL_SIZE, or an admitted export waits for a connection',
       });
+    if (config.WORKER_HEARTBEAT_TIMEOUT < 500)
+      ctx.addIssue({ code: 'custom', path: ['WORKER_HEARTBEAT_TIMEOUT'], message: 'must be at least 500ms' });
     if (config.WORKER_POLL_INTERVAL < 500)
       ctx.addIssue({ code: 'custom', path: ['WORKER_POLL_INTERVAL'], message: 'must be at least 500ms' });
   });

@@ -21,12 +21,23 @@ type CronSetting =
   | 'CRON_RECURRING_TASKS'
   | 'CRON_CAMPAIGN_DISPATCH';
 
+/** How a worker process works a queue (default: one job at a time on one loop, runs logged at info). */
+export interface WorkerSettings {
+  /** Loops taking jobs at once in one worker, so one slow job does not hold up the rest. */
+  loops?: number;
+  /** Jobs one loop takes together. */
+  jobsPerFetch?: number;
+  /** Runs are logged at debug (continuous queues), not info. */
+  quiet?: boolean;
+}
+
 interface QueueDefinition {
   payload: z.ZodType<object>;
   options: Omit<Queue, 'name'>;
   description: string;
   /** The configuration variable holding its cron expression (in APP_TIMEZONE), if it runs on a schedule. */
   cron?: CronSetting;
+  worker?: WorkerSettings;
 }
 
 /**
@@ -88,6 +99,11 @@ export const QUEUES = {
     payload: z.object({ messageIds: z.array(z.uuid()).max(1000).optional() }),
     options: DELIVERY_QUEUE_OPTIONS,
     description: 'Deliver queued SMS through the configured provider',
+    /**
+     * Two loops, each one job (one claim) at a time: while one waits on the database the other talks
+     * to the carrier, and a worker that dies holds at most one job per loop.
+     */
+    worker: { loops: 2, jobsPerFetch: 1, quiet: true },
   },
   'customers.import': {
     /** One uploaded CSV (imports row). Progress commits with each batch, so a retried job resumes. */
@@ -112,6 +128,7 @@ export const QUEUES = {
     payload: z.object({ deliveryIds: z.array(z.uuid()).max(1000).optional() }),
     options: DELIVERY_QUEUE_OPTIONS,
     description: 'POST signed domain events to the webhook subscriptions that asked for them',
+    worker: { loops: 2, jobsPerFetch: 10, quiet: true },
   },
 } as const satisfies Record<string, QueueDefinition>;
 
@@ -128,6 +145,8 @@ export function cronOf(config: Config, name: QueueName): string | null {
   const value = config[setting];
   return value === 'off' ? null : value;
 }
+
+export const workerSettingsOf = (name: QueueName): WorkerSettings => (QUEUES[name] as QueueDefinition).worker ?? {};
 
 /** The configuration variable that overrides a queue's schedule. */
 export const cronSettingOf = (name: QueueName): string | null => (QUEUES[name] as QueueDefinition).cron ?? null;

@@ -46,6 +46,8 @@ export const messageQueue = pgTable(
     sentAt: timestamptz(),
     /** Unique per logical message (e.g. `birthday:<customer>:<year>`); also sent to the carrier. */
     idempotencyKey: text().notNull().unique(),
+    /** The worker process holding the claim while SENDING (null: claimed outside a worker, lease applies). */
+    workerId: uuid(),
     ...timestamps,
   },
   (t) => [
@@ -53,6 +55,7 @@ export const messageQueue = pgTable(
     index('message_queue_campaign_status_idx').on(t.campaignId, t.status),
     index('message_queue_status_scheduled_idx').on(t.status, t.scheduledFor),
     index('message_queue_type_idx').on(t.type),
+    index('message_queue_sending_worker_idx').on(t.workerId).where(sql`${t.status} = 'SENDING'`),
     check('message_queue_attempts_nonnegative', sql`${t.attempts} >= 0`),
   ],
 );
@@ -62,4 +65,16 @@ export const messageTemplates = pgTable('message_templates', {
   body: text().notNull(),
   updatedById: uuid().references(() => users.id),
   ...timestamps,
+});
+
+/**
+ * One row per running worker process, beaten every WORKER_HEARTBEAT_TIMEOUT / 5. Messages a worker
+ * holds SENDING are released as soon as its heartbeat is stale (it died), not after the lease.
+ */
+export const workerHeartbeats = pgTable('worker_heartbeats', {
+  id: uuid().primaryKey(),
+  host: text().notNull(),
+  pid: integer().notNull(),
+  startedAt: timestamptz().notNull().defaultNow(),
+  beatAt: timestamptz().notNull().defaultNow(),
 });

@@ -1,5 +1,7 @@
 export * from './automated.ts';
+export { CircuitBreaker } from './circuit-breaker.ts';
 export * from './delivery.ts';
+export * from './delivery-recovery.ts';
 export * from './messages.ts';
 export { isMarketing, MARKETING_TYPES, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
 export * from './queueing.ts';

@@ -1,0 +1,145 @@
+import type { Executor } from '@touch-crm/db';
+import { sql } from 'drizzle-orm';
+import type { ServiceDeps } from '../deps.ts';
+import { enqueueDelivery } from '../jobs/queue.ts';
+import type { ClaimedMessage } from './delivery-types.ts';
+import { at, marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, uuids } from './policy.ts';
+import { inQuietHours, nextAllowedMinute } from './time.ts';
+
+const RATE_LIMIT_LOCK = 0x5a5_0001;
+
+export type Target = { ids: readonly string[] } | { due: true };
+
+export interface Claim {
+  claimed: ClaimedMessage[];
+  skipped: number;
+  deferred: number;
+  /** The claim was cut short by the rate limit: more may be eligible right now. */
+  limited: boolean;
+  /** With nothing claimable under the rate limit: how long until the window frees. */
+  waitMs: number;
+}
+
+/**
+ * Claims messages for sending in one short transaction: locks the eligible QUEUED rows
+ * (FOR UPDATE SKIP LOCKED, so two workers never claim the same message), skips marketing
+ * messages to opted-out or deleted customers, defers marketing messages during quiet hours,
+ * and marks the rest SENDING with `attempts + 1` and the claiming worker. `scheduled_for`
+ * becomes the claim time: what the rate limit counts, and the lease of a claim made outside
+ * a worker. SENDING rows are never claimed here: only the recovery pass hands them back.
+ */
+export async function claimMessages(
+  deps: ServiceDeps,
+  claimer: { provider: string; workerId: string | null },
+  target: Target,
+  limit: number,
+): Promise<Claim> {
+  const { config } = deps;
+  return deps.db.transaction(async (tx) => {
+    let allowance = limit;
+    if (config.SMS_RATE_PER_SECOND > 0) {
+      // One sliding one-second window for every worker: claims serialise on this lock and count
+      // what was handed to the carrier in the last second (the claim time is in scheduled_for).
+      await tx.execute(sql`select pg_advisory_xact_lock(${RATE_LIMIT_LOCK})`);
+    }
+    // The claim time is read once the lock is held, so no earlier claim can carry a later time.
+    const now = deps.now();
+    const quiet = inQuietHours(now, config.SMS_QUIET_HOURS, config.APP_TIMEZONE);
+    const next = nextAllowedMinute(now, config.SMS_QUIET_HOURS, config.APP_TIMEZONE);
+    if (config.SMS_RATE_PER_SECOND > 0) {
+      const [window] = await tx.execute<{ used: number; oldest: Date | null }>(sql`
+        select count(*)::int as used, min(scheduled_for) as oldest
+          from message_queue
+         where status in ('SENDING', 'SENT', 'FAILED')
+           and scheduled_for > ${at(new Date(now.getTime() - 1000))}`);
+      const used = window?.used ?? 0;
+      allowance = Math.min(limit, config.SMS_RATE_PER_SECOND - used);
+      if (allowance <= 0) {
+        const oldest = window?.oldest ? new Date(window.oldest).getTime() : now.getTime();
+        return {
+          claimed: [],
+          skipped: 0,
+          deferred: 0,
+          limited: true,
+          waitMs: Math.max(20, oldest + 1000 - now.getTime()),
+        };
+      }
+    }
+    const which = 'ids' in target ? sql`m.id = any(${uuids(target.ids)}) and ` : sql``;
+    const rows = await tx.execute<ClaimedMessage & { action: 'send' | 'skipped' | 'deferred' }>(sql`
+      with candidates as (
+        select m.id, m.type, (c.id is not null and c.deleted_at is not null) as gone, coalesce(c.sms_opt_in, true) as opted_in
+          from message_queue m
+          left join customers c on c.id = m.customer_id
+         where ${which} m.status = 'QUEUED' and m.scheduled_for <= ${at(now)}
+         order by m.scheduled_for, m.id
+         limit ${allowance}
+           for update of m skip locked
+      ), decided as (
+        select id,
+               case when gone then 'gone'
+                    when type = any(${marketingTypesSql}) and not opted_in then 'opted_out'
+                    when ${quiet} and type = any(${marketingTypesSql}) then 'quiet'
+                    else 'send' end as action
+          from candidates
+      ), skipped as (
+        update message_queue m
+           set status = 'SKIPPED',
+               last_error = case d.action when 'gone' then ${SKIPPED_CUSTOMER_DELETED} else ${SKIPPED_OPTED_OUT} end,
+               updated_at = ${at(now)}
+          from decided d where m.id = d.id and d.action in ('gone', 'opted_out')
+        returning m.id
+      ), deferred as (
+        update message_queue m set status = 'QUEUED', scheduled_for = ${at(next)}, updated_at = ${at(now)}
+          from decided d where m.id = d.id and d.action = 'quiet'
+        returning m.id
+      ), claimed as (
+        update message_queue m
+           set status = 'SENDING', attempts = m.attempts + 1, scheduled_for = ${at(now)},
+               provider = ${claimer.provider}, worker_id = ${claimer.workerId}::uuid, updated_at = ${at(now)}
+          from decided d where m.id = d.id and d.action = 'send'
+        returning m.id, m.phone, m.body, m.idempotency_key, m.attempts, m.type, m.customer_id, m.campaign_id
+      )
+      select 'send' as action, * from claimed
+      union all select 'skipped', id, null, null, null, null, null, null, null from skipped
+      union all select 'deferred', id, null, null, null, null, null, null, null from deferred`);
+    const claimed = rows.filter((row) => row.action === 'send');
+    const deferredIds = rows.filter((row) => row.action === 'deferred').map((row) => row.id);
+    await enqueueDelivery(deps.jobs, tx, deferredIds, { batchSize: config.SMS_BATCH_SIZE, startAfter: next });
+    return {
+      claimed,
+      skipped: rows.filter((row) => row.action === 'skipped').length,
+      deferred: deferredIds.length,
+      limited: allowance < limit && rows.length === allowance,
+      waitMs: 0,
+    };
+  });
+}
+
+/**
+ * Hands claimed messages that never reached the carrier back to QUEUED (their attempt not
+ * counted), due at `when`, with a job. Only rows still SENDING under the same attempt move.
+ */
+export async function releaseClaims(
+  deps: ServiceDeps,
+  tx: Executor,
+  messages: readonly ClaimedMessage[],
+  when: Date,
+): Promise<number> {
+  if (messages.length === 0) return 0;
+  const values = messages.map((message) => ({ id: message.id, attempt: message.attempts }));
+  const rows = await tx.execute<{ id: string }>(sql`
+    update message_queue m
+       set status = 'QUEUED', attempts = m.attempts - 1, scheduled_for = ${at(when)}, worker_id = null,
+           updated_at = ${at(deps.now())}
+      from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(id uuid, attempt int)
+     where m.id = v.id and m.status = 'SENDING' and m.attempts = v.attempt
+    returning m.id`);
+  await enqueueDelivery(
+    deps.jobs,
+    tx,
+    rows.map((row) => row.id),
+    { batchSize: deps.config.SMS_BATCH_SIZE, startAfter: when },
+  );
+  return rows.length;
+}

@@ -1,0 +1,114 @@
+import type { ServiceDeps } from '../deps.ts';
+import { mapLimit } from '../map-limit.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import { releaseClaims } from './delivery-claim.ts';
+import { recordOutcomes } from './delivery-record.ts';
+import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
+
+/** What a delivery run listens to besides its messages. */
+export interface SendControl {
+  /** Carrier calls in flight at once. */
+  concurrency: number;
+  /** Aborted on shutdown: no carrier call starts after it. */
+  signal?: AbortSignal;
+  /** The provider's circuit breaker, shared by the worker's delivery loops. */
+  breaker?: CircuitBreaker;
+}
+
+export interface SendResult {
+  recorded: Recorded[];
+  /** Claimed messages handed back to QUEUED without a carrier call (shutdown, open circuit, database lost). */
+  released: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `write` until it commits, with backoff (100 ms doubling to 2 s), for up to twice
+ * SMS_SENDING_LEASE; then gives up with the last error. Used while the database is away. With a
+ * `signal` (work that may simply be left for later), it gives up at once once that is aborted.
+ */
+export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + 2 * deps.config.SMS_SENDING_LEASE;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (Date.now() > deadline || signal?.aborted) throw error;
+      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * Calls the carrier for each claimed message, `concurrency` at a time, and makes each outcome
+ * durable before its slot starts another call: answers are written in groups (whatever arrived
+ * while the previous write ran, one write at a time), and a slot waits for its group. A worker
+ * killed at any moment therefore leaves at most one carrier-accepted, unrecorded message per slot.
+ *
+ * No call starts once a write has failed, the run is aborted (shutdown) or the circuit is open.
+ * Then the answers not yet written are kept here and written once the database takes them again,
+ * and the claims never sent go back to QUEUED, so losing the database sends nothing twice.
+ */
+export async function sendAndRecord(
+  deps: ServiceDeps,
+  provider: SmsProvider,
+  claimed: readonly ClaimedMessage[],
+  control: SendControl,
+): Promise<SendResult> {
+  const recorded: Recorded[] = [];
+  const held: Answered[] = [];
+  const unsent: ClaimedMessage[] = [];
+  let waiting: { answered: Answered; done: () => void }[] = [];
+  let writing = false;
+  let writeFailed = false;
+
+  const writeGroups = async () => {
+    writing = true;
+    while (waiting.length > 0) {
+      const group = waiting;
+      waiting = [];
+      const answered = group.map((item) => item.answered);
+      if (writeFailed) held.push(...answered);
+      else
+        try {
+          recorded.push(...(await recordOutcomes(deps, answered, deps.now())));
+        } catch {
+          writeFailed = true;
+          held.push(...answered);
+        }
+      for (const item of group) item.done();
+    }
+    writing = false;
+  };
+  const durable = (answered: Answered) =>
+    new Promise<void>((done) => {
+      waiting.push({ answered, done });
+      if (!writing) void writeGroups();
+    });
+
+  await mapLimit(claimed, control.concurrency, async (message) => {
+    const permit =
+      writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
+    if (!permit) {
+      unsent.push(message);
+      return;
+    }
+    const outcome = await provider
+      .send({ messageId: message.id, to: message.phone, body: message.body, idempotencyKey: message.idempotency_key })
+      .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
+    control.breaker?.record(permit, outcome);
+    await durable({ message, outcome });
+  });
+  if (held.length === 0 && unsent.length === 0) return { recorded, released: 0 };
+
+  const resumeAt = control.breaker && !control.breaker.isClosed ? control.breaker.reopensAt() : deps.now();
+  const released = await untilWritten(deps, () =>
+    deps.db.transaction(async (tx) => {
+      const rows = await recordOutcomes(deps, held, deps.now(), tx);
+      return { rows, released: await releaseClaims(deps, tx, unsent, resumeAt) };
+    }),
+  );
+  recorded.push(...released.rows);
+  return { recorded, released: released.released };
+}
