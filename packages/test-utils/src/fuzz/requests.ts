@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import type { FuzzOperation, FuzzParameter } from './operations.ts';
-import { HOSTILE_DATES, hostileValue, RawText, rawUrlText, type ValueContext, valueFor } from './values.ts';
+import {
+  HOSTILE_DATES,
+  hostileFor,
+  hostileValue,
+  RawText,
+  rawUrlText,
+  type ValueContext,
+  valueFor,
+  withOneHostile,
+} from './values.ts';
 
 /** One HTTP request, fully serialised, so a report can show it and a rerun can replay it. */
 export interface FuzzRequest {
@@ -45,17 +54,25 @@ const hintOf = (operation: FuzzOperation, parameter: FuzzParameter) => {
   return `path:${operation.path.split('/')[1]}`;
 };
 
-function parameterValues(operation: FuzzOperation, all: FuzzParameter[], context: ValueContext) {
+function parameterValues(
+  operation: FuzzOperation,
+  all: FuzzParameter[],
+  context: ValueContext,
+  hostile?: FuzzParameter,
+) {
   const parameters = context.minimal ? all.filter((parameter) => parameter.required) : all;
   const model = Object.fromEntries(
     parameters.map((parameter) => {
+      if (parameter === hostile) return [parameter.name, hostileFor(parameter.schema, context)];
       const hint = operation.pathParams.includes(parameter) ? hintOf(operation, parameter) : parameter.name;
       const value = valueFor(parameter.schema, context, hint);
       if (context.hostileRate <= 0) return [parameter.name, value];
       return [parameter.name, fc.oneof({ weight: 12, arbitrary: value }, { weight: 1, arbitrary: rawUrlText })];
     }),
   );
-  const requiredKeys = parameters.filter((parameter) => parameter.required).map((parameter) => parameter.name);
+  const requiredKeys = parameters
+    .filter((parameter) => parameter.required || parameter === hostile)
+    .map((parameter) => parameter.name);
   return fc.record(model, { requiredKeys }) as fc.Arbitrary<Record<string, unknown>>;
 }
 
@@ -111,10 +128,27 @@ export function requestsFor(
   context: ValueContext,
   actors: Actors,
 ): fc.Arbitrary<FuzzRequest> {
+  if (!context.single) return build(operation, context, actors);
+  const json = operation.body?.contentType === 'application/json' ? operation.body : undefined;
+  const targets: (FuzzParameter | 'body')[] = [...operation.pathParams, ...operation.queryParams];
+  if (json) targets.push('body');
+  if (targets.length === 0) return build(operation, { ...context, single: false }, actors);
+  return fc.constantFrom(...targets).chain((target) => build(operation, context, actors, target));
+}
+
+function build(
+  operation: FuzzOperation,
+  context: ValueContext,
+  actors: Actors,
+  target?: FuzzParameter | 'body',
+): fc.Arbitrary<FuzzRequest> {
   const hostile = context.hostileRate > 0;
+  const parameter = target === 'body' ? undefined : target;
   const bodyValue: fc.Arbitrary<unknown> =
     operation.body?.contentType === 'application/json'
-      ? valueFor(operation.body.schema, context)
+      ? target === 'body'
+        ? withOneHostile(operation.body.schema, context)
+        : valueFor(operation.body.schema, context)
       : operation.body
         ? csvBody
         : fc.constant(undefined);
@@ -127,8 +161,8 @@ export function requestsFor(
         })),
       ),
       transport: operation.procedure ? fc.constantFrom('rest' as const, 'trpc' as const) : fc.constant('rest' as const),
-      path: parameterValues(operation, operation.pathParams, context),
-      query: parameterValues(operation, operation.queryParams, context),
+      path: parameterValues(operation, operation.pathParams, context, parameter),
+      query: parameterValues(operation, operation.queryParams, context, parameter),
       body: bodyValue,
       rawBody: operation.body && hostile ? fc.option(hostileBody, { freq: 6, nil: undefined }) : fc.constant(undefined),
       date: hostile

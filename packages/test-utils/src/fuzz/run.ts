@@ -41,9 +41,10 @@ export interface FuzzReport {
 /** Valid-looking requests reach deep code; a few hostile parts, or many, test the edges. */
 const MODES = [
   { weight: 3, hostileRate: 0, minimal: true },
-  { weight: 3, hostileRate: 0 },
-  { weight: 3, hostileRate: 0.05 },
-  { weight: 2, hostileRate: 0.3 },
+  { weight: 2, hostileRate: 0 },
+  { weight: 4, hostileRate: 0, single: true },
+  { weight: 2, hostileRate: 0.05 },
+  { weight: 1, hostileRate: 0.3 },
 ];
 
 /** Requests are generated a batch at a time, so ids created by one batch are used by the next. */

@@ -22,6 +22,8 @@ export interface ValueContext {
   hostileRate: number;
   /** Objects carry only their required properties (writes that most often succeed). */
   minimal?: boolean;
+  /** Everything valid-looking except exactly one parameter or body field, aimed at its type. */
+  single?: boolean;
 }
 
 const NESTING = 3_000;
@@ -302,4 +304,52 @@ export function valueFor(schema: JsonSchema, context: ValueContext, name = ''): 
     { weight: 100 - hostileWeight, arbitrary: valid },
     { weight: hostileWeight, arbitrary: hostileValue },
   );
+}
+
+const OUT_OF_RANGE_DATE_TIMES = ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+14:00', '9999-12-31T23:59:59-14:00'];
+const OUT_OF_RANGE_DATES = ['0000-01-01', '0000-02-29', '10000-01-01'];
+
+/** A hostile value aimed at the schema's type: poisoned text for text, boundary dates for dates. */
+export function hostileFor(raw: JsonSchema, context: ValueContext): fc.Arbitrary<unknown> {
+  const schema = context.resolve(raw);
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  let aimed: fc.Arbitrary<unknown> | undefined;
+  if (schema.format === 'date-time') aimed = fc.constantFrom(...OUT_OF_RANGE_DATE_TIMES, ...HOSTILE_DATES);
+  else if (schema.format === 'date') aimed = fc.constantFrom(...OUT_OF_RANGE_DATES, ...HOSTILE_DATES);
+  else if (types.includes('string') && !schema.enum)
+    aimed = fc
+      .tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.constantFrom('\u0000', '\ud800', '\udc00'))
+      .map(([text, poison]) => `${text}${poison}${text}`);
+  else if (types.includes('integer') || types.includes('number')) aimed = fc.constantFrom(...HOSTILE_NUMBERS);
+  return aimed ? fc.oneof({ weight: 4, arbitrary: aimed }, { weight: 1, arbitrary: hostileValue }) : hostileValue;
+}
+
+/** A valid-looking value with exactly one hostile leaf, at any depth (an object property, an array item). */
+export function withOneHostile(raw: JsonSchema, context: ValueContext, name = ''): fc.Arbitrary<unknown> {
+  const schema = context.resolve(raw);
+  const choices = (schema.anyOf ?? schema.oneOf)?.filter((choice) => context.resolve(choice).type !== 'null');
+  if (choices?.length) return fc.oneof(...choices.map((choice) => withOneHostile(choice, context, name)));
+  const properties = schema.properties ?? {};
+  const keys = Object.keys(properties);
+  if (keys.length)
+    return fc.constantFrom(...keys).chain((target) => {
+      const model = Object.fromEntries(
+        keys.map((key) => [
+          key,
+          key === target
+            ? withOneHostile(properties[key] ?? {}, context, key)
+            : validLooking(properties[key] ?? {}, context, key),
+        ]),
+      );
+      const required = (schema.required ?? []).filter((key) => key in properties && key !== target);
+      return fc.record(model, { requiredKeys: [...required, target] });
+    });
+  if (schema.items && (schema.type === 'array' || (Array.isArray(schema.type) && schema.type.includes('array'))))
+    return fc
+      .tuple(
+        fc.array(validLooking(schema.items, context, name), { maxLength: 2 }),
+        withOneHostile(schema.items, context, name),
+      )
+      .map(([items, hostile]) => [...items, hostile]);
+  return hostileFor(schema, context);
 }
