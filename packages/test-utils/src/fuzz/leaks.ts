@@ -12,7 +12,7 @@ const LEAK_PATTERNS: { kind: string; pattern: RegExp }[] = [
     kind: 'SQL text',
     pattern: /\b(?:select\s[\w\s",.*()]{1,200}\sfrom\s+"?\w|insert into\s+"?\w|delete from\s+"?\w)/i,
   },
-  { kind: 'database name', pattern: /\b(?:postgres(?:ql)?|drizzle|pg-boss|pgboss)\b/i },
+  { kind: 'database name', pattern: /\b(?:postgres|drizzle|pg-?boss)/i },
   { kind: 'password hash', pattern: /\$argon2(?:id|i|d)\$/ },
 ];
 

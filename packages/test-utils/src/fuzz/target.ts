@@ -81,7 +81,15 @@ export async function prepareFuzzTarget(options: {
     taskId: task?.id,
   });
   await call(admin.token, 'campaigns', 'POST', '/campaigns', { name: 'Fuzz' });
-  await call(admin.token, 'webhooks', 'POST', '/webhooks', { url: `https://${FUZZ_WEBHOOK_HOST}/fuzz`, events: '*' });
+  // Several of the kinds the fuzzer deletes, so some outlive the first successful DELETE.
+  for (let copy = 0; copy < 3; copy++) {
+    await call(admin.token, 'webhooks', 'POST', '/webhooks', { url: `https://${FUZZ_WEBHOOK_HOST}/fuzz`, events: '*' });
+    await call(rep.token, 'customers', 'POST', '/customers', {
+      firstName: 'Fuzz',
+      lastName: 'Spare',
+      phone: uniquePhone(),
+    });
+  }
   const jobs = (await call(admin.token, 'jobs', 'GET', '/jobs')) as unknown as { name: string }[] | null;
   const upload = await fetch(`${url}/api/v1/customers/import?dryRun=true`, {
     method: 'POST',
