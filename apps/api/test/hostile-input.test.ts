@@ -6,7 +6,7 @@ let team: Awaited<ReturnType<typeof createTeam>>;
 let customerId: string;
 let productId: string;
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ env: { WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' } });
   team = await createTeam(api.deps);
   customerId = (await insertCustomer(api.deps, team.rep.id)).id;
   productId = (await insertProduct(api.deps)).id;
@@ -177,6 +177,23 @@ describe('a calendar date in year 0000 is a 400 naming the field', () => {
 });
 
 describe('found by the fuzzer', () => {
+  it('an event recorded while a webhook is deleted skips that webhook instead of failing with 500', async () => {
+    const statuses: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      const hook = await api.rest('POST', '/webhooks', {
+        token: team.admin.token,
+        body: { url: 'https://hooks.example.com/race', events: '*' },
+      });
+      expect(hook.status).toBe(201);
+      const answers = await Promise.all([
+        api.rest('PUT', '/message-templates/PROMOTION', { token: team.admin.token, body: { body: `Round ${round}` } }),
+        api.rest('DELETE', `/webhooks/${hook.body.id}`, { token: team.admin.token }),
+      ]);
+      statuses.push(...answers.map((answer) => answer.status));
+    }
+    expect(statuses.filter((status) => status >= 500)).toEqual([]);
+  });
+
   it('a manager exporting every order with no filter gets the file (the query had an empty WHERE)', async () => {
     const res = await api.rest('GET', '/orders/export', { token: team.manager.token });
     expect(res.status).toBe(200);
