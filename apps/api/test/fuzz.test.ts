@@ -20,6 +20,5 @@ describe('a fixed-seed sample of the OpenAPI fuzz suite (`pnpm fuzz` runs the fu
     expect(Object.keys(report.byOperation).length, formatReport(report)).toBeGreaterThanOrEqual(operations);
     expect(report.serverErrors, formatReport(report)).toEqual([]);
     expect(report.leaks, formatReport(report)).toEqual([]);
-    expect(report.durationMs).toBeLessThan(30_000);
-  }, 90_000);
+  }, 90_000); // 7–15 s for the requests alone here; the margin is for a loaded machine
 });

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
+import { HOSTILE_DATES, hostileValue, RawText, rawUrlText } from './hostile-values.ts';
 import type { FuzzOperation, FuzzParameter } from './operations.ts';
-import {
-  HOSTILE_DATES,
-  hostileFor,
-  hostileValue,
-  RawText,
-  rawUrlText,
-  type ValueContext,
-  valueFor,
-  withOneHostile,
-} from './values.ts';
+import { hostileFor, type ValueContext, valueFor, withOneHostile } from './values.ts';
 
 /** One HTTP request, fully serialised, so a report can show it and a rerun can replay it. */
 export interface FuzzRequest {
@@ -133,7 +125,7 @@ export function requestsFor(
   const targets: (FuzzParameter | 'body')[] = [...operation.pathParams, ...operation.queryParams];
   if (json) targets.push('body');
   if (targets.length === 0) return build(operation, { ...context, single: false }, actors);
-  return fc.constantFrom(...targets).chain((target) => build(operation, context, actors, target));
+  return fc.oneof(...targets.map((target) => build(operation, context, actors, target)));
 }
 
 function build(
