@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 
 /** Every key starts with this, so secret scanners and people can recognise one. */
 export const API_KEY_PREFIX = 'tcrm_';
 
-const permissionKey = z.string().trim().min(1).max(100).meta({ example: 'customers:read_own' });
+const permissionKey = safeString.trim().min(1).max(100).meta({ example: 'customers:read_own' });
 
 export const createApiKeyInput = z.object({
-  name: z.string().trim().min(1).max(100).meta({ example: 'Shop sync' }),
+  name: safeString.trim().min(1).max(100).meta({ example: 'Shop sync' }),
   /** Permissions the key names; each must be one the creator holds. Omitted: all of the creator's. */
   permissions: z
     .array(permissionKey)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 
 export const auditEntrySchema = z
   .object({
@@ -24,15 +24,15 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 export const listAuditInput = z
   .object({
     ...pageQuery,
-    entityType: z.string().trim().min(1).max(64).optional(),
+    entityType: safeString.trim().min(1).max(64).optional(),
     entityId: idSchema.optional(),
     userId: idSchema.optional(),
-    action: z.string().trim().min(1).max(64).optional(),
+    action: safeString.trim().min(1).max(64).optional(),
     from: isoDateTime.optional(),
     to: isoDateTime.optional(),
     sort: z.enum(['occurredAt', '-occurredAt']).default('-occurredAt'),
   })
-  .refine((input) => !input.from || !input.to || input.from <= input.to, {
+  .refine((input) => !input.from || !input.to || Date.parse(input.from) <= Date.parse(input.to), {
     path: ['to'],
     message: 'must not be before from',
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 
 export const roleRefSchema = z.object({ id: idSchema, name: z.string() });
 
@@ -33,17 +33,16 @@ export const currentUserSchema = z
   .meta({ id: 'CurrentUser' });
 export type CurrentUser = z.infer<typeof currentUserSchema>;
 
-const username = z
-  .string()
+const username = safeString
   .trim()
   .min(3)
   .max(64)
   .regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, dot, underscore and dash only');
-const password = z.string().min(8, 'at least 8 characters').max(256);
+const password = safeString.min(8, 'at least 8 characters').max(256);
 
 export const loginInput = z.object({
-  username: z.string().trim().min(1).max(64).meta({ example: 'admin' }),
-  password: z.string().min(1).max(256).meta({ example: 'Admin123!' }),
+  username: safeString.trim().min(1).max(64).meta({ example: 'admin' }),
+  password: safeString.min(1).max(256).meta({ example: 'Admin123!' }),
 });
 export const loginOutput = z
   .object({ token: z.string(), expiresAt: isoDateTime, user: currentUserSchema })
@@ -53,22 +52,22 @@ export type LoginResult = z.infer<typeof loginOutput>;
 export const registerInput = z.object({
   username,
   password,
-  fullName: z.string().trim().min(1).max(200),
+  fullName: safeString.trim().min(1).max(200),
   email: z.email().max(320).optional(),
-  phone: z.string().trim().max(32).optional(),
+  phone: safeString.trim().max(32).optional(),
   roleId: idSchema,
 });
 export type RegisterInput = z.infer<typeof registerInput>;
 
 export const changePasswordInput = z.object({
-  currentPassword: z.string().min(1).max(256),
+  currentPassword: safeString.min(1).max(256),
   newPassword: password,
 });
 export type ChangePasswordInput = z.infer<typeof changePasswordInput>;
 
 export const listUsersInput = z.object({
   ...pageQuery,
-  search: z.string().trim().max(200).optional(),
+  search: safeString.trim().max(200).optional(),
   roleId: idSchema.optional(),
   isActive: queryBoolean.optional(),
   sort: z.enum(['username', 'fullName', 'createdAt', '-username', '-fullName', '-createdAt']).default('username'),
@@ -78,9 +77,9 @@ export const userPage = paginated(userSchema);
 
 export const updateUserInput = z.object({
   id: idSchema,
-  fullName: z.string().trim().min(1).max(200).optional(),
+  fullName: safeString.trim().min(1).max(200).optional(),
   email: z.email().max(320).nullable().optional(),
-  phone: z.string().trim().max(32).nullable().optional(),
+  phone: safeString.trim().max(32).nullable().optional(),
   roleId: idSchema.optional(),
   isActive: z.boolean().optional(),
 });
@@ -103,6 +102,6 @@ export type Role = z.infer<typeof roleSchema>;
 
 export const setRolePermissionsInput = z.object({
   id: idSchema,
-  permissions: z.array(z.string().min(1)).max(500),
+  permissions: z.array(safeString.min(1)).max(500),
 });
 export type SetRolePermissionsInput = z.infer<typeof setRolePermissionsInput>;

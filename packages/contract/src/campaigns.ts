@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 import { customerStatusSchema } from './customers.ts';
 import { templateBody } from './messages.ts';
 import { moneySchema } from './money.ts';
@@ -76,7 +76,7 @@ export const campaignSchema = z
 export type Campaign = z.infer<typeof campaignSchema>;
 
 export const createCampaignInput = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: safeString.trim().min(1).max(200),
   /** Defaults to the CAMPAIGN message template. */
   message: templateBody.optional(),
   audience: campaignAudienceSchema.default({}),
@@ -90,7 +90,7 @@ export type CreateCampaignInput = z.infer<typeof createCampaignInput>;
 /** Only while DRAFT or SCHEDULED. `scheduledAt: null` turns a scheduled campaign back into a draft. */
 export const updateCampaignInput = z.object({
   id: idSchema,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: safeString.trim().min(1).max(200).optional(),
   message: templateBody.optional(),
   audience: campaignAudienceSchema.optional(),
   promotionId: idSchema.nullable().optional(),

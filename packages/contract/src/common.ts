@@ -3,7 +3,44 @@ import { z } from 'zod';
 /** Opaque identifier (a UUID today; clients must not rely on its shape). */
 export const idSchema = z.uuid({ message: 'expected an id' }).meta({ example: '0b9f5c2e-4a7d-4d8e-9a51-3f0c2d1e7b6a' });
 
-export const isoDateTime = z.iso.datetime({ offset: true }).meta({ example: '2026-11-24T09:30:00.000Z' });
+/**
+ * Text PostgreSQL can store: no NUL character (text and jsonb refuse it) and no unpaired UTF-16
+ * surrogate (not encodable as UTF-8). Every text input starts from this schema, so such a value is
+ * a 400 naming the field rather than a failed query.
+ */
+export const safeString = z.string().refine((value) => value.isWellFormed() && !value.includes('\0'), {
+  message: 'must not contain NUL characters or unpaired surrogates',
+});
+
+/** Years PostgreSQL and JavaScript both read and write as four-digit ISO dates. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+/** PostgreSQL refuses a time-zone displacement beyond ±15:59. */
+const OFFSET_LIMIT_MINUTES = 15 * 60 + 59;
+
+function offsetMinutes(value: string): number {
+  const match = /([+-])(\d{2}):(\d{2})$/.exec(value);
+  return match ? Number(match[2]) * 60 + Number(match[3]) : 0;
+}
+
+/** An ISO 8601 date-time with an offset, between years 0001 and 9999 once the offset is applied. */
+export const isoDateTime = z.iso
+  .datetime({ offset: true })
+  .refine(
+    (value) => {
+      const time = Date.parse(value);
+      if (Number.isNaN(time)) return true; // not a date-time at all: the format check reports it
+      return time >= EARLIEST && time <= LATEST && offsetMinutes(value) <= OFFSET_LIMIT_MINUTES;
+    },
+    { message: 'must lie between years 0001 and 9999 (UTC), with an offset of at most ±15:59', abort: true },
+  )
+  .meta({ example: '2026-11-24T09:30:00.000Z' });
+
+/** A calendar day without time or zone, `YYYY-MM-DD`, from 0001-01-01 (PostgreSQL has no year 0). */
+export const calendarDate = z.iso
+  .date({ message: 'expected a date as YYYY-MM-DD' })
+  .refine((value) => !value.startsWith('0000'), { message: 'must lie between years 0001 and 9999', abort: true })
+  .meta({ example: '2026-12-01' });
 
 export const pageQuery = {
   page: z.coerce.number().int().min(1).default(1),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { calendarDate, idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
@@ -51,11 +51,11 @@ export const customerDetailSchema = customerSchema
   .meta({ id: 'CustomerDetail' });
 export type CustomerDetail = z.infer<typeof customerDetailSchema>;
 
-const name = z.string().trim().min(1).max(100);
-const phone = z.string().trim().min(3).max(32).meta({ example: '+1 202 555 0123' });
+const name = safeString.trim().min(1).max(100);
+const phone = safeString.trim().min(3).max(32).meta({ example: '+1 202 555 0123' });
 const email = z.email().max(320);
-const birthday = z.iso.date().meta({ example: '1990-04-21' });
-const text = (max: number) => z.string().trim().max(max);
+const birthday = calendarDate.meta({ example: '1990-04-21' });
+const text = (max: number) => safeString.trim().max(max);
 
 export const createCustomerInput = z.object({
   firstName: name,
@@ -105,7 +105,7 @@ export const listCustomersInput = z.object({
   levelId: idSchema.optional(),
   ownerId: idSchema.optional(),
   /** Part of the name, phone or email, case-insensitive. */
-  search: z.string().trim().min(1).max(200).optional(),
+  search: safeString.trim().min(1).max(200).optional(),
   createdFrom: isoDateTime.optional(),
   createdTo: isoDateTime.optional(),
   lastOrderBefore: isoDateTime.optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, queryBoolean } from './common.ts';
+import { idSchema, isoDateTime, queryBoolean, safeString } from './common.ts';
 
 export const importStatusSchema = z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']);
 export type ImportStatus = z.infer<typeof importStatusSchema>;
@@ -68,6 +68,6 @@ export const importCustomersQuery = z.object({
   /** Validate every row and report, writing no customer. */
   dryRun: queryBoolean.default(false).meta({ description: 'validate every row and write nothing' }),
   /** Shown in the import's status; a multipart upload's own file name is used when not given. */
-  filename: z.string().trim().min(1).max(255).optional(),
+  filename: safeString.trim().min(1).max(255).optional(),
 });
 export type ImportCustomersQuery = z.infer<typeof importCustomersQuery>;

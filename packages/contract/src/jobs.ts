@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime } from './common.ts';
+import { idSchema, isoDateTime, safeString } from './common.ts';
 
 export const jobStateSchema = z.enum(['created', 'retry', 'active', 'completed', 'cancelled', 'failed']);
 
@@ -33,10 +33,27 @@ export const jobInfoSchema = z
   .meta({ id: 'JobInfo' });
 export type JobInfo = z.infer<typeof jobInfoSchema>;
 
+const MAX_PAYLOAD_DEPTH = 16;
+
+/** Whether every key and string in `value` is storable text and it nests at most `depth` levels. */
+function storableJson(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return safeString.safeParse(value).success;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth === 0) return false;
+  return Object.entries(value).every(
+    ([key, item]) => safeString.safeParse(key).success && storableJson(item, depth - 1),
+  );
+}
+
 export const runJobInput = z.object({
-  name: z.string().min(1).max(100),
+  name: safeString.min(1).max(100),
   /** Payload for the job; most jobs take none. */
-  data: z.record(z.string(), z.unknown()).optional(),
+  data: z
+    .record(z.string(), z.unknown())
+    .refine((data) => storableJson(data, MAX_PAYLOAD_DEPTH), {
+      message: `must nest at most ${MAX_PAYLOAD_DEPTH} levels, without NUL characters or unpaired surrogates`,
+    })
+    .optional(),
 });
 export type RunJobInput = z.infer<typeof runJobInput>;
 

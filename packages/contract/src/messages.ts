@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 
 export const messageTypeSchema = z.enum(['WELCOME', 'BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL']);
 export type MessageType = z.infer<typeof messageTypeSchema>;
@@ -59,8 +59,7 @@ export const messageTemplateSchema = z
 export type MessageTemplate = z.infer<typeof messageTemplateSchema>;
 
 /** SMS text with {{variables}}; at most 10 concatenated segments. */
-export const templateBody = z
-  .string()
+export const templateBody = safeString
   .trim()
   .min(1)
   .max(1600)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
@@ -71,14 +71,14 @@ export const createOrderInput = z
       .min(1)
       .max(200),
     /** Redeem the customer's promotion with this code (case-insensitive)… */
-    promotionCode: z.string().trim().min(1).max(64).optional(),
+    promotionCode: safeString.trim().min(1).max(64).optional(),
     /** …or this assigned promotion; not both. */
     customerPromotionId: idSchema.optional(),
     /** When given, the order is PAID and a payment transaction is recorded; else PENDING. */
     payment: z
-      .object({ method: paymentMethodSchema, reference: z.string().trim().min(1).max(200).optional() })
+      .object({ method: paymentMethodSchema, reference: safeString.trim().min(1).max(200).optional() })
       .optional(),
-    notes: z.string().trim().max(2000).optional(),
+    notes: safeString.trim().max(2000).optional(),
   })
   .refine((input) => !(input.promotionCode && input.customerPromotionId), {
     path: ['customerPromotionId'],
@@ -100,6 +100,6 @@ export const orderPage = paginated(orderSchema);
 
 export const cancelOrderInput = z.object({
   id: idSchema,
-  reason: z.string().trim().min(1).max(500).optional(),
+  reason: safeString.trim().min(1).max(500).optional(),
 });
 export type CancelOrderInput = z.infer<typeof cancelOrderInput>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 import { moneySchema } from './money.ts';
 
 export const productSchema = z
@@ -16,15 +16,14 @@ export const productSchema = z
   .meta({ id: 'Product' });
 export type Product = z.infer<typeof productSchema>;
 
-const sku = z
-  .string()
+const sku = safeString
   .trim()
   .min(1)
   .max(64)
   .regex(/^[\w.-]+$/, 'letters, digits, dot, underscore and dash only')
   .meta({ example: 'COFFEE-250G' });
-const name = z.string().trim().min(1).max(200);
-const description = z.string().trim().max(2000);
+const name = safeString.trim().min(1).max(200);
+const description = safeString.trim().max(2000);
 
 export const createProductInput = z.object({
   sku,
@@ -48,7 +47,7 @@ export type UpdateProductInput = z.infer<typeof updateProductInput>;
 export const listProductsInput = z.object({
   ...pageQuery,
   /** Matches SKU or name, case-insensitively. */
-  search: z.string().trim().min(1).max(200).optional(),
+  search: safeString.trim().min(1).max(200).optional(),
   isActive: queryBoolean.optional(),
   sort: z.enum(['name', 'sku', 'unitPrice', 'createdAt', '-name', '-sku', '-unitPrice', '-createdAt']).default('name'),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 import { moneySchema } from './money.ts';
 
 export const discountTypeSchema = z.enum(['PERCENTAGE', 'FIXED_AMOUNT']);
@@ -59,8 +59,7 @@ export const customerPromotionSchema = z
   .meta({ id: 'CustomerPromotion' });
 export type CustomerPromotion = z.infer<typeof customerPromotionSchema>;
 
-const code = z
-  .string()
+const code = safeString
   .trim()
   .min(3)
   .max(32)
@@ -100,9 +99,9 @@ export function promotionRuleIssues(p: PromotionRules): { path: string[]; messag
 }
 
 const promotionFields = {
-  name: z.string().trim().min(1).max(200),
+  name: safeString.trim().min(1).max(200),
   code: code.optional(),
-  description: z.string().trim().max(2000).optional(),
+  description: safeString.trim().max(2000).optional(),
   discountType: discountTypeSchema,
   discountValue: z.number().int().min(1).max(1_000_000_000_000),
   conditionType: promotionConditionSchema,
@@ -143,7 +142,7 @@ export const listPromotionsInput = z.object({
   /** true: usable now (active, started, not ended); false: everything else. */
   active: queryBoolean.optional(),
   conditionType: promotionConditionSchema.optional(),
-  search: z.string().trim().min(1).max(200).optional(),
+  search: safeString.trim().min(1).max(200).optional(),
   sort: z.enum(['name', 'createdAt', 'endsAt', '-name', '-createdAt', '-endsAt']).default('-createdAt'),
 });
 export type ListPromotionsInput = z.infer<typeof listPromotionsInput>;

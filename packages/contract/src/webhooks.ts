@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 
 /**
  * Every domain event type a subscription may name (`*` means all of them). Each is recorded
@@ -59,8 +59,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const knownEventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
 
-export const webhookEventName = z
-  .string()
+export const webhookEventName = safeString
   .trim()
   .refine((value) => value === '*' || knownEventTypes.has(value), {
     message: 'unknown event type (see the README’s list of webhook events), or * for all',
@@ -83,6 +82,9 @@ export const webhookEventsInput = z
 export const webhookUrl = z
   .url({ protocol: /^https?$/, message: 'expected an http or https URL' })
   .max(2000)
+  .refine((value) => safeString.safeParse(value).success, {
+    message: 'must not contain NUL characters or unpaired surrogates',
+  })
   .meta({ example: 'https://hooks.example.com/touch-crm' });
 
 export const webhookSchema = z
@@ -119,7 +121,7 @@ export type WebhookWithSecret = z.infer<typeof webhookWithSecretSchema>;
 export const createWebhookInput = z.object({
   url: webhookUrl,
   events: webhookEventsInput,
-  description: z.string().trim().max(500).nullish(),
+  description: safeString.trim().max(500).nullish(),
   isActive: z.boolean().default(true),
 });
 export type CreateWebhookInput = z.infer<typeof createWebhookInput>;
@@ -129,7 +131,7 @@ export const updateWebhookInput = z.object({
   id: idSchema,
   url: webhookUrl.optional(),
   events: webhookEventsInput.optional(),
-  description: z.string().trim().max(500).nullish(),
+  description: safeString.trim().max(500).nullish(),
   isActive: z.boolean().optional(),
 });
 export type UpdateWebhookInput = z.infer<typeof updateWebhookInput>;
@@ -178,7 +180,7 @@ export const listWebhookDeliveriesInput = z.object({
   id: idSchema,
   ...pageQuery,
   status: webhookDeliveryStatusSchema.optional(),
-  eventType: z.string().trim().min(1).max(100).optional(),
+  eventType: safeString.trim().min(1).max(100).optional(),
 });
 export type ListWebhookDeliveriesInput = z.infer<typeof listWebhookDeliveriesInput>;
 export const webhookDeliveryPage = paginated(webhookDeliverySchema);

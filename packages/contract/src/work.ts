@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean } from './common.ts';
+import { calendarDate, idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 
-/** A calendar day without time or zone, `YYYY-MM-DD`. */
-export const calendarDate = z.iso.date({ message: 'expected a date as YYYY-MM-DD' }).meta({ example: '2026-12-01' });
-
-const name = z.string().trim().min(1).max(200);
-const title = z.string().trim().min(1).max(300);
-const longText = z.string().trim().max(20_000);
-const search = z.string().trim().max(200);
+const name = safeString.trim().min(1).max(200);
+const title = safeString.trim().min(1).max(300);
+const longText = safeString.trim().max(20_000);
+const search = safeString.trim().max(200);
 
 // ───────────────────────────── projects ─────────────────────────────
 

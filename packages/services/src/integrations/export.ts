@@ -140,7 +140,7 @@ export function exportCustomers(
       from ${customers}
       join ${users} on ${users.id} = ${customers.ownerId}
       left join ${customerLevels} on ${customerLevels.id} = ${customers.levelId}
-     where ${customerFilters(scope, filters)}
+     where ${customerFilters(scope, filters) ?? sql`true`}
      order by ${customers.createdAt}, ${customers.id}`;
   return stream(deps, query, CUSTOMER_EXPORT_COLUMNS, format);
 }
@@ -161,7 +161,7 @@ export function exportOrders(
            ${iso(orders.cancelledAt)} as "cancelledAt"
       from ${orders}
       join ${customers} on ${customers.id} = ${orders.customerId}
-     where ${orderFilters(scope, filters)}
+     where ${orderFilters(scope, filters) ?? sql`true`}
      order by ${orders.createdAt}, ${orders.id}`;
   return stream(deps, query, ORDER_EXPORT_COLUMNS, format);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GetImportInput, Import, ImportAccepted, ImportRowError } from '@touch-crm/contract';
-import { customerStatusSchema, genderSchema } from '@touch-crm/contract';
+import { calendarDate, customerStatusSchema, genderSchema } from '@touch-crm/contract';
 import { type Executor, type PermissionKey, schema } from '@touch-crm/db';
 import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -184,7 +184,7 @@ interface ParsedRow {
 class CellError extends Error {}
 
 const emailSchema = z.email();
-const dateSchema = z.iso.date();
+const dateSchema = calendarDate;
 const BOOLEANS: Record<string, boolean> = {
   true: true,
   yes: true,

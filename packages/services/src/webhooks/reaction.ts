@@ -41,7 +41,8 @@ export async function enqueueWebhookDeliveries(
  * a delivery per (event, matching active subscription) with the exact body to send, and their
  * jobs go on the queue through the same transaction. A rolled-back change therefore delivers
  * nothing; a committed one is always delivered (at least once). With no subscription it writes
- * nothing and sends no job.
+ * nothing and sends no job. `for key share` makes a subscription deleted concurrently drop out of
+ * the SELECT (or wait for this transaction) instead of failing the insert's foreign key.
  */
 export async function queueWebhookDeliveries(tx: Executor, eventIds: readonly string[]): Promise<string[]> {
   if (eventIds.length === 0) return [];
@@ -52,6 +53,7 @@ export async function queueWebhookDeliveries(tx: Executor, eventIds: readonly st
       from domain_events e
       join webhooks w on ${subscribedTo(sql`e.type`)}
      where e.id = any(${uuids(eventIds)})
+       for key share of w
     on conflict on constraint webhook_deliveries_once_per_event do nothing
     returning id`);
   const ids = rows.map((row) => row.id);
