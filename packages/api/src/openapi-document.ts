@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import { DATABASE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
-import type { Meta } from './trpc.ts';
+import { documentSuccessStatuses } from './success-status.ts';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -85,22 +85,6 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     paths: PLAIN_ROUTES,
   });
-  documentSuccessStatuses(document as unknown as OperationsDocument);
+  documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
   return document;
-}
-
-type Operation = { responses?: Record<string, unknown> };
-type OperationsDocument = { paths?: Record<string, Record<string, Operation>> };
-
-/** The generator always documents success as 200; move it to the status the procedure answers with (201 …). */
-function documentSuccessStatuses(document: OperationsDocument) {
-  for (const procedure of Object.values(appRouter._def.procedures)) {
-    const meta = (procedure as unknown as { _def: { meta?: Meta } })._def.meta;
-    if (!meta?.openapi || !meta.successStatus) continue;
-    const operation = document.paths?.[meta.openapi.path]?.[meta.openapi.method.toLowerCase()];
-    const ok = operation?.responses?.['200'];
-    if (!operation?.responses || !ok) continue;
-    const { '200': _, ...rest } = operation.responses;
-    operation.responses = { [String(meta.successStatus)]: ok, ...rest };
-  }
 }
