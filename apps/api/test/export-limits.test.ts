@@ -148,9 +148,13 @@ describe('idle exports and early failures', () => {
   it('answers a JSON error, not a 200 with a cut body, when the query fails before its first row', async () => {
     await api.deps.exportDb?.$client.end();
     const res = await api.rest('GET', '/customers/export', { token: manager.token });
-    expect(res.status).toBe(500);
+    // The export pool is gone (CONNECTION_ENDED): the database is away for this request, 503 as everywhere.
+    expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    expect(res.body).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', data: { requestId: expect.any(String) } });
+    expect(res.body).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      data: { requestId: expect.any(String), details: { reason: 'DATABASE_UNAVAILABLE' } },
+    });
     expect(res.text).not.toContain('firstName');
   });
 });
