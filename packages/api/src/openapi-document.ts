@@ -3,7 +3,7 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
-import { DATABASE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
 import { documentSuccessStatuses } from './success-status.ts';
 
 export const REST_PREFIX = '/api/v1';
@@ -52,7 +52,7 @@ const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
       404: { description: 'Not found' },
       409: { description: 'Conflicts with the current state' },
       429: { description: 'Too many requests; see Retry-After' },
-      503: { description: DATABASE_UNAVAILABLE_DESCRIPTION },
+      503: { description: SERVICE_UNAVAILABLE_DESCRIPTION },
     },
   },
 });
