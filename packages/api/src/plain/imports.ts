@@ -37,7 +37,7 @@ async function readUpload(request: Request): Promise<{ bytes: Uint8Array; filena
  * one route with IMPORT_MAX_BYTES as its body limit) and GET /customers/import/template.
  */
 export function importRoutes(deps: ServiceDeps): PlainRoute[] {
-  // customers:read as well: the import reads back which customers a phone matches.
+  // Importers who may also read customers (their own or all), as the import routes have always required.
   const access = { permissions: ['customers:import', 'customers:read'] } as const;
   return [
     {
