@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { appRouter, buildOpenApiDocument, type Context, REST_PREFIX, retryAfterOf } from '@touch-crm/api';
+import type { HttpBindings } from '@hono/node-server';
+import {
+  appRouter,
+  buildOpenApiDocument,
+  type Context,
+  createRestHandler,
+  createTrpcHandler,
+  credentialsOf,
+  EdgeError,
+  errorResponse,
+  handleError,
+  plainRoutes,
+  REST_PREFIX,
+  toHttpError,
+} from '@touch-crm/api';
 import type { ServiceDeps } from '@touch-crm/services';
-import type { TRPCError } from '@trpc/server';
-import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { Hono, type Context as HonoContext } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
@@ -12,11 +24,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Logger } from 'pino';
 import { clientIp } from './client-ip.ts';
-import { IMPORT_PATH, mountImportRoutes } from './import-routes.ts';
 import { createMetrics, createRouteLabeler } from './metrics.ts';
-import { errorResponse, mountPlainRoutes } from './plain-routes.ts';
 import { readinessProbe } from './readiness.ts';
-import { createRestHandler } from './rest-handler.ts';
 import { mountSwaggerUi } from './swagger.ts';
 
 type Env = { Variables: { requestId: string } };
@@ -41,21 +50,22 @@ export async function createApp({ deps, log, version }: AppOptions) {
     procedures: Object.keys(appRouter._def.procedures),
   });
 
-  const reportError = (error: TRPCError, ctx: Context | undefined) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR')
-      log.error({ err: error.cause ?? error, requestId: ctx?.requestId }, 'unhandled error');
-  };
-  const restHandler = createRestHandler({ onError: reportError });
+  const trpcHandler = createTrpcHandler({ endpoint: '/trpc', maxBatchSize: deps.config.TRPC_MAX_BATCH_SIZE });
+  const restHandler = createRestHandler();
+  const plain = plainRoutes(deps);
 
-  const buildContext = (c: HonoContext<Env>): Context => ({
-    deps,
-    requestId: c.get('requestId'),
-    ip: clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS }),
-    authorization: c.req.header('authorization'),
-    apiKey: c.req.header('x-api-key'),
-    log: log.child({ requestId: c.get('requestId') }),
-    response: {},
-  });
+  const buildContext = (c: HonoContext<Env>): Context => {
+    const ip = clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS });
+    return {
+      deps,
+      requestId: c.get('requestId'),
+      ip,
+      credentials: credentialsOf(c.req.raw.headers, ip),
+      log: log.child({ requestId: c.get('requestId') }),
+    };
+  };
+  /** The error body every route answers with, for failures of the edge itself. */
+  const edgeError = (c: HonoContext<Env>, error: EdgeError) => toHttpError(error, c.get('requestId'));
 
   app.use(async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -87,9 +97,9 @@ export async function createApp({ deps, log, version }: AppOptions) {
   app.use(
     timeout(
       deps.config.REQUEST_TIMEOUT_MS,
-      () =>
+      (c) =>
         new HTTPException(503, {
-          res: Response.json({ message: 'The request took too long', code: 'TIMEOUT' }, { status: 503 }),
+          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long'))),
         }),
     ),
   );
@@ -97,32 +107,42 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const limitBody = (maxSize: number) =>
     bodyLimit({
       maxSize,
-      onError: (c) => {
-        // The rest of the body is never read, so the connection cannot be reused.
-        c.header('Connection', 'close');
-        return c.json({ message: `Request body exceeds ${maxSize} bytes`, code: 'PAYLOAD_TOO_LARGE' }, 413);
-      },
+      // The rest of the body is never read, so the connection cannot be reused.
+      onError: (c) =>
+        errorResponse(
+          edgeError(
+            c,
+            new EdgeError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxSize} bytes`, { Connection: 'close' }),
+          ),
+        ),
     });
   const bodyLimits = {
     default: limitBody(deps.config.BODY_LIMIT_BYTES),
     import: limitBody(deps.config.IMPORT_MAX_BYTES),
   };
   // CSV uploads get IMPORT_MAX_BYTES; every other route BODY_LIMIT_BYTES.
-  app.use((c, next) => (c.req.path === IMPORT_PATH ? bodyLimits.import : bodyLimits.default)(c, next));
-  app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : errorResponse(c, error, log)));
+  const largeBodies = new Set(plain.filter((route) => route.largeBody).map((route) => `${REST_PREFIX}${route.path}`));
+  app.use((c, next) => (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next));
+  app.onError((error, c) =>
+    error instanceof HTTPException ? error.getResponse() : errorResponse(handleError(error, buildContext(c))),
+  );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const metricsToken = deps.config.METRICS_TOKEN;
   // Without METRICS_TOKEN there is no /metrics at all (404 below).
   if (metricsToken) {
-    const refused = { message: 'A valid metrics token is required', code: 'UNAUTHORIZED' };
+    // bearerAuth answers 400 for a header of another scheme, 401 otherwise.
+    const refused = (status: number) => ({
+      message: (c: HonoContext<Env>) =>
+        edgeError(c, new EdgeError(status, 'UNAUTHORIZED', 'A valid metrics token is required')).body,
+    });
     app.get(
       '/metrics',
       bearerAuth({
         token: metricsToken,
-        noAuthenticationHeader: { message: refused },
-        invalidAuthenticationHeader: { message: refused },
-        invalidToken: { message: refused },
+        noAuthenticationHeader: refused(401),
+        invalidAuthenticationHeader: refused(400),
+        invalidToken: refused(401),
       }),
       async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     );
@@ -132,24 +152,21 @@ export async function createApp({ deps, log, version }: AppOptions) {
   app.get('/openapi.json', (c) => c.body(openApiDocument, 200, { 'content-type': 'application/json' }));
   await mountSwaggerUi(app, '/openapi.json');
 
-  app.all('/trpc/*', (c) =>
-    fetchRequestHandler({
-      endpoint: '/trpc',
-      req: c.req.raw,
-      router: appRouter,
-      maxBatchSize: deps.config.TRPC_MAX_BATCH_SIZE,
-      createContext: () => buildContext(c),
-      responseMeta: ({ errors }) => {
-        const retryAfter = errors[0] ? retryAfterOf(errors[0]) : undefined;
-        return retryAfter ? { headers: { 'Retry-After': String(retryAfter) } } : {};
-      },
-      onError: ({ error, ctx }) => reportError(error, ctx),
-    }),
-  );
-  mountPlainRoutes(app, deps, log);
-  mountImportRoutes(app, deps, log);
+  app.all('/trpc/*', (c) => trpcHandler(c.req.raw, buildContext(c)));
+  for (const route of plain)
+    app.on(route.method, `${REST_PREFIX}${route.path}`, (c) =>
+      route.handle(c.req.raw, buildContext(c), { abort: () => abortConnection(c) }),
+    );
   app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
-  app.notFound((c) => c.json({ message: 'Not found', code: 'NOT_FOUND' }, 404));
+  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found'))));
 
   return app;
+}
+
+/** Drops the client's connection mid-response (a cut-off export); false when not served by Node. */
+function abortConnection(c: HonoContext): boolean {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  // Ended already: another response (the request timeout's) went out; its socket may serve others.
+  if (outgoing && !outgoing.writableEnded) outgoing.destroy();
+  return Boolean(outgoing);
 }

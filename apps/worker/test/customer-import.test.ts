@@ -389,7 +389,7 @@ describe('bad input: 4xx naming the problem, nothing written', () => {
       ['header', 'shoe size'],
     ]);
     const twice = await refused(`phone,Phone\n${phone()},${phone()}\n`, 400);
-    expect(twice.issues).toEqual([{ path: ['header', 'Phone'], message: 'a second column for phone' }]);
+    expect(twice.issues).toEqual([{ path: ['header', 'Phone'], message: 'a second column for phone', code: 'custom' }]);
     const noPhone = await refused('firstName,lastName\nAda,Lovelace\n', 400);
     expect(noPhone.issues?.[0]?.path).toEqual(['header', 'phone']);
   });

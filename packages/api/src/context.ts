@@ -1,4 +1,5 @@
 import type { ServiceDeps } from '@touch-crm/services';
+import type { Credentials } from './authorize.ts';
 
 export interface Logger {
   info: (object: object, message?: string) => void;
@@ -6,16 +7,12 @@ export interface Logger {
   error: (object: object, message?: string) => void;
 }
 
-/** Built per request by the transport (tRPC or REST), identical for both. */
+/** Built per request by the transport (tRPC, REST or a plain route), identical for all. */
 export interface Context {
   deps: ServiceDeps;
   requestId: string;
   ip: string;
-  /** The raw `Authorization` header, verified only by procedures that need a user. */
-  authorization: string | undefined;
-  /** The raw `X-Api-Key` header, the other way to send an API key. */
-  apiKey?: string;
+  /** Read from the request by credentialsOf, verified only by procedures that need a user. */
+  credentials: Credentials | undefined;
   log: Logger;
-  /** Set by procedures for the REST mirror (e.g. 201 Created); tRPC ignores it. */
-  response: { status?: number };
 }

@@ -3,8 +3,8 @@ import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
-import { DATABASE_UNAVAILABLE_DESCRIPTION, PROTECTED_SECURITY } from './openapi-meta.ts';
-import type { Meta } from './trpc.ts';
+import { PROTECTED_SECURITY, SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { documentSuccessStatuses } from './success-status.ts';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -53,7 +53,7 @@ const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
       404: { description: 'Not found' },
       409: { description: 'Conflicts with the current state' },
       429: { description: 'Too many requests; see Retry-After' },
-      503: { description: DATABASE_UNAVAILABLE_DESCRIPTION },
+      503: { description: SERVICE_UNAVAILABLE_DESCRIPTION },
     },
   },
 });
@@ -94,22 +94,6 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     },
     paths: PLAIN_ROUTES,
   });
-  documentSuccessStatuses(document as unknown as OperationsDocument);
+  documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
   return document;
-}
-
-type Operation = { responses?: Record<string, unknown> };
-type OperationsDocument = { paths?: Record<string, Record<string, Operation>> };
-
-/** The generator always documents success as 200; move it to the status the procedure answers with (201 …). */
-function documentSuccessStatuses(document: OperationsDocument) {
-  for (const procedure of Object.values(appRouter._def.procedures)) {
-    const meta = (procedure as unknown as { _def: { meta?: Meta } })._def.meta;
-    if (!meta?.openapi || !meta.successStatus) continue;
-    const operation = document.paths?.[meta.openapi.path]?.[meta.openapi.method.toLowerCase()];
-    const ok = operation?.responses?.['200'];
-    if (!operation?.responses || !ok) continue;
-    const { '200': _, ...rest } = operation.responses;
-    operation.responses = { [String(meta.successStatus)]: ok, ...rest };
-  }
 }

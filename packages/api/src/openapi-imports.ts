@@ -1,7 +1,7 @@
 import { importAcceptedSchema, importCustomersQuery } from '@touch-crm/contract';
 import { CUSTOMER_IMPORT_COLUMN_HELP, CUSTOMER_IMPORT_IGNORED_COLUMNS } from '@touch-crm/services';
 import { z } from 'zod';
-import { DATABASE_UNAVAILABLE_DESCRIPTION, PROTECTED_SECURITY } from './openapi-meta.ts';
+import { PROTECTED_SECURITY, SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
 
 const errors = {
   400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `issues` names each' },
@@ -13,7 +13,7 @@ const errors = {
   404: { description: 'Not found' },
   409: { description: 'Conflicts with the current state' },
   429: { description: 'Too many requests; see Retry-After' },
-  503: { description: DATABASE_UNAVAILABLE_DESCRIPTION },
+  503: { description: SERVICE_UNAVAILABLE_DESCRIPTION },
 };
 
 const columns = Object.entries(CUSTOMER_IMPORT_COLUMN_HELP)

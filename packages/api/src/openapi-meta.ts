@@ -5,9 +5,10 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Every protected operation takes a sign-in JWT or an API key (as a bearer token, or in X-Api-Key). */
 export const PROTECTED_SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 
-/** The 503 every operation may answer while PostgreSQL cannot be reached. */
-export const DATABASE_UNAVAILABLE_DESCRIPTION =
-  'The database is unavailable (`data.details.reason` DATABASE_UNAVAILABLE); retry after Retry-After seconds';
+/** The 503 every operation may answer while PostgreSQL cannot be reached, or past REQUEST_TIMEOUT_MS. */
+export const SERVICE_UNAVAILABLE_DESCRIPTION =
+  'The database is unavailable (`data.details.reason` DATABASE_UNAVAILABLE); retry after Retry-After seconds. ' +
+  'Code TIMEOUT: the request ran longer than the server allows (REQUEST_TIMEOUT_MS)';
 
 const ERRORS_PROTECTED = {
   400: 'Invalid input: `issues` names each failing field',
@@ -16,7 +17,7 @@ const ERRORS_PROTECTED = {
   404: 'Not found, or outside the caller’s scope',
   409: 'Conflicts with the current state',
   429: 'Too many requests; see Retry-After',
-  503: DATABASE_UNAVAILABLE_DESCRIPTION,
+  503: SERVICE_UNAVAILABLE_DESCRIPTION,
 } as const;
 
 /** The REST mirror's route for a procedure, with its tag and documented errors. */

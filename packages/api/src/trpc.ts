@@ -1,18 +1,13 @@
-import { isPermissionKey, type RequiredPermission } from '@touch-crm/db';
-import {
-  assertPasswordChanged,
-  authenticateRequest,
-  ForbiddenError,
-  resolveScope,
-  type Scope,
-} from '@touch-crm/services';
+import type { RequiredPermission } from '@touch-crm/db';
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import { authorize } from './authorize.ts';
 import type { Context } from './context.ts';
-import { formatError, toTRPCError } from './errors.ts';
+import { toTRPCError } from './errors.ts';
+import { toHttpError } from './http-error.ts';
 
 export type Meta = OpenApiMeta & {
-  /** HTTP status of a successful REST call, when not 200. */
+  /** HTTP status of a successful REST call, when not 200: the REST mirror and the document read it. */
   successStatus?: number;
 };
 
@@ -21,16 +16,19 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     isDev: false,
-    errorFormatter: ({ shape, error, ctx }) => formatError(shape, error, ctx?.requestId),
+    // The one error body, inside tRPC's envelope (whose `code` is the JSON-RPC number).
+    errorFormatter: ({ shape, error, ctx }) => {
+      const { message, data } = toHttpError(error, ctx?.requestId).body;
+      return { message, code: shape.code, data };
+    },
   });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const base = t.procedure.use(async ({ ctx, meta, next }) => {
+const base = t.procedure.use(async ({ next }) => {
   const result = await next();
   if (!result.ok) throw toTRPCError(result.error);
-  if (meta?.successStatus) ctx.response.status = meta.successStatus;
   return result;
 });
 
@@ -42,15 +40,14 @@ export const publicProcedure = base;
  * only `auth.me` and `auth.changePassword`. The context carries the user with fresh permissions.
  */
 export const signedInProcedure = base.use(async ({ ctx, next }) => {
-  const { authorization, apiKey, ip } = ctx;
-  const user = await authenticateRequest(ctx.deps, { authorization, apiKey, ip });
+  const { user } = await authorize(ctx.deps, ctx.credentials, { beforePasswordChange: true });
   return next({ ctx: { user } });
 });
 
 /** Any signed-in, active user; in production not one who must change the password first. */
-export const authedProcedure = signedInProcedure.use(({ ctx, next }) => {
-  assertPasswordChanged(ctx.deps, ctx.user);
-  return next();
+export const authedProcedure = base.use(async ({ ctx, next }) => {
+  const { user } = await authorize(ctx.deps, ctx.credentials);
+  return next({ ctx: { user } });
 });
 
 /**
@@ -59,10 +56,6 @@ export const authedProcedure = signedInProcedure.use(({ ctx, next }) => {
  * for a plain permission the scope is `all`.
  */
 export const permissionProcedure = (permission: RequiredPermission) =>
-  authedProcedure.use(async ({ ctx, next }) => {
-    let scope: Scope | null;
-    if (isPermissionKey(permission)) scope = ctx.user.permissions.has(permission) ? { kind: 'all' } : null;
-    else scope = resolveScope(ctx.user.permissions, permission, ctx.user.id);
-    if (!scope) throw new ForbiddenError();
-    return next({ ctx: { scope } });
-  });
+  base.use(async ({ ctx, next }) =>
+    next({ ctx: await authorize(ctx.deps, ctx.credentials, { permissions: [permission] }) }),
+  );

@@ -7,6 +7,7 @@ export type DomainErrorKind =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE';
 
@@ -31,8 +32,9 @@ export class DomainError extends Error {
 export class ValidationError extends DomainError {
   readonly issues: FieldIssue[];
 
-  constructor(issues: FieldIssue[]) {
-    super('BAD_REQUEST', 'Input validation failed');
+  /** `PAYLOAD_TOO_LARGE` for input refused for its size (413), named by the first issue. */
+  constructor(issues: FieldIssue[], kind: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE' = 'BAD_REQUEST') {
+    super(kind, kind === 'BAD_REQUEST' ? 'Input validation failed' : (issues[0]?.message ?? 'The input is too large'));
     this.issues = issues;
   }
 

@@ -1,4 +1,4 @@
-import { type AppRouter, type Context, createCaller } from '@touch-crm/api';
+import { type AppRouter, type Context, createCaller, credentialsOf } from '@touch-crm/api';
 import { startApi } from '@touch-crm/api-server';
 import { type Config, loadConfig } from '@touch-crm/config';
 import type { ServiceDeps } from '@touch-crm/services';
@@ -79,9 +79,8 @@ export async function startTestApi(
       deps: api.deps,
       requestId: 'test',
       ip: '127.0.0.1',
-      authorization: token ? `Bearer ${token}` : undefined,
+      credentials: credentialsOf(new Headers(token ? { authorization: `Bearer ${token}` } : {}), '127.0.0.1'),
       log,
-      response: {},
     };
     return createCaller(ctx);
   };

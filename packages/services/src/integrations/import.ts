@@ -118,7 +118,7 @@ export function mapColumns(header: readonly string[]): ColumnMapping[] {
 /** The file is larger than an import takes: the API answers 413. */
 export class ImportTooLargeError extends ValidationError {
   constructor(message: string) {
-    super([{ path: ['file'], message }]);
+    super([{ path: ['file'], message }], 'PAYLOAD_TOO_LARGE');
     this.name = 'ImportTooLargeError';
   }
 }

@@ -1,5 +1,5 @@
 import { TooManyRequestsError } from '@touch-crm/services';
-import type { Logger } from 'pino';
+import type { Logger } from '../context.ts';
 
 /** What a refused export is told to wait: exports of a large set take seconds, not minutes. */
 const RETRY_AFTER_SECONDS = 10;

@@ -1,31 +1,35 @@
 import type { ServerResponse } from 'node:http';
-import { type AppRouter, appRouter, type Context, REST_PREFIX, retryAfterOf } from '@touch-crm/api';
-import type { TRPCError } from '@trpc/server';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import { type AppRouter, appRouter } from './app-router.ts';
+import type { Context } from './context.ts';
+import { EdgeError, errorResponse, type HttpError, handleError } from './http-error.ts';
+import { REST_PREFIX } from './openapi-document.ts';
+import { successStatusOf } from './success-status.ts';
 
-const CONTEXT = Symbol('touch-crm.context');
+const REQUEST = Symbol('touch-crm.request');
 
-type ErrorListener = (error: TRPCError, ctx: Context | undefined) => void;
+/** What one REST call carries through trpc-to-openapi's callbacks. */
+interface CallState {
+  context: Context;
+  error?: HttpError;
+}
 
 /**
  * The REST mirror. trpc-to-openapi's fetch adapter rebuilds its whole handler (route
  * patterns, and outside production the OpenAPI document) on every request; this builds it
  * once and adapts each fetch Request to it, parsing the JSON body here so malformed JSON
- * is a clean 400.
+ * is a clean 400. Errors are answered with toHttpError's body, as on every other route.
  */
-export function createRestHandler(options: { onError: ErrorListener }) {
+export function createRestHandler() {
+  const stateOf = (req: unknown) => (req as Record<symbol, CallState>)[REQUEST] as CallState;
   const handler = createOpenApiNodeHttpHandler<AppRouter, never, never>({
     router: appRouter,
-    createContext: ({ req }) => (req as unknown as Record<symbol, Context>)[CONTEXT] as Context,
-    responseMeta: ({ ctx, errors }) => {
-      const error = errors[0];
-      if (error) {
-        const retryAfter = retryAfterOf(error);
-        return retryAfter ? { headers: { 'Retry-After': String(retryAfter) } } : {};
-      }
-      return ctx?.response.status ? { status: ctx.response.status } : {};
+    createContext: ({ req }) => stateOf(req).context,
+    responseMeta: ({ paths, errors }) => (errors.length > 0 ? {} : { status: successStatusOf(paths?.[0]) }),
+    onError: ({ error, req }) => {
+      const state = stateOf(req);
+      state.error = handleError(error, state.context);
     },
-    onError: ({ error, ctx }) => options.onError(error, ctx as Context | undefined),
   });
 
   return async (request: Request, context: Context): Promise<Response> => {
@@ -37,20 +41,18 @@ export function createRestHandler(options: { onError: ErrorListener }) {
         try {
           body = JSON.parse(text);
         } catch {
-          return Response.json(
-            { message: 'Malformed JSON body', code: 'PARSE_ERROR', data: { requestId: context.requestId } },
-            { status: 400 },
-          );
+          return errorResponse(handleError(new EdgeError(400, 'PARSE_ERROR', 'Malformed JSON body'), context));
         }
       }
     }
     const url = new URL(request.url);
     url.pathname = url.pathname.slice(REST_PREFIX.length) || '/';
+    const state: CallState = { context };
     const proxied = new Proxy(request, {
       get: (target, property) => {
         if (property === 'url') return url.toString();
         if (property === 'body') return body;
-        if (property === CONTEXT) return context;
+        if (property === REQUEST) return state;
         return Reflect.get(target, property, target);
       },
     });
@@ -69,8 +71,10 @@ export function createRestHandler(options: { onError: ErrorListener }) {
         set statusCode(code: number) {
           statusCode = code;
         },
-        end: (text?: string) =>
-          resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers })),
+        end: (text?: string) => {
+          if (state.error) resolve(errorResponse(state.error));
+          else resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers }));
+        },
       } as unknown as ServerResponse;
       (handler as (req: unknown, res: ServerResponse) => Promise<void>)(proxied, response).catch(reject);
     });
