@@ -10,13 +10,7 @@ import {
   type QueueName,
   type QueuePayload,
 } from '@touch-crm/jobs';
-import {
-  recoverMessages,
-  recoverWebhookDeliveries,
-  registerJobQueue,
-  type ServiceDeps,
-  type SmsProvider,
-} from '@touch-crm/services';
+import { recoverMessages, recoverWebhookDeliveries, type ServiceDeps, type SmsProvider } from '@touch-crm/services';
 import type { Logger } from 'pino';
 import { JOB_HANDLERS, type JobContext } from './handlers.ts';
 import { createSmsProvider } from './providers/index.ts';
@@ -84,7 +78,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await boss.start();
   await ensureQueues(boss);
   const jobs = createJobQueue(boss);
-  registerJobQueue(jobs);
   const deps: ServiceDeps = {
     db: database.db,
     config,

@@ -11,7 +11,7 @@ import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from 'drizzle-orm
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, isUniqueViolation, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
 
@@ -93,18 +93,21 @@ export async function registerUser(deps: ServiceDeps, actor: Actor, input: Regis
         })
         .returning({ id: users.id });
       const userId = (created as { id: string }).id;
-      await recordEvent(tx, {
-        type: 'user.created',
-        entityType: 'user',
-        entityId: userId,
-        actor,
-        data: { id: userId, username: input.username, fullName: input.fullName, roleId: input.roleId },
-        changes: diffFields(
-          {},
-          { username: input.username, fullName: input.fullName, email: input.email, roleId: input.roleId },
-          ['username', 'fullName', 'email', 'roleId'],
-        ),
-      });
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        {
+          type: 'user.created',
+          entityType: 'user',
+          entityId: userId,
+          actor,
+          data: { id: userId, username: input.username, fullName: input.fullName, roleId: input.roleId },
+          changes: diffFields(
+            {},
+            { username: input.username, fullName: input.fullName, email: input.email, roleId: input.roleId },
+            ['username', 'fullName', 'email', 'roleId'],
+          ),
+        },
+      );
       return userId;
     })
     .catch(uniqueUserConflict);
@@ -176,14 +179,17 @@ export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateU
           : 'roleId' in fieldChanges
             ? 'user.role_changed'
             : 'user.updated';
-      await recordEvent(tx, {
-        type,
-        entityType: 'user',
-        entityId: id,
-        actor,
-        data: { id, ...values },
-        changes: fieldChanges,
-      });
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        {
+          type,
+          entityType: 'user',
+          entityId: id,
+          actor,
+          data: { id, ...values },
+          changes: fieldChanges,
+        },
+      );
     })
     .catch(uniqueUserConflict);
   return getUser(deps, id);
@@ -214,12 +220,15 @@ export async function changePassword(
       .update(users)
       .set({ passwordHash, mustChangePassword: false, tokenVersion: sql`${users.tokenVersion} + 1` })
       .where(eq(users.id, user.id));
-    await recordEvent(tx, {
-      type: 'user.password_changed',
-      entityType: 'user',
-      entityId: user.id,
-      actor: userActor(user),
-      data: { id: user.id },
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'user.password_changed',
+        entityType: 'user',
+        entityId: user.id,
+        actor: userActor(user),
+        data: { id: user.id },
+      },
+    );
   });
 }

@@ -1,10 +1,11 @@
 import type { MessageType } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
+import type { JobQueue } from '@touch-crm/jobs';
 import { sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { recordEvents } from '../events.ts';
-import { recordEventsCtes } from '../events-set.ts';
+import { recordEvents } from '../events/record.ts';
+import { recordEventsCtes } from '../events/record-set.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
 import { mapLimit } from '../map-limit.ts';
 import { at, marketingTypesSql, priorityOf, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, uuids } from './policy.ts';
@@ -302,6 +303,7 @@ async function recordOutcomes(
  */
 export async function completeFinishedCampaigns(
   executor: Executor,
+  jobs: JobQueue,
   now: Date,
   campaignIds?: readonly string[],
 ): Promise<number> {
@@ -313,7 +315,7 @@ export async function completeFinishedCampaigns(
     returning c.id, c.name`);
   if (rows.length > 0)
     await recordEvents(
-      executor,
+      { tx: executor, jobs },
       rows.map((row) => ({
         type: 'campaign.completed',
         entityType: 'campaign',
@@ -461,7 +463,7 @@ export async function deliverMessages(
     chunkIndex += 1;
     target = drain ? undefined : chunks[chunkIndex];
   }
-  if (campaigns.size > 0) await completeFinishedCampaigns(deps.db, deps.now(), [...campaigns]);
+  if (campaigns.size > 0) await completeFinishedCampaigns(deps.db, deps.jobs, deps.now(), [...campaigns]);
   return report;
 }
 
@@ -519,6 +521,6 @@ export async function recoverMessages(deps: ServiceDeps): Promise<RecoveryReport
       await deps.jobs.send(jobDb(tx), 'sms.send', {}, { priority: priorityOf('CAMPAIGN') });
     return state.due;
   });
-  const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, now));
+  const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, deps.jobs, now));
   return { requeued, orphaned, campaignsCompleted };
 }
