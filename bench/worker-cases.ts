@@ -8,7 +8,6 @@ import {
   enqueueDelivery,
   executeCampaign,
   jobActor,
-  registerJobQueue,
   type ServiceDeps,
   scoreRfm,
 } from '@touch-crm/services';
@@ -71,7 +70,6 @@ export async function prepareWorkerBench(
   await boss.start();
   await ensureQueues(boss);
   const jobs = createJobQueue(boss);
-  registerJobQueue(jobs);
   const config = loadConfig(QUIET);
   const deps: ServiceDeps = { db: handle.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
   return {

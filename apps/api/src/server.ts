@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { registerJobQueue, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import { resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -58,7 +58,6 @@ export async function startApi(options: {
     jwtKey: await resolveJwtKey(config),
     jobs: createJobQueue(boss),
   };
-  registerJobQueue(deps.jobs);
   const app = await createApp({ deps, log, version: VERSION });
 
   const [defaultAdmin] = await database.db

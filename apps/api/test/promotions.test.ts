@@ -303,7 +303,9 @@ describe('assignLevelPromotions (the verb the RFM job reuses)', () => {
     // Other tests' open Gold promotions are assigned too; look at this test's own.
     const mine = (cp: { promotion: { id: string } }) => [gold.id, platinum.id, closed.id].includes(cp.promotion.id);
     const assigned = (
-      await api.deps.db.transaction((tx) => assignLevelPromotions(tx, jobActor('rfm.score'), ids))
+      await api.deps.db.transaction((tx) =>
+        assignLevelPromotions({ tx, jobs: api.deps.jobs }, jobActor('rfm.score'), ids),
+      )
     ).filter(mine);
     expect(assigned).toHaveLength(4);
     expect(
@@ -315,7 +317,9 @@ describe('assignLevelPromotions (the verb the RFM job reuses)', () => {
     expect(assigned.find((cp) => cp.promotion.id === platinum.id)?.customerId).toBe(plat.id);
     expect(await heldBy(closed.id)).toHaveLength(0);
 
-    const again = await api.deps.db.transaction((tx) => assignLevelPromotions(tx, jobActor('rfm.score'), ids));
+    const again = await api.deps.db.transaction((tx) =>
+      assignLevelPromotions({ tx, jobs: api.deps.jobs }, jobActor('rfm.score'), ids),
+    );
     expect(again).toEqual([]);
     const events = await api.deps.db
       .select({ id: schema.domainEvents.id, customerId: schema.domainEvents.customerId })

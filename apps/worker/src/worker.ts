@@ -18,7 +18,6 @@ import {
   CircuitBreaker,
   recoverMessages,
   recoverWebhookDeliveries,
-  registerJobQueue,
   releaseDeadWorkers,
   removeHeartbeat,
   type ServiceDeps,
@@ -113,7 +112,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await boss.start();
   await ensureQueues(boss);
   const jobs = createJobQueue(boss);
-  registerJobQueue(jobs);
   const deps: ServiceDeps = {
     db: database.db,
     config,

@@ -171,14 +171,17 @@ describe('the welcome message (a reaction of the one record of what happened)', 
         .values({ firstName: 'Wendy', lastName: 'Welcome', phone, ownerId: team.rep.id, status })
         .returning();
       const created = row as typeof customers.$inferSelect;
-      await recordEvent(tx, {
-        type: 'customer.created',
-        entityType: 'customer',
-        entityId: created.id,
-        customerId: created.id,
-        actor: jobActor('test'),
-        data: { id: created.id, status },
-      });
+      await recordEvent(
+        { tx, jobs: api.deps.jobs },
+        {
+          type: 'customer.created',
+          entityType: 'customer',
+          entityId: created.id,
+          customerId: created.id,
+          actor: jobActor('test'),
+          data: { id: created.id, status },
+        },
+      );
       if (options.thenFail) throw new Error('something later in the transaction failed');
       return created.id;
     });
@@ -198,15 +201,18 @@ describe('the welcome message (a reaction of the one record of what happened)', 
 
     // Any later CUSTOMER event (an edit, a status change back and forth) welcomes nobody again.
     await api.deps.db.transaction((tx) =>
-      recordEvent(tx, {
-        type: 'customer.status_changed',
-        entityType: 'customer',
-        entityId: id,
-        customerId: id,
-        actor: jobActor('test'),
-        data: { id, status: 'CUSTOMER' },
-        changes: { status: { before: 'INACTIVE', after: 'CUSTOMER' } },
-      }),
+      recordEvent(
+        { tx, jobs: api.deps.jobs },
+        {
+          type: 'customer.status_changed',
+          entityType: 'customer',
+          entityId: id,
+          customerId: id,
+          actor: jobActor('test'),
+          data: { id, status: 'CUSTOMER' },
+          changes: { status: { before: 'INACTIVE', after: 'CUSTOMER' } },
+        },
+      ),
     );
     const welcomes = await api.deps.db
       .select()

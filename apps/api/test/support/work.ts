@@ -43,16 +43,19 @@ export async function placeOrder(api: TestApi, customerId: string, byUserId: str
       .values({ customerId, createdById: byUserId, currency: 'USD', subtotal: total, total, status: 'PAID' })
       .returning();
     if (!order) throw new Error('order insert failed');
-    await recordEvent(tx, {
-      type: 'order.placed',
-      entityType: 'order',
-      entityId: order.id,
-      actor: byUserId ? userActor({ id: byUserId }) : jobActor('test'),
-      data: { id: order.id, number: order.number, total },
-      customerId,
-      timeline: { subject: `Order #${order.number} placed`, content: `Total ${(total / 100).toFixed(2)} USD` },
-      occurredAt: new Date(),
-    });
+    await recordEvent(
+      { tx, jobs: api.deps.jobs },
+      {
+        type: 'order.placed',
+        entityType: 'order',
+        entityId: order.id,
+        actor: byUserId ? userActor({ id: byUserId }) : jobActor('test'),
+        data: { id: order.id, number: order.number, total },
+        customerId,
+        timeline: { subject: `Order #${order.number} placed`, content: `Total ${(total / 100).toFixed(2)} USD` },
+        occurredAt: new Date(),
+      },
+    );
     return order;
   });
 }

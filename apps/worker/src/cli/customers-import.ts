@@ -8,7 +8,6 @@ import {
   DomainError,
   getImportStatus,
   jobActor,
-  registerJobQueue,
   runCustomerImport,
   type ServiceDeps,
   ValidationError,
@@ -64,7 +63,6 @@ try {
   await boss.start();
   await ensureQueues(boss);
   const jobs = createJobQueue(boss);
-  registerJobQueue(jobs);
   const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
 
   const username = value('--owner') ?? DEFAULT_ADMIN_USERNAME;

@@ -2,7 +2,7 @@ import { loadConfigOrExit } from '@touch-crm/config';
 import { connectDatabase, resolveDatabase } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues, isQueueName, QUEUE_NAMES, QUEUES } from '@touch-crm/jobs';
 import { createLogger } from '@touch-crm/logger';
-import { jobActor, listJobs, registerJobQueue, runJob, type ServiceDeps } from '@touch-crm/services';
+import { jobActor, listJobs, runJob, type ServiceDeps } from '@touch-crm/services';
 import { JOB_HANDLERS } from '../handlers.ts';
 import { createSmsProvider } from '../providers/index.ts';
 
@@ -41,7 +41,6 @@ boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
 await boss.start();
 await ensureQueues(boss);
 const jobs = createJobQueue(boss);
-registerJobQueue(jobs);
 const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
 const provider = createSmsProvider(config, log);
 

@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@touch-crm/config';
 import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { DomainError, registerJobQueue, type ServiceDeps, seedDemoData } from '@touch-crm/services';
+import { DomainError, type ServiceDeps, seedDemoData } from '@touch-crm/services';
 
 /** `pnpm seed:demo [--customers N]`: a believable company to look at; refused in production. */
 const args = process.argv.slice(2);
@@ -23,7 +23,6 @@ const boss = createBoss(database.url, { max: 2, schedule: false, supervise: fals
 await boss.start();
 await ensureQueues(boss);
 const jobs = createJobQueue(boss);
-registerJobQueue(jobs);
 const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
 
 const started = performance.now();

@@ -1,10 +1,21 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  type AnyPgColumn,
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { id, money, timestamps, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
-import { orderStatus, paymentMethod, transactionKind } from './enums.ts';
-import { customerPromotions } from './promotions.ts';
+import { customerPromotionStatus, orderStatus, paymentMethod, transactionKind } from './enums.ts';
+import { promotions } from './promotions.ts';
 
 export const products = pgTable(
   'products',
@@ -102,5 +113,37 @@ export const transactions = pgTable(
   (t) => [
     index('transactions_order_idx').on(t.orderId),
     check('transactions_amount_nonnegative', sql`${t.amount} >= 0`),
+  ],
+);
+
+/**
+ * A promotion a customer holds. It and `orders` refer to each other (earned by, applied on and
+ * redeemed on an order), so both tables live in this file.
+ */
+export const customerPromotions = pgTable(
+  'customer_promotions',
+  {
+    id: id(),
+    customerId: uuid()
+      .notNull()
+      .references(() => customers.id),
+    promotionId: uuid()
+      .notNull()
+      .references(() => promotions.id),
+    status: customerPromotionStatus().notNull().default('ACTIVE'),
+    /** Why it was assigned: the promotion's condition, CAMPAIGN or MANUAL. */
+    source: text().notNull(),
+    sourceOrderId: uuid().references((): AnyPgColumn => orders.id),
+    assignedById: uuid().references(() => users.id),
+    assignedAt: timestamptz().notNull().defaultNow(),
+    expiresAt: timestamptz(),
+    redeemedAt: timestamptz(),
+    redeemedOrderId: uuid().references((): AnyPgColumn => orders.id),
+    ...timestamps,
+  },
+  (t) => [
+    unique('customer_promotions_once_per_customer').on(t.customerId, t.promotionId),
+    index('customer_promotions_customer_status_idx').on(t.customerId, t.status),
+    index('customer_promotions_promotion_idx').on(t.promotionId),
   ],
 );

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, boolean, check, index, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { id, money, timestamps, timestamptz } from './columns.ts';
-import { orders } from './commerce.ts';
-import { customerLevels, customers } from './customers.ts';
-import { customerPromotionStatus, discountType, promotionCondition } from './enums.ts';
+import { customerLevels } from './customers.ts';
+import { discountType, promotionCondition } from './enums.ts';
 
 export const promotions = pgTable(
   'promotions',
@@ -37,33 +36,5 @@ export const promotions = pgTable(
     check('promotions_min_purchase_nonnegative', sql`${t.minPurchaseAmount} is null or ${t.minPurchaseAmount} >= 0`),
     check('promotions_validity_days_positive', sql`${t.validityDays} is null or ${t.validityDays} > 0`),
     check('promotions_dates_ordered', sql`${t.startsAt} is null or ${t.endsAt} is null or ${t.endsAt} > ${t.startsAt}`),
-  ],
-);
-
-export const customerPromotions = pgTable(
-  'customer_promotions',
-  {
-    id: id(),
-    customerId: uuid()
-      .notNull()
-      .references(() => customers.id),
-    promotionId: uuid()
-      .notNull()
-      .references(() => promotions.id),
-    status: customerPromotionStatus().notNull().default('ACTIVE'),
-    /** Why it was assigned: the promotion's condition, CAMPAIGN or MANUAL. */
-    source: text().notNull(),
-    sourceOrderId: uuid().references((): AnyPgColumn => orders.id),
-    assignedById: uuid().references(() => users.id),
-    assignedAt: timestamptz().notNull().defaultNow(),
-    expiresAt: timestamptz(),
-    redeemedAt: timestamptz(),
-    redeemedOrderId: uuid().references((): AnyPgColumn => orders.id),
-    ...timestamps,
-  },
-  (t) => [
-    unique('customer_promotions_once_per_customer').on(t.customerId, t.promotionId),
-    index('customer_promotions_customer_status_idx').on(t.customerId, t.status),
-    index('customer_promotions_promotion_idx').on(t.promotionId),
   ],
 );

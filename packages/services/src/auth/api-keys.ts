@@ -14,7 +14,7 @@ import { and, count, desc, eq } from 'drizzle-orm';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DomainError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 
 const { apiKeys } = schema;
@@ -100,15 +100,18 @@ export async function createApiKey(
       .values({ userId: creator.id, name: input.name, prefix, keyHash, permissions, expiresAt, createdAt: now })
       .returning();
     const apiKey = toApiKey(row as ApiKeyRow);
-    await recordEvent(tx, {
-      type: 'api_key.created',
-      entityType: 'api_key',
-      entityId: apiKey.id,
-      actor,
-      data: apiKey,
-      changes: diffFields({}, apiKey, AUDITED),
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'api_key.created',
+        entityType: 'api_key',
+        entityId: apiKey.id,
+        actor,
+        data: apiKey,
+        changes: diffFields({}, apiKey, AUDITED),
+        occurredAt: now,
+      },
+    );
     return { ...apiKey, key };
   });
 }
@@ -138,15 +141,18 @@ export async function revokeApiKey(deps: ServiceDeps, actor: Actor, scope: Scope
       .returning();
     if (!row) throw new NotFoundError('API key');
     const apiKey = toApiKey(row);
-    await recordEvent(tx, {
-      type: 'api_key.revoked',
-      entityType: 'api_key',
-      entityId: id,
-      actor,
-      data: apiKey,
-      changes: diffFields(apiKey, {}, AUDITED),
-      occurredAt: deps.now(),
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'api_key.revoked',
+        entityType: 'api_key',
+        entityId: id,
+        actor,
+        data: apiKey,
+        changes: diffFields(apiKey, {}, AUDITED),
+        occurredAt: deps.now(),
+      },
+    );
     return { id, outcome: 'REVOKED' };
   });
 }

@@ -9,13 +9,6 @@ import { issueToken } from './tokens.ts';
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
-/** Verified when the username is unknown, so both failures take the same time. */
-let dummyHash: Promise<string> | undefined;
-const getDummyHash = () => {
-  dummyHash ??= hashPassword('not-a-real-password-but-costs-the-same');
-  return dummyHash;
-};
-
 /**
  * Username and password to a token. Throttled per username (consecutive failures) and
  * per client IP, counted in Postgres so the limit holds across API processes (see
@@ -38,8 +31,13 @@ export async function login(
     .from(schema.users)
     .where(sql`lower(${schema.users.username}) = ${username}`)
     .limit(1);
-  const valid = await verifyPassword(user?.passwordHash ?? (await getDummyHash()), input.password);
-  if (!user || !valid || !user.isActive) throw new UnauthorizedError(INVALID_CREDENTIALS);
+  if (!user) {
+    // As costly as verifying a password, so an unknown username takes as long as a wrong password.
+    await hashPassword(input.password);
+    throw new UnauthorizedError(INVALID_CREDENTIALS);
+  }
+  const valid = await verifyPassword(user.passwordHash, input.password);
+  if (!valid || !user.isActive) throw new UnauthorizedError(INVALID_CREDENTIALS);
   await deps.db.transaction(async (tx) => {
     await clearPasswordFailures(tx, username);
     await tx.update(schema.users).set({ lastLoginAt: deps.now() }).where(eq(schema.users.id, user.id));

@@ -4,7 +4,7 @@ import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import { recordEvent } from '../events.ts';
+import { recordEvent } from '../events/record.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 
 const { roles, permissions, rolePermissions } = schema;
@@ -69,14 +69,17 @@ export async function setRolePermissions(
     if (found.length)
       await tx.insert(rolePermissions).values(found.map((p) => ({ roleId: input.id, permissionId: p.id })));
     await assertUserAdministratorRemains(tx);
-    await recordEvent(tx, {
-      type: 'role.permissions_changed',
-      entityType: 'role',
-      entityId: input.id,
-      actor,
-      data: { id: input.id, permissions: wanted.sort() },
-      changes: { permissions: { before: before?.permissions ?? [], after: wanted.sort() } },
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'role.permissions_changed',
+        entityType: 'role',
+        entityId: input.id,
+        actor,
+        data: { id: input.id, permissions: wanted.sort() },
+        changes: { permissions: { before: before?.permissions ?? [], after: wanted.sort() } },
+      },
+    );
   });
   const [role] = await queryRoles(deps.db, input.id);
   if (!role) throw new NotFoundError('Role');

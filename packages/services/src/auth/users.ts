@@ -18,7 +18,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
 
@@ -100,18 +100,21 @@ export async function registerUser(deps: ServiceDeps, actor: Actor, input: Regis
         })
         .returning({ id: users.id });
       const userId = (created as { id: string }).id;
-      await recordEvent(tx, {
-        type: 'user.created',
-        entityType: 'user',
-        entityId: userId,
-        actor,
-        data: { id: userId, username: input.username, fullName: input.fullName, roleId: input.roleId },
-        changes: diffFields(
-          {},
-          { username: input.username, fullName: input.fullName, email: input.email, roleId: input.roleId },
-          ['username', 'fullName', 'email', 'roleId'],
-        ),
-      });
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        {
+          type: 'user.created',
+          entityType: 'user',
+          entityId: userId,
+          actor,
+          data: { id: userId, username: input.username, fullName: input.fullName, roleId: input.roleId },
+          changes: diffFields(
+            {},
+            { username: input.username, fullName: input.fullName, email: input.email, roleId: input.roleId },
+            ['username', 'fullName', 'email', 'roleId'],
+          ),
+        },
+      );
       return userId;
     })
     .catch(uniqueUserConflict);
@@ -183,14 +186,17 @@ export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateU
           : 'roleId' in fieldChanges
             ? 'user.role_changed'
             : 'user.updated';
-      await recordEvent(tx, {
-        type,
-        entityType: 'user',
-        entityId: id,
-        actor,
-        data: { id, ...values },
-        changes: fieldChanges,
-      });
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        {
+          type,
+          entityType: 'user',
+          entityId: id,
+          actor,
+          data: { id, ...values },
+          changes: fieldChanges,
+        },
+      );
     })
     .catch(uniqueUserConflict);
   return getUser(deps, id);
@@ -222,12 +228,15 @@ export async function changePassword(
       .update(users)
       .set({ passwordHash, mustChangePassword: false, tokenVersion: sql`${users.tokenVersion} + 1` })
       .where(eq(users.id, user.id));
-    await recordEvent(tx, {
-      type: 'user.password_changed',
-      entityType: 'user',
-      entityId: user.id,
-      actor: userActor(user),
-      data: { id: user.id },
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'user.password_changed',
+        entityType: 'user',
+        entityId: user.id,
+        actor: userActor(user),
+        data: { id: user.id },
+      },
+    );
   });
 }

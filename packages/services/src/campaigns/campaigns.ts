@@ -12,12 +12,13 @@ import { asc, count, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { type Actor, jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
-import { recordEventsCtes } from '../events-set.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
+import { recordEventsCtes } from '../events/record-set.ts';
 import { jobDb } from '../jobs/queue.ts';
 import { at, uuids } from '../messaging/policy.ts';
 import { queueMessages } from '../messaging/queueing.ts';
-import { renderSql, TEMPLATE_VARIABLES, templateBodyOf, validateTemplate } from '../messaging/templates.ts';
+import { renderSql, TEMPLATE_VARIABLES, validateTemplate } from '../messaging/template-language.ts';
+import { templateBodyOf } from '../messaging/templates.ts';
 
 const { campaigns, promotions } = schema;
 type CampaignRow = typeof campaigns.$inferSelect;
@@ -204,15 +205,18 @@ export async function createCampaign(deps: ServiceDeps, actor: Actor, input: Cre
       .returning();
     const created = row as CampaignRow;
     if (scheduledAt) await scheduleDispatch(deps, tx, created.id, scheduledAt);
-    await recordEvent(tx, {
-      type: 'campaign.created',
-      entityType: 'campaign',
-      entityId: created.id,
-      actor,
-      data: { id: created.id, name: created.name, status: created.status, scheduledAt: input.scheduledAt ?? null },
-      changes: diffFields({}, created, ['name', 'message', 'audience', 'promotionId', 'status', 'scheduledAt']),
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'campaign.created',
+        entityType: 'campaign',
+        entityId: created.id,
+        actor,
+        data: { id: created.id, name: created.name, status: created.status, scheduledAt: input.scheduledAt ?? null },
+        changes: diffFields({}, created, ['name', 'message', 'audience', 'promotionId', 'status', 'scheduledAt']),
+        occurredAt: now,
+      },
+    );
     return created.id;
   });
   return getCampaign(deps, id);
@@ -256,15 +260,18 @@ export async function updateCampaign(deps: ServiceDeps, actor: Actor, input: Upd
     ]);
     if (Object.keys(changes).length === 0) return;
     if (scheduledAt && 'scheduledAt' in changes) await scheduleDispatch(deps, tx, input.id, scheduledAt);
-    await recordEvent(tx, {
-      type: 'campaign.updated',
-      entityType: 'campaign',
-      entityId: input.id,
-      actor,
-      data: { id: input.id, status: values.status, scheduledAt: scheduledAt?.toISOString() ?? null },
-      changes,
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'campaign.updated',
+        entityType: 'campaign',
+        entityId: input.id,
+        actor,
+        data: { id: input.id, status: values.status, scheduledAt: scheduledAt?.toISOString() ?? null },
+        changes,
+        occurredAt: now,
+      },
+    );
   });
   return getCampaign(deps, input.id);
 }
@@ -318,15 +325,18 @@ export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string
          where campaign_id = ${id}::uuid and status = 'QUEUED'
         returning 1)
       select count(*)::int as n from c`);
-    await recordEvent(tx, {
-      type: 'campaign.cancelled',
-      entityType: 'campaign',
-      entityId: id,
-      actor,
-      data: { id, status: 'CANCELLED', messagesCancelled: cancelled[0]?.n ?? 0 },
-      changes: { status: { before: before.status, after: 'CANCELLED' } },
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'campaign.cancelled',
+        entityType: 'campaign',
+        entityId: id,
+        actor,
+        data: { id, status: 'CANCELLED', messagesCancelled: cancelled[0]?.n ?? 0 },
+        changes: { status: { before: before.status, after: 'CANCELLED' } },
+        occurredAt: now,
+      },
+    );
   });
   return getCampaign(deps, id);
 }
@@ -385,15 +395,24 @@ export async function executeCampaign(
         updatedAt: now,
       })
       .where(eq(campaigns.id, id));
-    await recordEvent(tx, {
-      type: 'campaign.executed',
-      entityType: 'campaign',
-      entityId: id,
-      actor,
-      data: { id, audience: audienceCount, queued: recipients, skipped: queued.skipped, promotionId: row.promotionId },
-      changes: { status: { before: row.status, after: done ? 'COMPLETED' : 'RUNNING' } },
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'campaign.executed',
+        entityType: 'campaign',
+        entityId: id,
+        actor,
+        data: {
+          id,
+          audience: audienceCount,
+          queued: recipients,
+          skipped: queued.skipped,
+          promotionId: row.promotionId,
+        },
+        changes: { status: { before: row.status, after: done ? 'COMPLETED' : 'RUNNING' } },
+        occurredAt: now,
+      },
+    );
     return true;
   });
   return { campaign: await getCampaign(deps, id), executed };

@@ -12,7 +12,7 @@ import { and, asc, count, eq, gt, gte, isNull, like, lt, lte, or, type SQL, sql 
 import { type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
-import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events.ts';
+import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
 import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
 import { manualLevelChange } from './manual-level.ts';
@@ -217,7 +217,7 @@ export async function createCustomer(
         .returning();
       const created = row as typeof customers.$inferSelect;
       // Welcome messages (and anything else reacting to new customers) start from this event.
-      await recordEvents(tx, [
+      await recordEvents({ tx, jobs: deps.jobs }, [
         {
           type: 'customer.created',
           entityType: 'customer',
@@ -321,14 +321,14 @@ export async function updateCustomer(
         ? { before: await levelName(tx, before.levelId), after: await levelName(tx, values.levelId ?? null) }
         : { before: null, after: null };
       await recordEvents(
-        tx,
+        { tx, jobs: deps.jobs },
         updateEvents(
           { entityType: 'customer', entityId: id, customerId: id, actor, data: { id, ...values }, occurredAt: now },
           changes,
           levels,
         ),
       );
-      if (changes.levelId && values.levelId) await assignLevelPromotions(tx, actor, [id], now);
+      if (changes.levelId && values.levelId) await assignLevelPromotions({ tx, jobs: deps.jobs }, actor, [id], now);
     })
     .catch((error) => phoneConflict(deps, user, phone ?? '', error));
   return loadCustomerDetail(deps.db, ALL, id, now);
@@ -349,7 +349,7 @@ export async function deleteCustomer(
       .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
       .returning({ id: customers.id, firstName: customers.firstName, lastName: customers.lastName });
     if (!deleted) throw new NotFoundError('Customer');
-    await recordEvents(tx, [
+    await recordEvents({ tx, jobs: deps.jobs }, [
       {
         type: 'customer.deleted',
         entityType: 'customer',

@@ -14,11 +14,11 @@ import { alias } from 'drizzle-orm/pg-core';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { type DomainEvent, recordEvents } from '../events.ts';
+import { type DomainEvent, recordEvents } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { customerPromotionsById, usableCustomerPromotion } from './customer-promotions.ts';
 import { discountFor, formatMoney } from './money.ts';
-import { assignOrderPromotions } from './promotion-assignment.ts';
+import { assignedEvents, assignOrderPromotions } from './promotion-assignment.ts';
 
 const { orders, orderItems, transactions, customers, products, promotions, customerPromotions } = schema;
 type OrderRow = typeof orders.$inferSelect;
@@ -336,8 +336,6 @@ export async function createOrder(
         changes: { status: { before: customer.status, after: 'CUSTOMER' } },
         timeline: { subject: `Status changed from ${customer.status} to CUSTOMER`, content: `First order #${number}` },
       });
-    await recordEvents(tx, events);
-
     const assigned = await assignOrderPromotions(
       tx,
       actor,
@@ -350,6 +348,7 @@ export async function createOrder(
       },
       now,
     );
+    await recordEvents({ tx, jobs: deps.jobs }, [...events, ...assignedEvents(actor, assigned, now)]);
     // Read back on the transaction's own connection: after commit the read would queue for
     // a pooled connection behind every other order of a burst.
     return { ...(await loadOrderDetail(tx, ALL, id)), assignedPromotions: assigned };
@@ -449,7 +448,7 @@ export async function cancelOrder(
       timeline: { subject, content: `Order #${before.number} was cancelled` },
       occurredAt: now,
     });
-    await recordEvents(tx, [
+    await recordEvents({ tx, jobs: deps.jobs }, [
       {
         type: 'order.cancelled',
         entityType: 'order',

@@ -11,7 +11,7 @@ import { and, asc, count, desc, eq, ilike, or, type SQL } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, isUniqueViolation, NotFoundError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 
 const { products } = schema;
@@ -50,7 +50,10 @@ export async function createProduct(deps: ServiceDeps, actor: Actor, input: Crea
     .transaction(async (tx) => {
       const [row] = await tx.insert(products).values(input).returning();
       const product = toProduct(row as typeof products.$inferSelect);
-      await recordEvent(tx, productEvent('product.created', actor, product, diffFields({}, product, FIELDS)));
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        productEvent('product.created', actor, product, diffFields({}, product, FIELDS)),
+      );
       return product;
     })
     .catch(skuTaken);
@@ -105,7 +108,7 @@ export async function updateProduct(deps: ServiceDeps, actor: Actor, input: Upda
       const product = toProduct(after as typeof products.$inferSelect);
       const changes = diffFields(before, product, FIELDS);
       if (Object.keys(changes).length > 0)
-        await recordEvent(tx, productEvent('product.updated', actor, product, changes));
+        await recordEvent({ tx, jobs: deps.jobs }, productEvent('product.updated', actor, product, changes));
       return product;
     })
     .catch(skuTaken);
@@ -122,7 +125,7 @@ export async function deleteProduct(deps: ServiceDeps, actor: Actor, id: string)
       () => tx.update(products).set({ isActive: false }).where(eq(products.id, id)),
     );
     await recordEvent(
-      tx,
+      { tx, jobs: deps.jobs },
       productEvent(result.outcome === 'DELETED' ? 'product.deleted' : 'product.deactivated', actor, product),
     );
     return result;

@@ -2,7 +2,8 @@ import type { CustomerPromotion } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
-import { recordEvents } from '../events.ts';
+import type { EventContext } from '../events/reactions.ts';
+import { type DomainEvent, recordEvents } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { customerPromotionsById } from './customer-promotions.ts';
 
@@ -51,22 +52,23 @@ const SOURCE_LINES: Record<string, string> = {
   MANUAL: 'Assigned by a team member',
 };
 
-/** Loads what was assigned and records one `promotion.assigned` event per assignment. */
-async function announce(tx: Executor, actor: Actor, ids: string[], now: Date): Promise<CustomerPromotion[]> {
-  const assigned = await customerPromotionsById(tx, ids);
-  await recordEvents(
-    tx,
-    assigned.map((cp) => ({
-      type: 'promotion.assigned',
-      entityType: 'customer_promotion',
-      entityId: cp.id,
-      actor,
-      customerId: cp.customerId,
-      data: cp,
-      timeline: { subject: `Promotion assigned: ${cp.promotion.name}`, content: SOURCE_LINES[cp.source] },
-      occurredAt: now,
-    })),
-  );
+/** One `promotion.assigned` event per assignment. */
+export const assignedEvents = (actor: Actor, assigned: readonly CustomerPromotion[], now: Date): DomainEvent[] =>
+  assigned.map((cp) => ({
+    type: 'promotion.assigned',
+    entityType: 'customer_promotion',
+    entityId: cp.id,
+    actor,
+    customerId: cp.customerId,
+    data: cp,
+    timeline: { subject: `Promotion assigned: ${cp.promotion.name}`, content: SOURCE_LINES[cp.source] },
+    occurredAt: now,
+  }));
+
+/** Loads what was assigned and records its events. */
+async function announce(context: EventContext, actor: Actor, ids: string[], now: Date): Promise<CustomerPromotion[]> {
+  const assigned = await customerPromotionsById(context.tx, ids);
+  await recordEvents(context, assignedEvents(actor, assigned, now));
   return assigned;
 }
 
@@ -75,13 +77,13 @@ async function announce(tx: Executor, actor: Actor, ids: string[], now: Date): P
  * statement however many customers: called when a user changes a level and by the RFM job.
  */
 export async function assignLevelPromotions(
-  tx: Executor,
+  context: EventContext,
   actor: Actor,
   customerIds: readonly string[],
   now: Date = new Date(),
 ): Promise<CustomerPromotion[]> {
   if (customerIds.length === 0) return [];
-  const rows = await tx.execute<{ id: string }>(
+  const rows = await context.tx.execute<{ id: string }>(
     insertAssignments(sql`
       select c.id, p.id, 'CUSTOMER_LEVEL', null::uuid, ${assignedBy(actor)}, ${timestamp(now)}, ${expiresAt(now)}
         from customers c
@@ -91,7 +93,7 @@ export async function assignLevelPromotions(
          for key share of p`),
   );
   return announce(
-    tx,
+    context,
     actor,
     rows.map((row) => row.id),
     now,
@@ -111,7 +113,8 @@ export interface PlacedOrderFacts {
 /**
  * What an order earns: FIRST_PURCHASE and MIN_PURCHASE for its customer, REFERRAL for
  * the referrer at the referred customer's first order. Runs after the order's own
- * redemption, so nothing earned here applies to the order that earned it.
+ * redemption, so nothing earned here applies to the order that earned it. The caller records
+ * the `assignedEvents` with the order's own.
  */
 export async function assignOrderPromotions(
   tx: Executor,
@@ -133,11 +136,9 @@ export async function assignOrderPromotions(
        order by p.id
          for key share of p`),
   );
-  return announce(
+  return customerPromotionsById(
     tx,
-    actor,
     rows.map((row) => row.id),
-    now,
   );
 }
 
@@ -148,7 +149,7 @@ export type SkipReason = 'ALREADY_ASSIGNED' | 'NOT_FOUND';
  * also tells each skipped customer's reason. The caller has checked the promotion is open.
  */
 export async function assignToCustomers(
-  tx: Executor,
+  context: EventContext,
   actor: Actor,
   scope: Scope,
   promotionId: string,
@@ -157,7 +158,7 @@ export async function assignToCustomers(
 ): Promise<{ assigned: CustomerPromotion[]; skipped: { customerId: string; reason: SkipReason }[] }> {
   const ids = [...new Set(customerIds)];
   const owned = scopeWhere(scope, 'customers');
-  const rows = await tx.execute<{ customer_id: string; assigned_id: string | null; found: boolean }>(sql`
+  const rows = await context.tx.execute<{ customer_id: string; assigned_id: string | null; found: boolean }>(sql`
     with eligible as (
       select id from customers
        where id = any(${uuidArray(ids)}) and deleted_at is null ${owned ? sql`and ${owned}` : sql``}
@@ -172,7 +173,7 @@ export async function assignToCustomers(
       left join inserted i on i.customer_id = r.customer_id
      order by r.position`);
   const assigned = await announce(
-    tx,
+    context,
     actor,
     rows.flatMap((row) => (row.assigned_id ? [row.assigned_id] : [])),
     now,

@@ -14,7 +14,7 @@ import { and, asc, count, desc, eq, gt, ilike, isNull, lte, not, or, type SQL } 
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import type { Scope } from '../scope.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 import { assignToCustomers } from './promotion-assignment.ts';
@@ -109,7 +109,10 @@ export async function createPromotion(
         })
         .returning();
       const promotion = toPromotion(row as PromotionRow);
-      await recordEvent(tx, promotionEvent('promotion.created', actor, promotion, diffFields({}, promotion, FIELDS)));
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        promotionEvent('promotion.created', actor, promotion, diffFields({}, promotion, FIELDS)),
+      );
       return promotion;
     })
     .catch(codeTaken);
@@ -172,7 +175,7 @@ export async function updatePromotion(
       const promotion = toPromotion(after as PromotionRow);
       const changes = diffFields(toPromotion(before), promotion, FIELDS);
       if (Object.keys(changes).length > 0)
-        await recordEvent(tx, promotionEvent('promotion.updated', actor, promotion, changes));
+        await recordEvent({ tx, jobs: deps.jobs }, promotionEvent('promotion.updated', actor, promotion, changes));
       return promotion;
     })
     .catch(codeTaken);
@@ -189,7 +192,7 @@ export async function deletePromotion(deps: ServiceDeps, actor: Actor, id: strin
       () => tx.update(promotions).set({ isActive: false }).where(eq(promotions.id, id)),
     );
     await recordEvent(
-      tx,
+      { tx, jobs: deps.jobs },
       promotionEvent(result.outcome === 'DELETED' ? 'promotion.deleted' : 'promotion.deactivated', actor, promotion),
     );
     return result;
@@ -231,6 +234,6 @@ export async function assignPromotion(
           : 'You may not assign promotions',
       );
     if (!promotion.open) throw new ConflictError('The promotion is inactive, not started or ended');
-    return assignToCustomers(tx, userActor(user), scope, input.id, input.customerIds, now);
+    return assignToCustomers({ tx, jobs: deps.jobs }, userActor(user), scope, input.id, input.customerIds, now);
   });
 }

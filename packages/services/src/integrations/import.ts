@@ -9,10 +9,10 @@ import { CUSTOMER_AUDIT_FIELDS, updateEvents } from '../commerce/customers.ts';
 import { normalizePhone } from '../commerce/phone.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DomainError, NotFoundError, ValidationError } from '../errors.ts';
-import { type DomainEvent, diffFields, type FieldChanges } from '../events.ts';
-import { recordEventsCtes } from '../events-set.ts';
+import type { EventContext } from '../events/reactions.ts';
+import { type DomainEvent, diffFields, type FieldChanges } from '../events/record.ts';
+import { recordEventsSet } from '../events/record-set.ts';
 import { jobDb } from '../jobs/queue.ts';
-import { callsForWelcome, queueWelcomeMessages } from '../messaging/welcome.ts';
 import { resolveScope, type Scope } from '../scope.ts';
 import { csvRecords, decodeCsv, detectDelimiter, fileError } from './csv-reader.ts';
 import { CUSTOMER_EXPORT_COLUMNS } from './export.ts';
@@ -502,9 +502,9 @@ interface BatchOutcome {
 }
 
 /** Inserts, updates and their events; on a data error, halves the rows until the bad ones stand alone. */
-async function writeRows(tx: Executor, ops: WriteOp[], actor: Actor, now: Date): Promise<BatchOutcome> {
+async function writeRows(context: EventContext, ops: WriteOp[], actor: Actor, now: Date): Promise<BatchOutcome> {
   try {
-    return await tx.transaction(async (savepoint) => applyRows(savepoint, ops, actor, now));
+    return await context.tx.transaction(async (savepoint) => applyRows({ ...context, tx: savepoint }, ops, actor, now));
   } catch (error) {
     const message = dataError(error);
     if (message === null) throw error;
@@ -517,8 +517,8 @@ async function writeRows(tx: Executor, ops: WriteOp[], actor: Actor, now: Date):
       };
     }
     const middle = ops.length >> 1;
-    const first = await writeRows(tx, ops.slice(0, middle), actor, now);
-    const second = await writeRows(tx, ops.slice(middle), actor, now);
+    const first = await writeRows(context, ops.slice(0, middle), actor, now);
+    const second = await writeRows(context, ops.slice(middle), actor, now);
     return {
       created: first.created + second.created,
       updated: first.updated + second.updated,
@@ -540,7 +540,8 @@ const CREATED_CHANGES = sql.raw(
   }).join(', ')})`,
 );
 
-async function applyRows(tx: Executor, ops: WriteOp[], actor: Actor, now: Date): Promise<BatchOutcome> {
+async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, now: Date): Promise<BatchOutcome> {
+  const { tx } = context;
   const creates = ops.filter((op): op is CreateOp => op.kind === 'create');
   const updates = ops.filter((op): op is UpdateOp => op.kind === 'update');
   if (creates.length > 0) {
@@ -558,38 +559,36 @@ async function applyRows(tx: Executor, ops: WriteOp[], actor: Actor, now: Date):
       owner_id: row.ownerId,
       sms_opt_in: row.smsOptIn,
     }));
-    // The customers and their `customer.created` events (the rows recordEvents writes, built
-    // from the same values) in one statement.
+    // The customers in one statement, then their `customer.created` events in another, built
+    // from the same values: the events' reactions (the welcome message) must see the customers.
+    const values = sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as v(id uuid, first_name text, last_name text, phone text, email text, birthday date, gender gender,
+           address text, notes text, status customer_status, owner_id uuid, sms_opt_in boolean)`;
     const [result] = await tx.execute<{ inserted: number }>(sql`
-      with v as materialized (
-        select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as v(id uuid, first_name text, last_name text, phone text, email text, birthday date, gender gender,
-               address text, notes text, status customer_status, owner_id uuid, sms_opt_in boolean)
-      ), ins as (
+      with ins as (
         insert into customers (id, first_name, last_name, phone, email, birthday, gender, address, notes, status,
                                owner_id, sms_opt_in, created_at, updated_at)
         select v.id, v.first_name, v.last_name, v.phone, v.email, v.birthday, v.gender, v.address, v.notes, v.status,
                v.owner_id, v.sms_opt_in, ${at(now)}, ${at(now)}
-          from v
+          from ${values}
         on conflict (phone) where deleted_at is null do nothing
         returning id
-      ), ${recordEventsCtes(
-        'created',
-        sql`
-        select 'customer.created' as type, 'customer' as entity_type, v.id as entity_id, v.id as customer_id,
-               ${actor.kind === 'user' ? actor.userId : null}::uuid as actor_user_id,
-               ${actor.kind === 'job' ? actor.name : null}::text as actor_job,
-               jsonb_build_object('id', v.id, 'status', v.status, 'ownerId', v.owner_id, 'smsOptIn', v.sms_opt_in) as data,
-               ${CREATED_CHANGES} as changes,
-               'Customer created: ' || v.first_name || ' ' || v.last_name as subject,
-               'Status ' || v.status || '; imported from CSV' as content,
-               ${at(now)} as occurred_at
-          from v join ins on ins.id = v.id`,
-      )}
-      select (select count(*)::int from ins) as inserted`);
+      )
+      select count(*)::int as inserted from ins`);
     if (result?.inserted !== creates.length) throw new PhoneTakenMeanwhile();
-    const welcome = creates.filter(({ row }) => row.status === 'CUSTOMER').map(({ id }) => id);
-    if (welcome.length > 0) await queueWelcomeMessages(tx, welcome, now);
+    await recordEventsSet(
+      context,
+      sql`
+      select 'customer.created' as type, 'customer' as entity_type, v.id as entity_id, v.id as customer_id,
+             ${actor.kind === 'user' ? actor.userId : null}::uuid as actor_user_id,
+             ${actor.kind === 'job' ? actor.name : null}::text as actor_job,
+             jsonb_build_object('id', v.id, 'status', v.status, 'ownerId', v.owner_id, 'smsOptIn', v.sms_opt_in) as data,
+             ${CREATED_CHANGES} as changes,
+             'Customer created: ' || v.first_name || ' ' || v.last_name as subject,
+             'Status ' || v.status || '; imported from CSV' as content,
+             ${at(now)} as occurred_at
+        from ${values}`,
+    );
   }
   if (updates.length > 0) {
     const rows = updates.map(({ id, values: v }) => ({
@@ -628,17 +627,16 @@ async function applyRows(tx: Executor, ops: WriteOp[], actor: Actor, now: Date):
         { before: null, after: null },
       ),
     );
-  await recordEventsInOneStatement(tx, events, now);
+  await recordEventsInOneStatement(context, events, now);
   return { created: creates.length, updated: updates.length, errors: [] };
 }
 
 /**
- * The rows `recordEvents` writes for these events (domain events, audit rows, timeline entries,
- * webhook deliveries), in one statement through `recordEventsCtes`, plus the welcome reaction.
- * Building a thousand-row INSERT per table through the query builder cost more CPU than the
- * database spent on the whole batch.
+ * `recordEvents` for these events in one statement, through `recordEventsSet`: building a
+ * thousand-row INSERT per table through the query builder cost more CPU than the database
+ * spent on the whole batch.
  */
-async function recordEventsInOneStatement(tx: Executor, events: DomainEvent[], now: Date): Promise<void> {
+async function recordEventsInOneStatement(context: EventContext, events: DomainEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;
   const rows = events.map((event) => ({
     type: event.type,
@@ -653,16 +651,12 @@ async function recordEventsInOneStatement(tx: Executor, events: DomainEvent[], n
     content: event.timeline?.content ?? null,
     occurred_at: (event.occurredAt ?? now).toISOString(),
   }));
-  await tx.execute(sql`
-    with ${recordEventsCtes(
-      'imported',
-      sql`select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            as e(type text, entity_type text, entity_id uuid, customer_id uuid, actor_user_id uuid, actor_job text,
-                 data jsonb, changes jsonb, subject text, content text, occurred_at timestamptz)`,
-    )}
-    select 1`);
-  const welcome = events.filter(callsForWelcome).map((event) => event.entityId);
-  if (welcome.length > 0) await queueWelcomeMessages(tx, welcome, now);
+  await recordEventsSet(
+    context,
+    sql`select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as e(type text, entity_type text, entity_id uuid, customer_id uuid, actor_user_id uuid, actor_job text,
+               data jsonb, changes jsonb, subject text, content text, occurred_at timestamptz)`,
+  );
 }
 
 interface ImportRun {
@@ -813,7 +807,8 @@ async function importBatch(
           updated: ops.filter((op) => op.kind === 'update').length,
           errors: [],
         };
-        if (!run.dryRun && ops.length > 0) outcome = await writeRows(tx, ops, run.importer.actor, now);
+        if (!run.dryRun && ops.length > 0)
+          outcome = await writeRows({ tx, jobs: deps.jobs }, ops, run.importer.actor, now);
         const all = [...invalid, ...errors, ...outcome.errors].sort((a, b) => a.rowNumber - b.rowNumber);
         if (all.length > 0)
           await tx.execute(sql`

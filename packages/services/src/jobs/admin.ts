@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import { recordEvent } from '../events.ts';
+import { recordEvent } from '../events/record.ts';
 import { jobDb } from './queue.ts';
 
 type LastRunRow = {
@@ -92,14 +92,17 @@ export async function runJob(deps: ServiceDeps, actor: Actor, input: RunJobInput
   return deps.db.transaction(async (tx) => {
     const jobId = await deps.jobs.send(jobDb(tx), name, parsed.data as never);
     if (!jobId) throw new Error(`pg-boss did not create a ${name} job`);
-    await recordEvent(tx, {
-      type: 'job.run_requested',
-      entityType: 'job',
-      entityId: jobId,
-      actor,
-      data: { name, jobId, data: parsed.data },
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'job.run_requested',
+        entityType: 'job',
+        entityId: jobId,
+        actor,
+        data: { name, jobId, data: parsed.data },
+        occurredAt: now,
+      },
+    );
     return { name, jobId };
   });
 }

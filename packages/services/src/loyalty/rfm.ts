@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
 import { assignLevelPromotions } from '../commerce/promotion-assignment.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { recordEventsCtes } from '../events-set.ts';
+import { recordEventsCtes } from '../events/record-set.ts';
 import { at } from '../messaging/policy.ts';
 
 export const RFM_JOB = 'rfm.score';
@@ -179,7 +179,8 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
       promotion_customers: string[] | null;
     }>(rfmApplyStatement(now));
     const promoted = summary?.promotion_customers ?? [];
-    const assigned = promoted.length > 0 ? await assignLevelPromotions(tx, actor, promoted, now) : [];
+    const assigned =
+      promoted.length > 0 ? await assignLevelPromotions({ tx, jobs: deps.jobs }, actor, promoted, now) : [];
     return {
       scored: summary?.scored ?? 0,
       changed: summary?.changed ?? 0,

@@ -1,10 +1,11 @@
 import type { MessageType } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
+import type { JobQueue } from '@touch-crm/jobs';
 import { sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { recordEvents } from '../events.ts';
-import { recordEventsCtes } from '../events-set.ts';
+import { recordEvents } from '../events/record.ts';
+import { recordEventsCtes } from '../events/record-set.ts';
 import { jobDb } from '../jobs/queue.ts';
 import type { Answered, Recorded } from './delivery-types.ts';
 import { at, uuids } from './policy.ts';
@@ -142,6 +143,7 @@ export async function recordOutcomes(
  */
 export async function completeFinishedCampaigns(
   executor: Executor,
+  jobs: JobQueue,
   now: Date,
   campaignIds?: readonly string[],
 ): Promise<number> {
@@ -153,7 +155,7 @@ export async function completeFinishedCampaigns(
     returning c.id, c.name`);
   if (rows.length > 0)
     await recordEvents(
-      executor,
+      { tx: executor, jobs },
       rows.map((row) => ({
         type: 'campaign.completed',
         entityType: 'campaign',

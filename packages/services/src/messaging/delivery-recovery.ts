@@ -123,6 +123,6 @@ export async function recoverMessages(deps: ServiceDeps): Promise<RecoveryReport
                       where name = ${SEND_JOB} and state in ('created', 'retry') and start_after <= now()) as any`);
     return pending?.any ? 0 : sendDrainJobs(deps, tx, overdue);
   });
-  const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, now));
+  const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, deps.jobs, now));
   return { requeued, orphaned, campaignsCompleted };
 }

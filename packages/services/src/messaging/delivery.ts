@@ -133,6 +133,6 @@ export async function deliverMessages(
     target = targetAt(chunkIndex);
   }
   if (campaigns.size > 0)
-    await untilWritten(deps, () => completeFinishedCampaigns(deps.db, deps.now(), [...campaigns]));
+    await untilWritten(deps, () => completeFinishedCampaigns(deps.db, deps.jobs, deps.now(), [...campaigns]));
   return report;
 }

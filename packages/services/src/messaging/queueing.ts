@@ -4,7 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
 import { at, isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
-import { renderSql } from './templates.ts';
+import { renderSql } from './template-language.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
 export interface MessagesToQueue {

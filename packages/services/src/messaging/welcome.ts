@@ -1,56 +1,46 @@
 import type { Executor } from '@touch-crm/db';
-import { sql } from 'drizzle-orm';
-import { enqueueDelivery, registeredJobQueue } from '../jobs/queue.ts';
-import { at, priorityOf, uuids } from './policy.ts';
-import { renderStoredSql, TEMPLATE_VARIABLES } from './templates.ts';
-
-/** What the welcome reaction needs from a recorded event. */
-export interface RecordedCustomerEvent {
-  entityType: string;
-  entityId: string;
-  data: Record<string, unknown>;
-  changes?: Record<string, { before: unknown; after: unknown }>;
-}
+import type { JobQueue } from '@touch-crm/jobs';
+import { type SQL, sql } from 'drizzle-orm';
+import { enqueueDelivery } from '../jobs/queue.ts';
+import { priorityOf } from './policy.ts';
+import { renderStoredSql, TEMPLATE_VARIABLES } from './template-language.ts';
 
 /**
- * A customer event that may call for the welcome message: the customer as recorded is (or
- * just became) a CUSTOMER. Whether one is actually sent is decided against the row: status
- * CUSTOMER, not deleted, and never welcomed before.
+ * The welcome reaction to recorded events (`src`: entity_type, entity_id, data, changes,
+ * occurred_at), as CTEs whose last, `name`, returns the messages written. A customer event whose
+ * customer is (or just became) a CUSTOMER welcomes them once per customer ever: marks
+ * `welcomed_at` and writes the WELCOME message. Whether one is actually written is decided
+ * against the row: status CUSTOMER, not deleted, and never welcomed before.
  */
-export const callsForWelcome = (event: RecordedCustomerEvent) =>
-  event.entityType === 'customer' && (event.data?.status === 'CUSTOMER' || event.changes?.status?.after === 'CUSTOMER');
-
-/**
- * Welcomes the given customers, once per customer ever, in the caller's transaction: marks
- * `welcomed_at`, writes the WELCOME message and its delivery job. A rolled-back creation
- * therefore leaves no message and no job; a committed one always has both.
- */
-export async function queueWelcomeMessages(tx: Executor, customerIds: readonly string[], now: Date): Promise<string[]> {
-  if (customerIds.length === 0) return [];
-  // One statement: most customer events find the customer welcomed already and write nothing.
+export function welcomeCtes(name: string, src: SQL): SQL {
+  const welcomed = sql.raw(`${name}_customers`);
   const body = renderStoredSql(sql`t.body`, TEMPLATE_VARIABLES.WELCOME, {
     firstName: sql`w.first_name`,
     lastName: sql`w.last_name`,
     level: sql`l.name`,
   });
-  const rows = await tx.execute<{ id: string }>(sql`
-    with w as (
-      update customers c set welcomed_at = ${at(now)}
-       where c.id = any(${uuids([...new Set(customerIds)])}) and c.welcomed_at is null
-         and c.status = 'CUSTOMER' and c.deleted_at is null
-      returning c.id, c.first_name, c.last_name, c.phone, c.level_id
-    )
-    insert into message_queue (customer_id, phone, body, type, status, scheduled_for, idempotency_key, created_at, updated_at)
-    select w.id, w.phone, ${body}, 'WELCOME', 'QUEUED', ${at(now)}, 'welcome:' || w.id, ${at(now)}, ${at(now)}
-      from w
-      cross join message_templates t
-      left join customer_levels l on l.id = w.level_id
-     where t.type = 'WELCOME'
-    on conflict (idempotency_key) do nothing
-    returning id`);
-  const ids = rows.map((row) => row.id);
-  // Without a registered queue (a script outside the API and worker) the message is still
-  // written; the worker's recovery pass queues delivery of messages no job covers.
-  await enqueueDelivery(registeredJobQueue(), tx, ids, { batchSize: 500, priority: priorityOf('WELCOME') });
-  return ids;
+  // Most customer events find the customer welcomed already and write nothing.
+  return sql`
+    ${welcomed} as (
+      update customers c set welcomed_at = e.occurred_at
+        from (select entity_id, min(occurred_at) as occurred_at from ${src}
+               where entity_type = 'customer'
+                 and (data->>'status' = 'CUSTOMER' or changes->'status'->>'after' = 'CUSTOMER')
+               group by entity_id) e
+       where c.id = e.entity_id and c.welcomed_at is null and c.status = 'CUSTOMER' and c.deleted_at is null
+      returning c.id, c.first_name, c.last_name, c.phone, c.level_id, c.welcomed_at),
+    ${sql.raw(name)} as (
+      insert into message_queue (customer_id, phone, body, type, status, scheduled_for, idempotency_key, created_at,
+                                 updated_at)
+      select w.id, w.phone, ${body}, 'WELCOME', 'QUEUED', w.welcomed_at, 'welcome:' || w.id, w.welcomed_at, w.welcomed_at
+        from ${welcomed} w
+        cross join message_templates t
+        left join customer_levels l on l.id = w.level_id
+       where t.type = 'WELCOME'
+      on conflict (idempotency_key) do nothing
+      returning id)`;
 }
+
+/** Queues delivery of welcome messages through `tx`, ahead of marketing. */
+export const enqueueWelcomeMessages = (jobs: JobQueue, tx: Executor, ids: readonly string[]): Promise<void> =>
+  enqueueDelivery(jobs, tx, ids, { batchSize: 500, priority: priorityOf('WELCOME') });

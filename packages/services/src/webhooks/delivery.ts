@@ -2,7 +2,7 @@ import { schema } from '@touch-crm/db';
 import { inArray, sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { recordEvents } from '../events.ts';
+import { recordEvents } from '../events/record.ts';
 import { jobDb } from '../jobs/queue.ts';
 import { mapLimit } from '../map-limit.ts';
 import { at, uuids } from '../messaging/policy.ts';
@@ -192,7 +192,7 @@ async function recordAttempts(
           ),
         );
       await recordEvents(
-        tx,
+        { tx, jobs: deps.jobs },
         rows.map((row) => ({
           type: 'webhook.disabled',
           entityType: 'webhook',

@@ -15,7 +15,7 @@ import { and, count, desc, eq, type SQL } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { enqueueWebhookDeliveries } from './reaction.ts';
 import { generateWebhookSecret } from './signing.ts';
 import { urlPolicyOf, webhookUrlRefusal, withoutCredentials } from './url-safety.ts';
@@ -104,15 +104,18 @@ export async function createWebhook(
       })
       .returning();
     const webhook = toWebhook(row as WebhookRow);
-    await recordEvent(tx, {
-      type: 'webhook.created',
-      entityType: 'webhook',
-      entityId: webhook.id,
-      actor,
-      data: webhook,
-      changes: diffFields({}, webhook, AUDITED),
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'webhook.created',
+        entityType: 'webhook',
+        entityId: webhook.id,
+        actor,
+        data: webhook,
+        changes: diffFields({}, webhook, AUDITED),
+        occurredAt: now,
+      },
+    );
     return { ...webhook, secret };
   });
 }
@@ -163,15 +166,18 @@ export async function updateWebhook(deps: ServiceDeps, actor: Actor, input: Upda
       .where(eq(webhooks.id, input.id))
       .returning();
     const webhook = toWebhook(row as WebhookRow);
-    await recordEvent(tx, {
-      type: 'webhook.updated',
-      entityType: 'webhook',
-      entityId: webhook.id,
-      actor,
-      data: webhook,
-      changes,
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'webhook.updated',
+        entityType: 'webhook',
+        entityId: webhook.id,
+        actor,
+        data: webhook,
+        changes,
+        occurredAt: now,
+      },
+    );
     return webhook;
   });
 }
@@ -186,15 +192,18 @@ export async function deleteWebhook(
   return deps.db.transaction(async (tx) => {
     const webhook = toWebhook(await lockWebhook(tx, id));
     await tx.delete(webhooks).where(eq(webhooks.id, id));
-    await recordEvent(tx, {
-      type: 'webhook.deleted',
-      entityType: 'webhook',
-      entityId: id,
-      actor,
-      data: webhook,
-      changes: diffFields(webhook, {}, AUDITED),
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'webhook.deleted',
+        entityType: 'webhook',
+        entityId: id,
+        actor,
+        data: webhook,
+        changes: diffFields(webhook, {}, AUDITED),
+        occurredAt: now,
+      },
+    );
     return { id, outcome: 'DELETED' as const };
   });
 }
@@ -211,16 +220,19 @@ export async function rotateWebhookSecret(deps: ServiceDeps, actor: Actor, id: s
       .where(eq(webhooks.id, id))
       .returning();
     const webhook = toWebhook(row as WebhookRow);
-    await recordEvent(tx, {
-      type: 'webhook.secret_rotated',
-      entityType: 'webhook',
-      entityId: id,
-      actor,
-      data: webhook,
-      // The secret itself is never recorded.
-      changes: { secretRotatedAt: { before: null, after: webhook.secretRotatedAt } },
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'webhook.secret_rotated',
+        entityType: 'webhook',
+        entityId: id,
+        actor,
+        data: webhook,
+        // The secret itself is never recorded.
+        changes: { secretRotatedAt: { before: null, after: webhook.secretRotatedAt } },
+        occurredAt: now,
+      },
+    );
     return { ...webhook, secret };
   });
 }

@@ -11,7 +11,7 @@ import { and, asc, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-
 import { userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { assertActiveUser, assertCustomerReference, type ScopedCaller, scopeOf } from './references.ts';
 
@@ -92,17 +92,20 @@ export async function createProject(deps: ServiceDeps, caller: ScopedCaller, inp
       .returning();
     const created = row as ProjectRow;
     const project = toProject(created);
-    await recordEvent(tx, {
-      type: 'project.created',
-      entityType: 'project',
-      entityId: created.id,
-      actor: userActor(user),
-      data: project,
-      customerId: created.customerId,
-      changes: diffFields({}, created, AUDITED),
-      timeline: { subject: `Project created: ${created.name}` },
-      occurredAt: deps.now(),
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'project.created',
+        entityType: 'project',
+        entityId: created.id,
+        actor: userActor(user),
+        data: project,
+        customerId: created.customerId,
+        changes: diffFields({}, created, AUDITED),
+        timeline: { subject: `Project created: ${created.name}` },
+        occurredAt: deps.now(),
+      },
+    );
     return project;
   });
 }
@@ -178,17 +181,20 @@ export async function updateProject(deps: ServiceDeps, caller: ScopedCaller, inp
     const [row] = await tx.update(projects).set(values).where(eq(projects.id, id)).returning();
     const after = row as ProjectRow;
     const statusChanged = 'status' in fieldChanges;
-    await recordEvent(tx, {
-      type: statusChanged ? 'project.status_changed' : 'project.updated',
-      entityType: 'project',
-      entityId: id,
-      actor: userActor(user),
-      data: toProject(after),
-      customerId: after.customerId,
-      changes: fieldChanges,
-      timeline: statusChanged ? { subject: `Project ${after.name}: ${before.status} → ${after.status}` } : undefined,
-      occurredAt: deps.now(),
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: statusChanged ? 'project.status_changed' : 'project.updated',
+        entityType: 'project',
+        entityId: id,
+        actor: userActor(user),
+        data: toProject(after),
+        customerId: after.customerId,
+        changes: fieldChanges,
+        timeline: statusChanged ? { subject: `Project ${after.name}: ${before.status} → ${after.status}` } : undefined,
+        occurredAt: deps.now(),
+      },
+    );
     return loadProject(tx, id, { kind: 'all' });
   });
 }

@@ -14,7 +14,7 @@ import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL
 import { type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
-import { diffFields, recordEvent } from '../events.ts';
+import { diffFields, recordEvent } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import {
   assertActiveUser,
@@ -156,16 +156,19 @@ export async function createTask(deps: ServiceDeps, user: AuthUser, input: Creat
       })
       .returning();
     const task = toTask(row as TaskRow, now);
-    await recordEvent(tx, {
-      type: 'task.created',
-      entityType: 'task',
-      entityId: id,
-      actor: userActor(user),
-      data: task,
-      customerId,
-      changes: diffFields({}, row as TaskRow, AUDITED),
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'task.created',
+        entityType: 'task',
+        entityId: id,
+        actor: userActor(user),
+        data: task,
+        customerId,
+        changes: diffFields({}, row as TaskRow, AUDITED),
+        occurredAt: now,
+      },
+    );
     return task;
   });
 }
@@ -298,16 +301,19 @@ export async function updateTask(deps: ServiceDeps, caller: ScopedCaller, input:
       if (until !== undefined && before.seriesId)
         await tx.update(tasks).set({ recurrenceUntil: until }).where(eq(tasks.seriesId, before.seriesId));
       const task = toTask(row as TaskRow, now);
-      await recordEvent(tx, {
-        type: 'assigneeId' in fieldChanges ? 'task.assigned' : 'task.updated',
-        entityType: 'task',
-        entityId: id,
-        actor: userActor(user),
-        data: task,
-        customerId: task.customerId,
-        changes: fieldChanges,
-        occurredAt: now,
-      });
+      await recordEvent(
+        { tx, jobs: deps.jobs },
+        {
+          type: 'assigneeId' in fieldChanges ? 'task.assigned' : 'task.updated',
+          entityType: 'task',
+          entityId: id,
+          actor: userActor(user),
+          data: task,
+          customerId: task.customerId,
+          changes: fieldChanges,
+          occurredAt: now,
+        },
+      );
       return task;
     })
     .catch((error: unknown) => {
@@ -352,17 +358,20 @@ export async function setTaskStatus(deps: ServiceDeps, caller: ScopedCaller, inp
         : to === 'CANCELLED'
           ? 'task.cancelled'
           : 'task.status_changed';
-    await recordEvent(tx, {
-      type,
-      entityType: 'task',
-      entityId: task.id,
-      actor: userActor(user),
-      data: task,
-      customerId: task.customerId,
-      changes: diffFields(before, row as TaskRow, ['status', 'completedAt']),
-      timeline: type === 'task.completed' ? { subject: `Task completed: ${task.title}` } : undefined,
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type,
+        entityType: 'task',
+        entityId: task.id,
+        actor: userActor(user),
+        data: task,
+        customerId: task.customerId,
+        changes: diffFields(before, row as TaskRow, ['status', 'completedAt']),
+        timeline: type === 'task.completed' ? { subject: `Task completed: ${task.title}` } : undefined,
+        occurredAt: now,
+      },
+    );
     return task;
   });
 }

@@ -4,7 +4,7 @@ import { and, asc, count, desc, eq, gte, isNull, lte, ne, type SQL } from 'drizz
 import { userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import { recordEvent } from '../events.ts';
+import { recordEvent } from '../events/record.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { assertCustomerReference, projectReference, type ScopedCaller, scopeOf, taskReference } from './references.ts';
 
@@ -74,15 +74,18 @@ export async function createWorkLog(deps: ServiceDeps, caller: ScopedCaller, inp
       .returning();
     const log = toWorkLog(row as WorkLogRow);
     // Audit only: the log itself is the timeline entry.
-    await recordEvent(tx, {
-      type: 'worklog.created',
-      entityType: 'work_log',
-      entityId: log.id,
-      actor: userActor(user),
-      data: log,
-      customerId: log.customerId,
-      occurredAt: now,
-    });
+    await recordEvent(
+      { tx, jobs: deps.jobs },
+      {
+        type: 'worklog.created',
+        entityType: 'work_log',
+        entityId: log.id,
+        actor: userActor(user),
+        data: log,
+        customerId: log.customerId,
+        occurredAt: now,
+      },
+    );
     return log;
   });
 }

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Executor } from '@touch-crm/db';
 import { schema } from '@touch-crm/db';
-import type { Actor } from './actor.ts';
-import { callsForWelcome, queueWelcomeMessages } from './messaging/welcome.ts';
-import { queueWebhookDeliveries } from './webhooks/reaction.ts';
+import type { Actor } from '../actor.ts';
+import { type EventContext, reactToRecorded } from './reactions.ts';
 
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
 
@@ -25,20 +23,22 @@ export interface DomainEvent {
 }
 
 /**
- * Records what happened, in the caller's transaction: the event row, its audit row and,
- * for customer events, the timeline entry. Everything that reacts to changes reads from
- * here, so a rolled-back change leaves no trace and a committed one is never missed.
+ * Records what happened, in the caller's transaction: the event row, its audit row, for
+ * customer events the timeline entry, and the event's reactions (reactions.ts), whose jobs go
+ * on `jobs` through the same transaction. A rolled-back change therefore leaves no trace and a
+ * committed one is never missed.
  */
-export async function recordEvent(tx: Executor, event: DomainEvent): Promise<string> {
-  const [id] = await recordEvents(tx, [event]);
+export async function recordEvent(context: EventContext, event: DomainEvent): Promise<string> {
+  const [id] = await recordEvents(context, [event]);
   return id as string;
 }
 
 /** Rows per INSERT, well below Postgres' 65,535 bind parameters. */
 const EVENT_BATCH = 1000;
 
-/** `recordEvent` for many events at once (set-based callers): three INSERTs per batch. */
-export async function recordEvents(tx: Executor, events: readonly DomainEvent[]): Promise<string[]> {
+/** `recordEvent` for many events at once: three INSERTs per batch, then one statement for the reactions. */
+export async function recordEvents(context: EventContext, events: readonly DomainEvent[]): Promise<string[]> {
+  const { tx } = context;
   const rows = events.map((event) => ({
     event,
     id: randomUUID(),
@@ -89,20 +89,9 @@ export async function recordEvents(tx: Executor, events: readonly DomainEvent[])
         })),
       );
   }
-  // Reactions that must commit or vanish with the change: the welcome message (once per customer).
-  const welcome = rows.filter(({ event }) => callsForWelcome(event));
-  if (welcome.length > 0)
-    await queueWelcomeMessages(
-      tx,
-      welcome.map(({ event }) => event.entityId),
-      (welcome[0] as (typeof welcome)[number]).occurredAt,
-    );
-  // … and the outbound webhooks: a delivery (and its job) per event and subscription that asked for it.
-  await queueWebhookDeliveries(
-    tx,
-    rows.map((row) => row.id),
-  );
-  return rows.map((row) => row.id);
+  const ids = rows.map((row) => row.id);
+  await reactToRecorded(context, ids);
+  return ids;
 }
 
 /** Before/after of the fields that differ; `omit` keeps secrets out. */

@@ -1,11 +1,16 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { webhookDeliveriesCte } from './webhooks/reaction.ts';
+import { type EventContext, reactInStatement, reactionCtes } from './reactions.ts';
 
 /**
  * CTEs that record events from a SELECT, set-based: the same domain_events, audit_log and
  * (for customer events with a subject) work_logs rows `recordEvents` writes, for any number of
- * rows in one statement, plus the webhook deliveries of matching subscriptions (their jobs come
- * from the worker's recovery pass). Embed them in a WITH list; data-modifying CTEs always run.
+ * rows in one statement, and the same reactions. Embed them in a WITH list; data-modifying CTEs
+ * always run. What the reactions write gets no job here (a CTE cannot send one): the worker's
+ * recovery passes queue it. `recordEventsSet` sends those jobs too.
+ *
+ * Like every CTE, the reactions see the tables as they were before the statement: a customer
+ * the same statement inserts or changes is not welcomed. Record such events in a statement of
+ * their own, after the change.
  *
  * `source` selects: type, entity_type, entity_id, customer_id, actor_user_id, actor_job,
  * data (jsonb), changes (jsonb or null), subject (text or null: no timeline entry),
@@ -32,5 +37,13 @@ export function recordEventsCtes(name: string, source: SQL): SQL {
         from ${src}
        where customer_id is not null and subject is not null
       returning id),
-    ${webhookDeliveriesCte(name, src)}`;
+    ${reactionCtes(name, src)}`;
+}
+
+/**
+ * Records the events `source` selects (as for `recordEventsCtes`) in one statement of their
+ * own, with their reactions, and sends the reactions' jobs through the caller's transaction.
+ */
+export async function recordEventsSet(context: EventContext, source: SQL): Promise<void> {
+  await reactInStatement(context, 'recorded', recordEventsCtes('recorded', source));
 }
