@@ -226,7 +226,7 @@ describe('which events become deliveries', () => {
     }
   });
 
-  it('names every event type the services record (the list in the README and the contract)', async () => {
+  it('names every event type the services record (the list in docs/webhooks.md and the contract)', async () => {
     const root = new URL('../../../packages/services/src/', import.meta.url).pathname;
     // url-safety.ts and address-rules.ts hold host and module names (metadata.goog, ipaddr.js), not event types.
     const files = (await readdir(root, { recursive: true })).filter(
@@ -242,8 +242,8 @@ describe('which events become deliveries', () => {
       (name) => !notEvents.has(name) && !name.startsWith('demo.') && !name.startsWith('webhook.'),
     );
     expect(recorded.filter((type) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(type))).toEqual([]);
-    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('## Webhooks'), readme.indexOf('**The request.**'));
+    const page = await readFile(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
+    const section = page.slice(page.indexOf('**Events.**'), page.indexOf('**The request.**'));
     for (const type of WEBHOOK_EVENT_TYPES) {
       const [entity, action] = type.split('.') as [string, string];
       expect(section.includes(`\`${type}\``) || section.includes(`\`.${action}\``), type).toBe(true);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** The README's verification recipe: `verifyTouchWebhook(secret, rawBody, headers, now?)`. */
+/** The verification recipe of docs/webhooks.md: `verifyTouchWebhook(secret, rawBody, headers, now?)`. */
 export type VerifyTouchWebhook = (
   secret: string,
   rawBody: string | Buffer,
@@ -14,19 +14,19 @@ export type VerifyTouchWebhook = (
 ) => { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
 
 /**
- * Loads the verification example exactly as the README shows it (the first ```js block after
+ * Loads the verification example exactly as docs/webhooks.md shows it (the first ```js block after
  * the `webhook-verification-recipe` marker), so the tests check the recipe integrators copy.
  */
-export async function loadReadmeRecipe(): Promise<VerifyTouchWebhook> {
-  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
-  const marker = readme.indexOf('<!-- webhook-verification-recipe -->');
-  if (marker < 0) throw new Error('README has no webhook-verification-recipe marker');
-  const block = /```js\n([\s\S]*?)```/.exec(readme.slice(marker));
-  if (!block?.[1]) throw new Error('README has no js block after the recipe marker');
+export async function loadVerificationRecipe(): Promise<VerifyTouchWebhook> {
+  const page = await readFile(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
+  const marker = page.indexOf('<!-- webhook-verification-recipe -->');
+  if (marker < 0) throw new Error('docs/webhooks.md has no webhook-verification-recipe marker');
+  const block = /```js\n([\s\S]*?)```/.exec(page.slice(marker));
+  if (!block?.[1]) throw new Error('docs/webhooks.md has no js block after the recipe marker');
   const file = join(await mkdtemp(join(tmpdir(), 'touch-recipe-')), 'verify.mjs');
   await writeFile(file, block[1]);
   const module = (await import(pathToFileURL(file).href)) as { verifyTouchWebhook?: VerifyTouchWebhook };
-  if (!module.verifyTouchWebhook) throw new Error('the README recipe does not export verifyTouchWebhook');
+  if (!module.verifyTouchWebhook) throw new Error('the docs/webhooks.md recipe does not export verifyTouchWebhook');
   return module.verifyTouchWebhook;
 }
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../src/worker.ts';
 import { queueTestMessage, startTestWorker } from './support.ts';
 import {
-  loadReadmeRecipe,
+  loadVerificationRecipe,
   startWebhookReceiver,
   type VerifyTouchWebhook,
   type WebhookReceiver,
@@ -45,7 +45,7 @@ beforeAll(async () => {
   api = await startTestApi({ env: WEBHOOK_ENV });
   team = await createTeam(api.deps);
   receiver = await startWebhookReceiver();
-  verify = await loadReadmeRecipe();
+  verify = await loadVerificationRecipe();
   worker = await startTestWorker(api, WEBHOOK_ENV);
 });
 afterAll(async () => {
@@ -86,7 +86,7 @@ const createCustomerOverRest = async () => {
 };
 
 describe('delivery', () => {
-  it('POSTs a committed change, signed: the README recipe verifies it and refuses a replay or a wrong secret', async () => {
+  it('POSTs a committed change, signed: the recipe in docs/webhooks.md verifies it and refuses a replay or a wrong secret', async () => {
     const hook = await subscribe('*');
     const started = Date.now();
     const customer = await createCustomerOverRest();

@@ -48,6 +48,16 @@ describe('configuration', () => {
 });
 
 describe('deployment files', () => {
+  it('docs/configuration.md has a table row for every variable the schema reads, and no other', async () => {
+    const page = await readFile(repo('docs/configuration.md'), 'utf8');
+    // The first cell of a row names one variable or several (`SMS_HTTP_URL` / `SMS_HTTP_TOKEN`).
+    const documented = page
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((match) => match[1]));
+    expect([...documented].sort()).toEqual([...variables].sort());
+  });
+
   it('.env.example documents every variable', async () => {
     const example = await readFile(repo('.env.example'), 'utf8');
     for (const name of variables) expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, 'm'));

@@ -4,7 +4,7 @@ import { customerStatusSchema } from './customers.ts';
 import { templateBody } from './messages.ts';
 import { moneySchema } from './money.ts';
 
-/** RFM segments the daily scoring assigns (see the README's segment table). */
+/** RFM segments the daily scoring assigns (see the segment table in docs/rfm-and-levels.md). */
 export const rfmSegmentSchema = z.enum([
   'Champions',
   'Loyal',

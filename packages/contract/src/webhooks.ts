@@ -62,7 +62,7 @@ const knownEventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
 export const webhookEventName = safeString
   .trim()
   .refine((value) => value === '*' || knownEventTypes.has(value), {
-    message: 'unknown event type (see the README’s list of webhook events), or * for all',
+    message: 'unknown event type (see the list of webhook events in docs/webhooks.md), or * for all',
   })
   .meta({ example: 'order.placed' });
 

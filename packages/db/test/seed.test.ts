@@ -79,17 +79,17 @@ describe('an existing install upgraded to a release with new permissions', () =>
   });
 });
 
-describe('README permission matrix', () => {
+describe('the permission matrix in docs/permissions.md', () => {
   it('matches the default matrix in code', async () => {
     const { readFile } = await import('node:fs/promises');
     const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/db');
-    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const page = await readFile(new URL('../../../docs/permissions.md', import.meta.url), 'utf8');
     const roles = [ROLE_NAMES.salesRep, ROLE_NAMES.salesManager, ROLE_NAMES.admin];
     const expected = Object.keys(PERMISSIONS).map((key) => [
       `\`${key}\``,
       ...roles.map((role) => (DEFAULT_ROLE_PERMISSIONS[role]?.includes(key as never) ? '✓' : '')),
     ]);
-    const section = readme.split('<!-- permission-matrix:start -->')[1]?.split('<!-- permission-matrix:end -->')[0];
+    const section = page.split('<!-- permission-matrix:start -->')[1]?.split('<!-- permission-matrix:end -->')[0];
     // Cells are compared trimmed, so a Markdown formatter may pad the table as it likes.
     const rows = (section ?? '')
       .trim()

@@ -6,7 +6,7 @@ import { type HttpClient, networkFailure, outcomeOf } from './http-client.ts';
  * form-encoded To, Body and From (or MessagingServiceSid), HTTP Basic auth with the account SID
  * and auth token. The base URL is configurable (TWILIO_BASE_URL) for regional endpoints, proxies
  * and tests. Twilio does not deduplicate by our idempotency key (it is sent as a header for
- * gateways that do): see the README for the one window where that allows a duplicate.
+ * gateways that do): see docs/campaigns-and-sms.md for the one window where that allows a duplicate.
  */
 export class TwilioSmsProvider implements SmsProvider {
   readonly name = 'twilio';

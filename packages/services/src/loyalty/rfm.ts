@@ -11,7 +11,7 @@ const RFM_LOCK = 0x5a5_0004;
 
 /**
  * Segment by recency (R) and frequency (F) scores, the usual RFM grid. Rows: R 5 → 1;
- * columns: F 1 → 5. Documented in the README.
+ * columns: F 1 → 5. Documented in docs/rfm-and-levels.md.
  */
 export const RFM_SEGMENT_GRID: Record<number, readonly RfmSegment[]> = {
   5: ['New', 'Potential Loyalist', 'Potential Loyalist', 'Champions', 'Champions'],

@@ -44,7 +44,7 @@ export interface DeliverOptions {
  * record each outcome before its slot calls again, repeat. At most one carrier call per message
  * per claim. Stops claiming on shutdown, while the circuit is open and when the time budget is
  * spent, handing what is left to a later job. A claim lost to an unreachable database is retried
- * here until it comes back (see README: delivery guarantees).
+ * here until it comes back (see docs/campaigns-and-sms.md: delivery guarantees).
  */
 export async function deliverMessages(
   deps: ServiceDeps,

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
-/** Headers of every delivery (see README: Webhooks). */
+/** Headers of every delivery (see docs/webhooks.md). */
 export const WEBHOOK_HEADERS = {
   eventId: 'Touch-Event-Id',
   eventType: 'Touch-Event-Type',
