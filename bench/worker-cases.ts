@@ -27,6 +27,7 @@ const QUIET = {
   CRON_INACTIVITY_MESSAGES: 'off',
   CRON_RECURRING_TASKS: 'off',
   CRON_CAMPAIGN_DISPATCH: 'off',
+  CRON_LOGIN_FAILURES_PRUNE: 'off',
 };
 
 const seconds = async (work: () => Promise<unknown>) => {
