@@ -41,7 +41,6 @@ export const campaignAudienceSchema = z
 export type CampaignAudience = z.infer<typeof campaignAudienceSchema>;
 
 export const campaignStatusSchema = z.enum(['DRAFT', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'CANCELLED']);
-export type CampaignStatus = z.infer<typeof campaignStatusSchema>;
 
 export const campaignCountsSchema = z.object({
   /** Recipients when executed; before that, the audience's current size (null in lists). */

@@ -6,7 +6,6 @@ export type MessageType = z.infer<typeof messageTypeSchema>;
 
 /** QUEUED → SENDING → SENT | FAILED; SKIPPED (opt-out, deleted customer) and CANCELLED never reach a carrier. */
 export const messageStatusSchema = z.enum(['QUEUED', 'SENDING', 'SENT', 'FAILED', 'SKIPPED', 'CANCELLED']);
-export type MessageStatus = z.infer<typeof messageStatusSchema>;
 
 export const messageSchema = z
   .object({

@@ -55,7 +55,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'api_key.revoked',
   'job.run_requested',
 ] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const knownEventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
 
@@ -145,7 +144,6 @@ export const webhookPage = paginated(webhookSchema);
 
 /** PENDING (waiting for its first or next attempt) → SUCCEEDED | FAILED (gave up, or refused for good). */
 export const webhookDeliveryStatusSchema = z.enum(['PENDING', 'SUCCEEDED', 'FAILED']);
-export type WebhookDeliveryStatus = z.infer<typeof webhookDeliveryStatusSchema>;
 
 export const webhookDeliverySchema = z
   .object({

@@ -10,7 +10,6 @@ const search = safeString.trim().max(200);
 
 export const projectStatuses = ['PLANNED', 'ACTIVE', 'ON_HOLD', 'COMPLETED', 'CANCELLED'] as const;
 export const projectStatusSchema = z.enum(projectStatuses);
-export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 
 export const taskCountsSchema = z
   .object({
@@ -90,7 +89,6 @@ export const taskStatuses = ['TODO', 'IN_PROGRESS', 'DONE', 'CANCELLED'] as cons
 export const taskStatusSchema = z.enum(taskStatuses);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 export const taskPrioritySchema = z.enum(['LOW', 'MEDIUM', 'HIGH', 'URGENT']);
-export type TaskPriority = z.infer<typeof taskPrioritySchema>;
 export const recurrenceFrequencySchema = z.enum(['DAILY', 'WEEKLY', 'MONTHLY']);
 
 export const recurrenceSchema = z
@@ -197,7 +195,6 @@ export type SetTaskStatusInput = z.infer<typeof setTaskStatusInput>;
 /** What a user may log; SYSTEM entries are written by the platform only. */
 export const workLogTypeSchema = z.enum(['CALL', 'MEETING', 'EMAIL', 'SMS', 'NOTE', 'VISIT', 'TASK']);
 export const timelineEntryTypeSchema = z.enum(['CALL', 'MEETING', 'EMAIL', 'SMS', 'NOTE', 'VISIT', 'TASK', 'SYSTEM']);
-export type TimelineEntryType = z.infer<typeof timelineEntryTypeSchema>;
 
 export const workLogSchema = z
   .object({
