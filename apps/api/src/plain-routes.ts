@@ -1,6 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
-import { customerExportInput, orderExportInput } from '@touch-crm/contract';
-import type { PermissionKey } from '@touch-crm/db';
+import { customerExportInput, orderExportInput, type PermissionKey } from '@touch-crm/contract';
 import {
   assertPasswordChanged,
   authenticateRequest,

@@ -8,4 +8,3 @@ export * from './passwords.ts';
 export * as schema from './schema/index.ts';
 export * from './seed/defaults.ts';
 export * from './seed/index.ts';
-export * from './seed/permissions.ts';

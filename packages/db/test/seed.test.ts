@@ -1,4 +1,5 @@
-import { connectDatabase, PERMISSIONS, ROLE_NAMES, runSeed, schema } from '@touch-crm/db';
+import { PERMISSIONS, ROLE_NAMES } from '@touch-crm/contract';
+import { connectDatabase, runSeed, schema } from '@touch-crm/db';
 import { createTestDatabase } from '@touch-crm/test-utils';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -82,7 +83,7 @@ describe('an existing install upgraded to a release with new permissions', () =>
 describe('README permission matrix', () => {
   it('matches the default matrix in code', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/db');
+    const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/contract');
     const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
     const roles = [ROLE_NAMES.salesRep, ROLE_NAMES.salesManager, ROLE_NAMES.admin];
     const expected = Object.keys(PERMISSIONS).map((key) => [

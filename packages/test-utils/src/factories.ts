@@ -1,4 +1,5 @@
-import { DEFAULT_ADMIN_USERNAME, hashPassword, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { DEFAULT_ADMIN_USERNAME, hashPassword, roleIdsByName, schema } from '@touch-crm/db';
 import { issueToken, type ServiceDeps } from '@touch-crm/services';
 import { eq, sql } from 'drizzle-orm';
 

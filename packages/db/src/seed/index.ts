@@ -1,9 +1,9 @@
+import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, ROLE_DESCRIPTIONS, ROLE_NAMES } from '@touch-crm/contract';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../client.ts';
 import { DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_USERNAME, hashPassword } from '../passwords.ts';
 import { customerLevels, messageTemplates, permissions, rolePermissions, roles, users } from '../schema/index.ts';
 import { DEFAULT_LEVELS, DEFAULT_MESSAGE_TEMPLATES } from './defaults.ts';
-import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, ROLE_DESCRIPTIONS, ROLE_NAMES } from './permissions.ts';
 
 export interface SeedResult {
   adminCreated: boolean;

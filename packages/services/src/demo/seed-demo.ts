@@ -1,4 +1,5 @@
-import { generateDataset, hashPassword, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { generateDataset, hashPassword, roleIdsByName, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
