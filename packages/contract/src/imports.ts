@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { idSchema, isoDateTime, queryBoolean, safeString } from './common.ts';
 
-export const importStatusSchema = z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']);
+export const importStatuses = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
+export const importStatusSchema = z.enum(importStatuses);
 
 export const importErrorSchema = z
   .object({

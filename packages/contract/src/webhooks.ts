@@ -143,7 +143,8 @@ export type ListWebhooksInput = z.infer<typeof listWebhooksInput>;
 export const webhookPage = paginated(webhookSchema);
 
 /** PENDING (waiting for its first or next attempt) → SUCCEEDED | FAILED (gave up, or refused for good). */
-export const webhookDeliveryStatusSchema = z.enum(['PENDING', 'SUCCEEDED', 'FAILED']);
+export const webhookDeliveryStatuses = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+export const webhookDeliveryStatusSchema = z.enum(webhookDeliveryStatuses);
 
 export const webhookDeliverySchema = z
   .object({
