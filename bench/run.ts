@@ -5,14 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  connectDatabase,
-  EMBEDDED_DATABASE_NAME,
-  generateDataset,
-  runMigrations,
-  runSeed,
-  startEmbeddedPostgres,
-} from '@touch-crm/db';
+import { connectDatabase, EMBEDDED_DATABASE_NAME, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
 import { type LoadRequest, type LoadResult, runLoad } from './load.ts';

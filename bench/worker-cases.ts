@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@touch-crm/config';
-import { connectDatabase, generateDataset, runMigrations, runSeed } from '@touch-crm/db';
+import { connectDatabase, runMigrations, runSeed } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
 import {
   createCampaign,

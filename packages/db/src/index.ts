@@ -1,7 +1,6 @@
 export * from './client.ts';
 export * from './database-unavailable.ts';
 export * from './database-url.ts';
-export * from './dataset.ts';
 export * from './embedded.ts';
 export * from './migrate.ts';
 export * from './passwords.ts';

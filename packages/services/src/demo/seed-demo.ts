@@ -1,5 +1,6 @@
 import { ROLE_NAMES } from '@touch-crm/contract';
-import { generateDataset, hashPassword, roleIdsByName, schema } from '@touch-crm/db';
+import { hashPassword, roleIdsByName, schema } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
 import { eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
