@@ -8,6 +8,7 @@ import {
   createCampaign,
   enqueueDelivery,
   executeCampaign,
+  hashPassword,
   jobActor,
   registerJobQueue,
   type ServiceDeps,
@@ -56,7 +57,7 @@ export async function prepareWorkerBench(
   const url = `${serverUrl.replace(/\/[^/]*$/, '')}/bench_worker`;
   await runMigrations(url);
   const handle = connectDatabase(url, { max: 8 });
-  await runSeed(handle.db);
+  await runSeed(handle.db, { hashPassword });
   const owners = await handle.sql<{ id: string }[]>`select id from users`;
   await generateDataset(
     handle.sql,

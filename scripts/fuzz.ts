@@ -7,6 +7,7 @@ import { startApi } from '@touch-crm/api-server';
 import { loadConfig } from '@touch-crm/config';
 import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
 import { createLogger } from '@touch-crm/logger';
+import { hashPassword } from '@touch-crm/services';
 import { FUZZ_WEBHOOK_HOST, formatReport, prepareFuzzTarget, runFuzz } from '@touch-crm/test-utils/fuzz';
 
 /**
@@ -39,7 +40,7 @@ let exitCode = 1;
 try {
   await runMigrations(database.url);
   const seeding = connectDatabase(database.url, { max: 1 });
-  await runSeed(seeding.db);
+  await runSeed(seeding.db, { hashPassword });
   await seeding.close();
   const jwtSecret = `fuzz-${crypto.randomUUID()}-${crypto.randomUUID()}`;
   const config = loadConfig({
