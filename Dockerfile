@@ -19,7 +19,7 @@ COPY --from=deps --chown=node:node /app /app
 USER node
 
 FROM runtime AS migrate
-CMD ["node", "packages/db/src/cli/seed.ts"]
+CMD ["node", "apps/api/src/cli/seed.ts"]
 
 FROM runtime AS worker
 CMD ["node", "--max-semi-space-size=8", "apps/worker/src/main.ts"]

@@ -5,14 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  connectDatabase,
-  EMBEDDED_DATABASE_NAME,
-  generateDataset,
-  runMigrations,
-  runSeed,
-  startEmbeddedPostgres,
-} from '@touch-crm/db';
+import { connectDatabase, EMBEDDED_DATABASE_NAME, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
+import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
 import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
@@ -180,7 +175,7 @@ const save = async () => {
 const databaseUrl = `${server.url.replace(/\/postgres$/, '')}/${EMBEDDED_DATABASE_NAME}`;
 await runMigrations(databaseUrl);
 const seeding = connectDatabase(databaseUrl, { max: 1 });
-await runSeed(seeding.db);
+await runSeed(seeding.db, { hashPassword });
 await seeding.close();
 
 const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@touch-crm/config';
-import { connectDatabase, generateDataset, runMigrations, runSeed } from '@touch-crm/db';
+import { connectDatabase, runMigrations, runSeed } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
 import {
   createCampaign,
   enqueueDelivery,
   executeCampaign,
+  hashPassword,
   jobActor,
   type ServiceDeps,
   scoreRfm,
@@ -26,6 +28,7 @@ const QUIET = {
   CRON_INACTIVITY_MESSAGES: 'off',
   CRON_RECURRING_TASKS: 'off',
   CRON_CAMPAIGN_DISPATCH: 'off',
+  CRON_LOGIN_FAILURES_PRUNE: 'off',
 };
 
 const seconds = async (work: () => Promise<unknown>) => {
@@ -53,7 +56,7 @@ export async function prepareWorkerBench(
   const url = `${serverUrl.replace(/\/[^/]*$/, '')}/bench_worker`;
   await runMigrations(url);
   const handle = connectDatabase(url, { max: 8 });
-  await runSeed(handle.db);
+  await runSeed(handle.db, { hashPassword });
   const owners = await handle.sql<{ id: string }[]>`select id from users`;
   await generateDataset(
     handle.sql,

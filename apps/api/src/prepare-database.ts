@@ -7,6 +7,7 @@ import {
   runSeed,
   type SeedResult,
 } from '@touch-crm/db';
+import { hashPassword } from '@touch-crm/services';
 import type { Logger } from 'pino';
 
 /** The database the API runs on (external, or the embedded one started here), migrated and seeded. */
@@ -23,7 +24,7 @@ export async function prepareDatabase(
   await runMigrations(database.url);
   const seeding = connectDatabase(database.url, { max: 1 });
   try {
-    return { database, seed: await runSeed(seeding.db, { adminPassword: config.ADMIN_PASSWORD }) };
+    return { database, seed: await runSeed(seeding.db, { hashPassword, adminPassword: config.ADMIN_PASSWORD }) };
   } finally {
     await seeding.close();
   }

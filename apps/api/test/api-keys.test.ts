@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName, schema } from '@touch-crm/db';
 import { createLogger } from '@touch-crm/logger';
 import {
   createTeam,

@@ -1,4 +1,5 @@
-import { ROLE_NAMES, roleIdsByName } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName } from '@touch-crm/db';
 import {
   createTeam,
   createUser,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningApi, startApi } from '@touch-crm/api-server';
 import { connectDatabase, type EmbeddedDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
+import { hashPassword } from '@touch-crm/services';
 import { adminUser, freePort, type TestUser, testConfig, uniquePhone, waitFor } from '@touch-crm/test-utils';
 import pino from 'pino';
 import postgres from 'postgres';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   postgresServer = await startPostgres();
   await runMigrations(postgresServer.url);
   const seeding = connectDatabase(postgresServer.url, { max: 1 });
-  await runSeed(seeding.db);
+  await runSeed(seeding.db, { hashPassword });
   await seeding.close();
   api = await startApi({ config: testConfig(), databaseUrl: postgresServer.url, log: pino({ level: 'silent' }) });
   admin = await adminUser(api.deps);

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { EXPORT_APPLICATION_NAME } from '@touch-crm/api-server';
-import { ROLE_NAMES } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
 import { createUser, startTestApi, type TestApi, type TestUser } from '@touch-crm/test-utils';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 

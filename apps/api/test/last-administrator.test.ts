@@ -1,4 +1,5 @@
-import { PERMISSIONS, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { PERMISSIONS, ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName, schema } from '@touch-crm/db';
 import { ConflictError, setRolePermissions, updateUser, userActor } from '@touch-crm/services';
 import { adminUser, createUser, startTestApi, type TestApi, type TestUser } from '@touch-crm/test-utils';
 import { eq, inArray, ne, sql } from 'drizzle-orm';

@@ -1,4 +1,5 @@
-import { ROLE_NAMES, roleIdsByName } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName } from '@touch-crm/db';
 import { createLogger, errorForLog } from '@touch-crm/logger';
 import { createTeam, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
 import { sql } from 'drizzle-orm';

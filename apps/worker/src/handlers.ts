@@ -6,6 +6,7 @@ import {
   deliverWebhooks,
   dispatchCampaigns,
   generateRecurringTasks,
+  pruneLoginFailures,
   queueBirthdayMessages,
   queueInactivityMessages,
   runCustomerImport,
@@ -54,6 +55,7 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
   'messages.birthday': once((deps) => queueBirthdayMessages(deps, deps.now())),
   'messages.inactivity': once((deps) => queueInactivityMessages(deps, deps.now())),
   'tasks.recurring': once((deps) => generateRecurringTasks(deps, deps.now())),
+  'auth.prune-login-failures': once((deps) => pruneLoginFailures(deps)),
   'campaigns.dispatch': async ({ deps }, payloads) => {
     const named = payloads.flatMap((payload) => (payload.campaignId ? [payload.campaignId] : []));
     const results = [];

@@ -20,6 +20,7 @@ beforeAll(async () => {
     CRON_INACTIVITY_MESSAGES: 'off',
     CRON_RECURRING_TASKS: '0 6 * * *',
     CRON_CAMPAIGN_DISPATCH: '* * * * *',
+    CRON_LOGIN_FAILURES_PRUNE: '17 * * * *',
   });
 });
 afterAll(async () => {
@@ -44,6 +45,7 @@ describe('GET /jobs', () => {
         'rfm.score',
         'sms.send',
         'tasks.recurring',
+        'auth.prune-login-failures',
       ]),
     );
     expect(jobs['rfm.score']).toMatchObject({
@@ -53,6 +55,10 @@ describe('GET /jobs', () => {
     });
     expect(jobs['messages.birthday'].schedule).toEqual({ cron: '0 9 * * *', timezone: 'Europe/Berlin' });
     expect(jobs['tasks.recurring'].schedule).toEqual({ cron: '0 6 * * *', timezone: 'Europe/Berlin' });
+    expect(jobs['auth.prune-login-failures']).toMatchObject({
+      schedule: { cron: '17 * * * *', timezone: 'Europe/Berlin' },
+      scheduleSetting: 'CRON_LOGIN_FAILURES_PRUNE',
+    });
     expect(jobs['messages.inactivity'].schedule).toBeNull();
     expect(jobs['sms.send']).toMatchObject({ schedule: null, scheduleSetting: null });
   });
@@ -104,6 +110,28 @@ describe('POST /jobs/{name}/run', () => {
         (await api.deps.db.select().from(schema.tasks).where(eq(schema.tasks.seriesId, task.id))).length === 2,
       { what: 'the next occurrence' },
     );
+  });
+
+  it('prunes failed password attempts older than the throttle window, keeping recent ones', async () => {
+    const username = `prune-${Date.now()}`;
+    const windowMs = api.config.LOGIN_FAILURE_WINDOW * 1000;
+    await api.deps.db.insert(schema.loginFailures).values([
+      { username, ip: '203.0.113.7', failedAt: new Date(Date.now() - windowMs - 60_000) },
+      { username, ip: '203.0.113.8', failedAt: new Date() },
+    ]);
+    const res = await api.rest('POST', '/jobs/auth.prune-login-failures/run', { token: team.admin.token, body: {} });
+    expect(res.status).toBe(202);
+    await waitFor(
+      async () =>
+        (await api.deps.db.select().from(schema.loginFailures).where(eq(schema.loginFailures.username, username)))
+          .length === 1,
+      { what: 'the stale failure pruned' },
+    );
+    const [kept] = await api.deps.db
+      .select()
+      .from(schema.loginFailures)
+      .where(eq(schema.loginFailures.username, username));
+    expect(kept?.ip).toBe('203.0.113.8');
   });
 
   it('answers an unknown job with 404 and a bad payload with 400 naming the field', async () => {

@@ -1,4 +1,4 @@
-import { isPermissionKey, type RequiredPermission } from '@touch-crm/db';
+import { isPermissionKey, type RequiredPermission } from '@touch-crm/contract';
 import {
   type AuthUser,
   assertPasswordChanged,

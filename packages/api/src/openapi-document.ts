@@ -8,9 +8,6 @@ import { documentSuccessStatuses } from './success-status.ts';
 
 export const REST_PREFIX = '/api/v1';
 
-/** The committed copy of the document, shipped with the client package. */
-export const OPENAPI_FILE = new URL('../../client/openapi.json', import.meta.url);
-
 export const openApiFileContent = (document: object) => `${JSON.stringify(document, null, 2)}\n`;
 
 const TAGS = [

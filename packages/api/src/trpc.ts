@@ -1,4 +1,4 @@
-import type { RequiredPermission } from '@touch-crm/db';
+import type { RequiredPermission } from '@touch-crm/contract';
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { authorize } from './authorize.ts';

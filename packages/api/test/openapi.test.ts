@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOpenApiDocument, OPENAPI_FILE, openApiFileContent } from '../src/index.ts';
+import { buildOpenApiDocument, openApiFileContent } from '../src/index.ts';
+
+/** The committed copy that packages/client ships (written by `pnpm openapi`). */
+const OPENAPI_FILE = new URL('../../client/openapi.json', import.meta.url);
 
 type Operation = { security?: unknown[]; tags?: string[]; responses: Record<string, unknown> };
 const document = buildOpenApiDocument({ version: 'stable' }) as unknown as {

@@ -211,6 +211,7 @@ export const configSchema = z
     CRON_INACTIVITY_MESSAGES: cron.default('0 10 * * 1'),
     CRON_RECURRING_TASKS: cron.default('0 6 * * *'),
     CRON_CAMPAIGN_DISPATCH: cron.default('* * * * *'),
+    CRON_LOGIN_FAILURES_PRUNE: cron.default('17 * * * *'),
     WORKER_POLL_INTERVAL: durationMs.default(2_000),
     WORKER_SHUTDOWN_TIMEOUT: durationMs.default(30_000),
     WORKER_HEARTBEAT_TIMEOUT: durationMs.default(10_000),

@@ -40,8 +40,8 @@ export const campaignAudienceSchema = z
   .meta({ id: 'CampaignAudience' });
 export type CampaignAudience = z.infer<typeof campaignAudienceSchema>;
 
-export const campaignStatusSchema = z.enum(['DRAFT', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'CANCELLED']);
-export type CampaignStatus = z.infer<typeof campaignStatusSchema>;
+export const campaignStatuses = ['DRAFT', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'CANCELLED'] as const;
+export const campaignStatusSchema = z.enum(campaignStatuses);
 
 export const campaignCountsSchema = z.object({
   /** Recipients when executed; before that, the audience's current size (null in lists). */

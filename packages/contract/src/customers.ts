@@ -3,8 +3,10 @@ import { calendarDate, idSchema, isoDateTime, pageQuery, paginated, queryBoolean
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
-export const customerStatusSchema = z.enum(['LEAD', 'PROSPECT', 'CUSTOMER', 'INACTIVE']);
-export const genderSchema = z.enum(['MALE', 'FEMALE', 'OTHER', 'UNSPECIFIED']);
+export const customerStatuses = ['LEAD', 'PROSPECT', 'CUSTOMER', 'INACTIVE'] as const;
+export const customerStatusSchema = z.enum(customerStatuses);
+export const genders = ['MALE', 'FEMALE', 'OTHER', 'UNSPECIFIED'] as const;
+export const genderSchema = z.enum(genders);
 
 export const customerSchema = z
   .object({

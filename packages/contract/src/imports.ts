@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { idSchema, isoDateTime, queryBoolean, safeString } from './common.ts';
 
-export const importStatusSchema = z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']);
-export type ImportStatus = z.infer<typeof importStatusSchema>;
+export const importStatuses = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
+export const importStatusSchema = z.enum(importStatuses);
 
 export const importErrorSchema = z
   .object({
@@ -70,4 +70,3 @@ export const importCustomersQuery = z.object({
   /** Shown in the import's status; a multipart upload's own file name is used when not given. */
   filename: safeString.trim().min(1).max(255).optional(),
 });
-export type ImportCustomersQuery = z.infer<typeof importCustomersQuery>;

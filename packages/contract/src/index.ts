@@ -11,6 +11,7 @@ export * from './limits.ts';
 export * from './messages.ts';
 export * from './money.ts';
 export * from './orders.ts';
+export * from './permissions.ts';
 export * from './products.ts';
 export * from './promotions.ts';
 export * from './webhooks.ts';

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 
-export const messageTypeSchema = z.enum(['WELCOME', 'BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL']);
+export const messageTypes = ['WELCOME', 'BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL'] as const;
+export const messageTypeSchema = z.enum(messageTypes);
 export type MessageType = z.infer<typeof messageTypeSchema>;
 
 /** QUEUED → SENDING → SENT | FAILED; SKIPPED (opt-out, deleted customer) and CANCELLED never reach a carrier. */
-export const messageStatusSchema = z.enum(['QUEUED', 'SENDING', 'SENT', 'FAILED', 'SKIPPED', 'CANCELLED']);
-export type MessageStatus = z.infer<typeof messageStatusSchema>;
+export const messageStatuses = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'SKIPPED', 'CANCELLED'] as const;
+export const messageStatusSchema = z.enum(messageStatuses);
 
 export const messageSchema = z
   .object({

@@ -3,8 +3,11 @@ import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './commo
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
-export const orderStatusSchema = z.enum(['PENDING', 'PAID', 'CANCELLED']);
-export const paymentMethodSchema = z.enum(['CASH', 'CARD', 'BANK_TRANSFER', 'OTHER']);
+export const orderStatuses = ['PENDING', 'PAID', 'CANCELLED'] as const;
+export const orderStatusSchema = z.enum(orderStatuses);
+export const transactionKinds = ['PAYMENT', 'REFUND'] as const;
+export const paymentMethods = ['CASH', 'CARD', 'BANK_TRANSFER', 'OTHER'] as const;
+export const paymentMethodSchema = z.enum(paymentMethods);
 
 export const orderItemSchema = z.object({
   id: idSchema,
@@ -19,7 +22,7 @@ export const orderItemSchema = z.object({
 
 export const transactionSchema = z.object({
   id: idSchema,
-  kind: z.enum(['PAYMENT', 'REFUND']),
+  kind: z.enum(transactionKinds),
   method: paymentMethodSchema,
   amount: z.number().int(),
   currency: z.string(),

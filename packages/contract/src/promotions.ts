@@ -2,15 +2,12 @@ import { z } from 'zod';
 import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
 import { moneySchema } from './money.ts';
 
-export const discountTypeSchema = z.enum(['PERCENTAGE', 'FIXED_AMOUNT']);
-export const promotionConditionSchema = z.enum([
-  'FIRST_PURCHASE',
-  'MIN_PURCHASE',
-  'CUSTOMER_LEVEL',
-  'REFERRAL',
-  'MANUAL',
-]);
-export const customerPromotionStatusSchema = z.enum(['ACTIVE', 'REDEEMED', 'REVOKED']);
+export const discountTypes = ['PERCENTAGE', 'FIXED_AMOUNT'] as const;
+export const discountTypeSchema = z.enum(discountTypes);
+export const promotionConditions = ['FIRST_PURCHASE', 'MIN_PURCHASE', 'CUSTOMER_LEVEL', 'REFERRAL', 'MANUAL'] as const;
+export const promotionConditionSchema = z.enum(promotionConditions);
+export const customerPromotionStatuses = ['ACTIVE', 'REDEEMED', 'REVOKED'] as const;
+export const customerPromotionStatusSchema = z.enum(customerPromotionStatuses);
 
 export const promotionSchema = z
   .object({

@@ -55,7 +55,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'api_key.revoked',
   'job.run_requested',
 ] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const knownEventTypes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
 
@@ -144,8 +143,8 @@ export type ListWebhooksInput = z.infer<typeof listWebhooksInput>;
 export const webhookPage = paginated(webhookSchema);
 
 /** PENDING (waiting for its first or next attempt) → SUCCEEDED | FAILED (gave up, or refused for good). */
-export const webhookDeliveryStatusSchema = z.enum(['PENDING', 'SUCCEEDED', 'FAILED']);
-export type WebhookDeliveryStatus = z.infer<typeof webhookDeliveryStatusSchema>;
+export const webhookDeliveryStatuses = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+export const webhookDeliveryStatusSchema = z.enum(webhookDeliveryStatuses);
 
 export const webhookDeliverySchema = z
   .object({

@@ -10,7 +10,6 @@ const search = safeString.trim().max(200);
 
 export const projectStatuses = ['PLANNED', 'ACTIVE', 'ON_HOLD', 'COMPLETED', 'CANCELLED'] as const;
 export const projectStatusSchema = z.enum(projectStatuses);
-export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 
 export const taskCountsSchema = z
   .object({
@@ -89,9 +88,10 @@ export type UpdateProjectInput = z.infer<typeof updateProjectInput>;
 export const taskStatuses = ['TODO', 'IN_PROGRESS', 'DONE', 'CANCELLED'] as const;
 export const taskStatusSchema = z.enum(taskStatuses);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
-export const taskPrioritySchema = z.enum(['LOW', 'MEDIUM', 'HIGH', 'URGENT']);
-export type TaskPriority = z.infer<typeof taskPrioritySchema>;
-export const recurrenceFrequencySchema = z.enum(['DAILY', 'WEEKLY', 'MONTHLY']);
+export const taskPriorities = ['LOW', 'MEDIUM', 'HIGH', 'URGENT'] as const;
+export const taskPrioritySchema = z.enum(taskPriorities);
+export const recurrenceFrequencies = ['DAILY', 'WEEKLY', 'MONTHLY'] as const;
+export const recurrenceFrequencySchema = z.enum(recurrenceFrequencies);
 
 export const recurrenceSchema = z
   .object({
@@ -196,8 +196,8 @@ export type SetTaskStatusInput = z.infer<typeof setTaskStatusInput>;
 
 /** What a user may log; SYSTEM entries are written by the platform only. */
 export const workLogTypeSchema = z.enum(['CALL', 'MEETING', 'EMAIL', 'SMS', 'NOTE', 'VISIT', 'TASK']);
-export const timelineEntryTypeSchema = z.enum(['CALL', 'MEETING', 'EMAIL', 'SMS', 'NOTE', 'VISIT', 'TASK', 'SYSTEM']);
-export type TimelineEntryType = z.infer<typeof timelineEntryTypeSchema>;
+export const timelineEntryTypes = ['CALL', 'MEETING', 'EMAIL', 'SMS', 'NOTE', 'VISIT', 'TASK', 'SYSTEM'] as const;
+export const timelineEntryTypeSchema = z.enum(timelineEntryTypes);
 
 export const workLogSchema = z
   .object({

@@ -57,7 +57,8 @@ const TIME_ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'Am
  * Fills a migrated, seeded database with a believable dataset in a few set-based statements:
  * a catalogue, customers across statuses with names, phones, birthdays and time zones, and a
  * year of paid orders with one line each and a skewed distribution (a few heavy buyers, many
- * occasional ones); customer stats match the orders. Shared by `pnpm bench` and `pnpm seed:demo`.
+ * occasional ones); customer stats match the orders. Shared by `pnpm bench` and `pnpm seed:demo`
+ * through the dev-only `@touch-crm/db/dataset` entry, never the production barrel.
  */
 export async function generateDataset(
   sql: postgres.Sql | postgres.TransactionSql,

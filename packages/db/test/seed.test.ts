@@ -1,4 +1,6 @@
-import { connectDatabase, PERMISSIONS, ROLE_NAMES, runSeed, schema } from '@touch-crm/db';
+import { PERMISSIONS, ROLE_NAMES } from '@touch-crm/contract';
+import { connectDatabase, runSeed, schema } from '@touch-crm/db';
+import { hashPassword } from '@touch-crm/services';
 import { createTestDatabase } from '@touch-crm/test-utils';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -45,7 +47,7 @@ describe('seed', () => {
       .set({ minRfmScore: 9 })
       .where(eq(schema.customerLevels.name, 'Silver'));
     const before = await counts();
-    const result = await runSeed(handle.db);
+    const result = await runSeed(handle.db, { hashPassword });
     expect(result).toEqual({ adminCreated: false, newPermissions: [], newRoles: [] });
     expect(await counts()).toEqual(before);
     const [silver] = await handle.db
@@ -61,7 +63,7 @@ describe('an existing install upgraded to a release with new permissions', () =>
     const added = ['promotions:assign_manual', 'promotions:assign_any', 'customers:set_level'];
     // As before the release: the permissions do not exist yet (their grants go with them).
     await handle.db.execute(sql`delete from permissions where key = any(${`{${added.join(',')}}`}::text[])`);
-    const result = await runSeed(handle.db);
+    const result = await runSeed(handle.db, { hashPassword });
     expect(result.newPermissions.sort()).toEqual([...added].sort());
     const grants = await handle.db.execute<{ role: string; key: string }>(sql`
       select r.name as role, p.key from role_permissions rp
@@ -82,7 +84,7 @@ describe('an existing install upgraded to a release with new permissions', () =>
 describe('the permission matrix in docs/permissions.md', () => {
   it('matches the default matrix in code', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/db');
+    const { DEFAULT_ROLE_PERMISSIONS } = await import('@touch-crm/contract');
     const page = await readFile(new URL('../../../docs/permissions.md', import.meta.url), 'utf8');
     const roles = [ROLE_NAMES.salesRep, ROLE_NAMES.salesManager, ROLE_NAMES.admin];
     const expected = Object.keys(PERMISSIONS).map((key) => [

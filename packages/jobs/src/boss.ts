@@ -1,5 +1,4 @@
 import { type Db, PgBoss, type SendOptions } from 'pg-boss';
-import type postgres from 'postgres';
 import { QUEUE_NAMES, QUEUES, type QueueName, type QueuePayload } from './queues.ts';
 
 export { type Db as JobDb, fromDrizzle, PgBoss } from 'pg-boss';
@@ -50,31 +49,6 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     }
     await boss.updateQueue(name, options);
   }
-}
-
-/** Anything postgres.js can run a statement on: the pool or an open transaction. */
-type SqlRunner = Pick<postgres.Sql, 'unsafe'>;
-
-/** pg-boss's database adapter over a postgres.js pool or transaction. */
-export const postgresJsDb = (tx: SqlRunner): Db => ({
-  executeSql: async (text: string, values?: unknown[]) => ({
-    rows: await tx.unsafe(text, (values ?? []) as postgres.ParameterOrJSON<never>[]),
-  }),
-});
-
-/**
- * Enqueues a job through the caller's database transaction (pg-boss's `db` adapter), so the
- * job exists exactly when the change that caused it commits.
- */
-export async function enqueue<N extends QueueName>(
-  boss: PgBoss,
-  tx: SqlRunner,
-  name: N,
-  payload: QueuePayload<N>,
-  options: SendOptions = {},
-): Promise<string | null> {
-  const data = QUEUES[name].payload.parse(payload);
-  return boss.send(name, data, { ...options, db: postgresJsDb(tx) });
 }
 
 export interface JobToSend<N extends QueueName> {

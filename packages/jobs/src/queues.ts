@@ -19,7 +19,8 @@ type CronSetting =
   | 'CRON_BIRTHDAY_MESSAGES'
   | 'CRON_INACTIVITY_MESSAGES'
   | 'CRON_RECURRING_TASKS'
-  | 'CRON_CAMPAIGN_DISPATCH';
+  | 'CRON_CAMPAIGN_DISPATCH'
+  | 'CRON_LOGIN_FAILURES_PRUNE';
 
 /** How a worker process works a queue (default: one job at a time on one loop, runs logged at info). */
 export interface WorkerSettings {
@@ -90,6 +91,12 @@ export const QUEUES = {
     options: { ...scheduled, deleteAfterSeconds: 7 * DAY, notify: true },
     description: 'Execute scheduled campaigns whose time has come',
     cron: 'CRON_CAMPAIGN_DISPATCH',
+  },
+  'auth.prune-login-failures': {
+    payload: z.object({}).loose(),
+    options: scheduled,
+    description: 'Delete failed password attempts older than the login throttle window',
+    cron: 'CRON_LOGIN_FAILURES_PRUNE',
   },
   'sms.send': {
     /**

@@ -1,4 +1,4 @@
-import type { PermissionKey } from '@touch-crm/db';
+import type { PermissionKey } from '@touch-crm/contract';
 
 /** A signed-in user as every procedure sees it: loaded fresh on each request. */
 export interface AuthUser {

@@ -2,6 +2,7 @@ export * from './actor.ts';
 export * from './audit.ts';
 export * from './auth/api-keys.ts';
 export * from './auth/login.ts';
+export * from './auth/passwords.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';
 export * from './auth/throttle.ts';

@@ -1,4 +1,4 @@
-import type { PermissionKey, ScopedAction } from '@touch-crm/db';
+import type { PermissionKey, ScopedAction } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { eq, type SQL, sql } from 'drizzle-orm';
 

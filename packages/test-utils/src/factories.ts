@@ -1,5 +1,6 @@
-import { DEFAULT_ADMIN_USERNAME, hashPassword, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
-import { issueToken, type ServiceDeps } from '@touch-crm/services';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { DEFAULT_ADMIN_USERNAME, roleIdsByName, schema } from '@touch-crm/db';
+import { hashPassword, issueToken, type ServiceDeps } from '@touch-crm/services';
 import { eq, sql } from 'drizzle-orm';
 
 export const DEFAULT_TEST_PASSWORD = 'Password123!';

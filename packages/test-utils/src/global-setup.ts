@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
 import { createBoss, ensureQueues } from '@touch-crm/jobs';
+import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { TEMPLATE_DATABASE, withDatabase } from './database.ts';
@@ -38,7 +39,7 @@ export default async function setup(project: TestProject) {
   const templateUrl = withDatabase(serverUrl, TEMPLATE_DATABASE);
   await runMigrations(templateUrl);
   const template = connectDatabase(templateUrl, { max: 1 });
-  await runSeed(template.db);
+  await runSeed(template.db, { hashPassword });
   await template.close();
   // pg-boss's schema and queues, so each cloned database starts with them installed.
   const boss = createBoss(templateUrl, { max: 1, schedule: false, supervise: false, listen: false });

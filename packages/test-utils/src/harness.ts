@@ -1,10 +1,23 @@
 import { type AppRouter, type Context, createCaller, credentialsOf } from '@touch-crm/api';
-import { startApi } from '@touch-crm/api-server';
 import { type Config, loadConfig } from '@touch-crm/config';
 import type { ServiceDeps } from '@touch-crm/services';
 import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createTestDatabase } from './database.ts';
+
+/** What the harness needs of the API app; the app itself is provided by the test setup, never imported here. */
+export type StartApi = (options: { config: Config; databaseUrl: string; log: Logger; now?: () => Date }) => Promise<{
+  url: string;
+  deps: ServiceDeps;
+  close: () => Promise<void>;
+}>;
+
+let loadStartApi: (() => Promise<StartApi>) | undefined;
+
+/** Called by the vitest setup file (vitest.setup.ts), so this package never imports an app. */
+export function provideApi(load: () => Promise<StartApi>): void {
+  loadStartApi = load;
+}
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
@@ -53,6 +66,8 @@ export interface TestApi {
 export async function startTestApi(
   options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
 ): Promise<TestApi> {
+  if (!loadStartApi) throw new Error('no API app provided: vitest.setup.ts calls provideApi');
+  const startApi = await loadStartApi();
   const database = await createTestDatabase(inject('databaseServerUrl'));
   const config = testConfig(options.env);
   const log = options.log ?? pino({ level: 'silent' });

@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@touch-crm/config';
 import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { DomainError, type ServiceDeps, seedDemoData } from '@touch-crm/services';
+import { DomainError, hashPassword, type ServiceDeps, seedDemoData } from '@touch-crm/services';
 
 /** `pnpm seed:demo [--customers N]`: a believable company to look at; refused in production. */
 const args = process.argv.slice(2);
@@ -18,7 +18,7 @@ const database = await resolveDatabase({
 });
 await runMigrations(database.url);
 const connection = connectDatabase(database.url, { max: 4, applicationName: 'touch-crm-seed-demo' });
-await runSeed(connection.db, { adminPassword: config.ADMIN_PASSWORD });
+await runSeed(connection.db, { hashPassword, adminPassword: config.ADMIN_PASSWORD });
 const boss = createBoss(database.url, { max: 2, schedule: false, supervise: false, listen: false });
 await boss.start();
 await ensureQueues(boss);

@@ -1,15 +1,9 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, ROLE_DESCRIPTIONS, ROLE_NAMES } from '@touch-crm/contract';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../client.ts';
-import { DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_USERNAME, hashPassword } from '../passwords.ts';
+import { DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_USERNAME } from '../default-admin.ts';
 import { customerLevels, messageTemplates, permissions, rolePermissions, roles, users } from '../schema/index.ts';
 import { DEFAULT_LEVELS, DEFAULT_MESSAGE_TEMPLATES } from './defaults.ts';
-import {
-  DEFAULT_ROLE_PERMISSIONS,
-  PERMISSIONS,
-  type PermissionKey,
-  ROLE_DESCRIPTIONS,
-  ROLE_NAMES,
-} from './permissions.ts';
 
 export interface SeedResult {
   adminCreated: boolean;
@@ -22,8 +16,15 @@ export interface SeedResult {
  * the role is new, and existing roles get a permission's default grant only when that
  * permission is new, so an admin's edits are never undone by a later start.
  */
-export async function runSeed(db: Database, options: { adminPassword?: string } = {}): Promise<SeedResult> {
-  const adminPasswordHash = await hashPassword(options.adminPassword ?? DEFAULT_ADMIN_PASSWORD);
+export async function runSeed(
+  db: Database,
+  options: {
+    /** The services' password hashing (argon2id), handed in because db stays below the services. */
+    hashPassword: (password: string) => Promise<string>;
+    adminPassword?: string;
+  },
+): Promise<SeedResult> {
+  const adminPasswordHash = await options.hashPassword(options.adminPassword ?? DEFAULT_ADMIN_PASSWORD);
   return db.transaction(async (tx) => {
     const insertedPermissions = await tx
       .insert(permissions)
@@ -99,14 +100,4 @@ export async function runSeed(db: Database, options: { adminPassword?: string } 
 export async function roleIdsByName(db: Database): Promise<Record<string, string>> {
   const rows = await db.select({ id: roles.id, name: roles.name }).from(roles);
   return Object.fromEntries(rows.map((r) => [r.name, r.id]));
-}
-
-/** Permission keys a role holds. */
-export async function permissionsOfRole(db: Database, roleId: string): Promise<PermissionKey[]> {
-  const rows = await db
-    .select({ key: permissions.key })
-    .from(rolePermissions)
-    .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
-    .where(and(eq(rolePermissions.roleId, roleId), inArray(permissions.key, Object.keys(PERMISSIONS))));
-  return rows.map((r) => r.key as PermissionKey);
 }

@@ -1,4 +1,5 @@
-import type { Executor, PermissionKey } from '@touch-crm/db';
+import type { PermissionKey } from '@touch-crm/contract';
+import type { Executor } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import { ConflictError } from '../errors.ts';
 

@@ -4,11 +4,13 @@ import {
   type ApiKey,
   type ApiKeyWithSecret,
   type CreateApiKeyInput,
+  isPermissionKey,
   type ListApiKeysInput,
   type Page,
+  type PermissionKey,
   type RevokedApiKey,
 } from '@touch-crm/contract';
-import { isPermissionKey, type PermissionKey, schema } from '@touch-crm/db';
+import { schema } from '@touch-crm/db';
 import baseX from 'base-x';
 import { and, count, desc, eq } from 'drizzle-orm';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';

@@ -1,8 +1,9 @@
 import type { LoginResult } from '@touch-crm/contract';
-import { hashPassword, schema, verifyPassword } from '@touch-crm/db';
+import { schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { UnauthorizedError } from '../errors.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
 import { authenticate, toCurrentUser } from './session.ts';
 import { clearPasswordFailures, reservePasswordAttempt, throttleUsername } from './throttle.ts';
 import { issueToken } from './tokens.ts';

@@ -1,4 +1,4 @@
-import type { PermissionKey } from '@touch-crm/db';
+import type { PermissionKey } from '@touch-crm/contract';
 import type { AuthUser } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';

@@ -54,9 +54,10 @@ export async function clearPasswordFailures(tx: Executor, username: string) {
   await tx.execute(sql`delete from login_failures where username = ${throttleUsername(username)}`);
 }
 
-/** Drops failures older than the window; called from time to time, not per request. */
-export async function pruneLoginFailures(deps: ServiceDeps): Promise<void> {
-  await deps.db.execute(sql`
+/** Drops failures older than the window; run by the `auth.prune-login-failures` schedule, not per request. */
+export async function pruneLoginFailures(deps: ServiceDeps): Promise<{ pruned: number }> {
+  const result = await deps.db.execute(sql`
     delete from login_failures
      where failed_at < ${deps.now().toISOString()}::timestamptz - make_interval(secs => ${deps.config.LOGIN_FAILURE_WINDOW})`);
+  return { pruned: result.count };
 }

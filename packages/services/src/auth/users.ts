@@ -6,7 +6,7 @@ import type {
   UpdateUserInput,
   User,
 } from '@touch-crm/contract';
-import { type Executor, hashPassword, schema, verifyPassword } from '@touch-crm/db';
+import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -20,6 +20,7 @@ import {
 } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
 import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
 
 const { users, roles } = schema;

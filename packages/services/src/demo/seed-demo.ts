@@ -1,5 +1,8 @@
-import { generateDataset, hashPassword, ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName, schema } from '@touch-crm/db';
+import { generateDataset } from '@touch-crm/db/dataset';
 import { eq, sql } from 'drizzle-orm';
+import { hashPassword } from '../auth/passwords.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import { scoreRfm } from '../loyalty/rfm.ts';

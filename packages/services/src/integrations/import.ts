@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { GetImportInput, Import, ImportAccepted, ImportRowError } from '@touch-crm/contract';
-import { calendarDate, customerStatusSchema, genderSchema } from '@touch-crm/contract';
-import { type Executor, type PermissionKey, schema } from '@touch-crm/db';
+import {
+  calendarDate,
+  customerStatusSchema,
+  type GetImportInput,
+  genderSchema,
+  type Import,
+  type ImportAccepted,
+  type ImportRowError,
+  type PermissionKey,
+} from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Actor, type AuthUser, userActor } from '../actor.ts';

@@ -5,7 +5,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
 import { at, isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
 import { renderSql } from './template-language.ts';
-import { inQuietHours, nextAllowedMinute } from './time.ts';
+import { nextAllowedMinute } from './time.ts';
 
 export interface MessagesToQueue {
   type: MessageType;
@@ -73,7 +73,3 @@ export async function queueMessages(deps: ServiceDeps, tx: Executor, input: Mess
   });
   return { queuedIds, skipped, scheduledFor };
 }
-
-/** Whether `now` is inside quiet hours (for reports). */
-export const quietNow = (deps: ServiceDeps, now: Date) =>
-  inQuietHours(now, deps.config.SMS_QUIET_HOURS, deps.config.APP_TIMEZONE);

@@ -1,4 +1,5 @@
-import { type Executor, type ScopedAction, schema } from '@touch-crm/db';
+import type { ScopedAction } from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../actor.ts';
 import { ValidationError } from '../errors.ts';

@@ -1,5 +1,6 @@
 import { appRouter } from '@touch-crm/api';
-import { ROLE_NAMES, roleIdsByName, schema } from '@touch-crm/db';
+import { ROLE_NAMES } from '@touch-crm/contract';
+import { roleIdsByName, schema } from '@touch-crm/db';
 import type { ServiceDeps } from '@touch-crm/services';
 import { createUser, DEFAULT_TEST_PASSWORD, uniquePhone } from '../factories.ts';
 import type { OpenApiDocument } from './operations.ts';

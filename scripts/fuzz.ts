@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { startApi } from '@touch-crm/api-server';
 import { loadConfig } from '@touch-crm/config';
 import { connectDatabase, runMigrations, runSeed, startEmbeddedPostgres } from '@touch-crm/db';
-import pino from 'pino';
-import { formatReport, runFuzz } from './run.ts';
-import { FUZZ_WEBHOOK_HOST, prepareFuzzTarget } from './target.ts';
+import { createLogger } from '@touch-crm/logger';
+import { hashPassword } from '@touch-crm/services';
+import { FUZZ_WEBHOOK_HOST, formatReport, prepareFuzzTarget, runFuzz } from '@touch-crm/test-utils/fuzz';
 
 /**
  * `pnpm fuzz [--requests 10000] [--seed N] [--concurrency 4]`: a real API on a throwaway
@@ -40,7 +40,7 @@ let exitCode = 1;
 try {
   await runMigrations(database.url);
   const seeding = connectDatabase(database.url, { max: 1 });
-  await runSeed(seeding.db);
+  await runSeed(seeding.db, { hashPassword });
   await seeding.close();
   const jwtSecret = `fuzz-${crypto.randomUUID()}-${crypto.randomUUID()}`;
   const config = loadConfig({
@@ -52,7 +52,7 @@ try {
     DATABASE_POOL_SIZE: '10',
     WEBHOOK_ALLOWED_HOSTS: FUZZ_WEBHOOK_HOST,
   });
-  const api = await startApi({ config, databaseUrl: database.url, log: pino({ level: 'silent' }) });
+  const api = await startApi({ config, databaseUrl: database.url, log: createLogger('silent', 'fuzz') });
   try {
     const target = await prepareFuzzTarget({
       url: api.url,

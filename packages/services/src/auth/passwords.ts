@@ -7,6 +7,3 @@ export const hashPassword = (password: string) => hash(password, options);
 
 export const verifyPassword = (passwordHash: string, password: string) =>
   verify(passwordHash, password).catch(() => false);
-
-export const DEFAULT_ADMIN_USERNAME = 'admin';
-export const DEFAULT_ADMIN_PASSWORD = 'Admin123!';

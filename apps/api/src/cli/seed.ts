@@ -1,8 +1,6 @@
 import { loadConfigOrExit } from '@touch-crm/config';
-import { connectDatabase } from '../client.ts';
-import { resolveDatabase } from '../database-url.ts';
-import { runMigrations } from '../migrate.ts';
-import { runSeed } from '../seed/index.ts';
+import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
+import { hashPassword } from '@touch-crm/services';
 
 const config = loadConfigOrExit();
 const database = await resolveDatabase({
@@ -13,7 +11,7 @@ const database = await resolveDatabase({
 const handle = connectDatabase(database.url, { max: 2, applicationName: 'touch-crm-seed' });
 try {
   await runMigrations(database.url);
-  const result = await runSeed(handle.db, { adminPassword: config.ADMIN_PASSWORD });
+  const result = await runSeed(handle.db, { hashPassword, adminPassword: config.ADMIN_PASSWORD });
   console.log(
     `Seed applied: ${result.newRoles.length} new roles, ${result.newPermissions.length} new permissions${
       result.adminCreated ? ', default admin created' : ''
