@@ -1,5 +1,5 @@
 export * from './customers.ts';
-export * from './orders.ts';
+export * from './orders/index.ts';
 export * from './phone.ts';
 export * from './products.ts';
 export { assignLevelPromotions } from './promotion-assignment.ts';

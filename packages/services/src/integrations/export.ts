@@ -4,7 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { customerFilters } from '../commerce/customers.ts';
-import { orderFilters } from '../commerce/orders.ts';
+import { orderFilters } from '../commerce/orders/read.ts';
 import type { ServiceDeps } from '../deps.ts';
 import type { Scope } from '../scope.ts';
 import { csvLine } from './csv.ts';
