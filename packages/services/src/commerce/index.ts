@@ -1,4 +1,5 @@
 export * from './customers.ts';
+export { customerFilters, getCustomer, listCustomers } from './customers-read.ts';
 export * from './orders/index.ts';
 export * from './phone.ts';
 export * from './products.ts';

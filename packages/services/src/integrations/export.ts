@@ -3,7 +3,7 @@ import { schema } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
-import { customerFilters } from '../commerce/customers.ts';
+import { customerFilters } from '../commerce/customers-read.ts';
 import { orderFilters } from '../commerce/orders/read.ts';
 import type { ServiceDeps } from '../deps.ts';
 import type { Scope } from '../scope.ts';
