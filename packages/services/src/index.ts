@@ -8,7 +8,7 @@ export * from './auth/session.ts';
 export * from './auth/throttle.ts';
 export * from './auth/tokens.ts';
 export * from './auth/users.ts';
-export * from './campaigns/campaigns.ts';
+export * from './campaigns/index.ts';
 export * from './commerce/index.ts';
 export * from './demo/seed-demo.ts';
 export * from './deps.ts';

@@ -1,25 +1,17 @@
-import type {
-  CreateCustomerInput,
-  Customer,
-  CustomerDetail,
-  DeleteResult,
-  ListCustomersInput,
-  Page,
-  UpdateCustomerInput,
-} from '@touch-crm/contract';
+import type { CreateCustomerInput, CustomerDetail, DeleteResult, UpdateCustomerInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, eq, gt, gte, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
 import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
-import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
+import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
 import { assignLevelPromotions } from './promotion-assignment.ts';
 
-const { customers, customerLevels, customerPromotions, users } = schema;
+const { customers, customerLevels, users } = schema;
 
 /** Fields whose changes the audit trail records. */
 const FIELDS = [
@@ -42,121 +34,6 @@ export const CUSTOMER_AUDIT_FIELDS = FIELDS;
 /** An edit also records a level set or cleared by hand (the import never sets one). */
 const UPDATE_FIELDS = [...FIELDS, 'manualLevelId'] as const;
 
-const live = isNull(customers.deletedAt);
-
-const selectCustomers = (executor: Executor) =>
-  executor
-    .select({
-      customer: customers,
-      level: { id: customerLevels.id, name: customerLevels.name, rank: customerLevels.rank },
-      owner: { id: users.id, fullName: users.fullName },
-    })
-    .from(customers)
-    .innerJoin(users, eq(users.id, customers.ownerId))
-    .leftJoin(customerLevels, eq(customerLevels.id, customers.levelId));
-type CustomerRow = Awaited<ReturnType<typeof selectCustomers>>[number];
-
-function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
-  return {
-    id: c.id,
-    firstName: c.firstName,
-    lastName: c.lastName,
-    phone: c.phone,
-    email: c.email,
-    birthday: c.birthday,
-    gender: c.gender,
-    address: c.address,
-    notes: c.notes,
-    status: c.status,
-    smsOptIn: c.smsOptIn,
-    level,
-    owner,
-    manualLevelId: c.manualLevelId,
-    referredById: c.referredById,
-    orderCount: c.orderCount,
-    totalSpent: c.totalSpent,
-    lastOrderAt: c.lastOrderAt?.toISOString() ?? null,
-    rfm: {
-      recency: c.rfmRecency,
-      frequency: c.rfmFrequency,
-      monetary: c.rfmMonetary,
-      score: c.rfmScore,
-      segment: c.rfmSegment,
-      scoredAt: c.rfmScoredAt?.toISOString() ?? null,
-    },
-    createdAt: c.createdAt.toISOString(),
-    updatedAt: c.updatedAt.toISOString(),
-  };
-}
-
-const ALL: Scope = { kind: 'all' };
-
-/** A live customer within `scope`, with level, owner and the promotions they can use now. */
-async function loadCustomerDetail(executor: Executor, scope: Scope, id: string, now: Date): Promise<CustomerDetail> {
-  // Both at once: the promotions of a customer outside the scope are simply discarded.
-  const [[row], activePromotions] = await Promise.all([
-    selectCustomers(executor).where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers'))),
-    loadCustomerPromotions(executor, and(eq(customerPromotions.customerId, id), usableCustomerPromotion(now))),
-  ]);
-  if (!row) throw new NotFoundError('Customer');
-  return { ...toCustomer(row), activePromotions };
-}
-
-export const getCustomer = (deps: ServiceDeps, scope: Scope, id: string): Promise<CustomerDetail> =>
-  loadCustomerDetail(deps.db, scope, id, deps.now());
-
-const sortColumns = {
-  createdAt: customers.createdAt,
-  lastOrderAt: customers.lastOrderAt,
-  totalSpent: customers.totalSpent,
-  lastName: customers.lastName,
-};
-
-/** Matches the trigram-indexed search text; a phone typed with spaces or dashes matches too. */
-function searchCondition(search: string): SQL | undefined {
-  const contains = (value: string) => `%${value.replace(/[\\%_]/g, '\\$&')}%`;
-  const text = like(customers.searchText, contains(search.toLowerCase()));
-  const digits = search.replace(/\D/g, '');
-  const looksLikePhone = /^[\d\s()+.-]+$/.test(search) && digits.length >= 3;
-  return looksLikePhone ? or(text, like(customers.searchText, contains(digits))) : text;
-}
-
-/** The list's filters as one condition; the list and the export share it. */
-export function customerFilters(scope: Scope, input: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>) {
-  const conditions: (SQL | undefined)[] = [live, scopeWhere(scope, 'customers')];
-  if (input.status) conditions.push(eq(customers.status, input.status));
-  if (input.levelId) conditions.push(eq(customers.levelId, input.levelId));
-  if (input.ownerId) conditions.push(eq(customers.ownerId, input.ownerId));
-  if (input.search) conditions.push(searchCondition(input.search));
-  if (input.createdFrom) conditions.push(gte(customers.createdAt, new Date(input.createdFrom)));
-  if (input.createdTo) conditions.push(lte(customers.createdAt, new Date(input.createdTo)));
-  if (input.lastOrderBefore) conditions.push(lt(customers.lastOrderAt, new Date(input.lastOrderBefore)));
-  if (input.lastOrderAfter) conditions.push(gt(customers.lastOrderAt, new Date(input.lastOrderAfter)));
-  if (input.minTotalSpent !== undefined) conditions.push(gte(customers.totalSpent, input.minTotalSpent));
-  if (input.smsOptIn !== undefined) conditions.push(eq(customers.smsOptIn, input.smsOptIn));
-  return and(...conditions);
-}
-
-export async function listCustomers(
-  deps: ServiceDeps,
-  scope: Scope,
-  input: ListCustomersInput,
-): Promise<Page<Customer>> {
-  const where = customerFilters(scope, input);
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  // Customers who never ordered sort last either way.
-  const order = input.sort.startsWith('-') ? sql`${column} desc nulls last` : sql`${column} asc nulls last`;
-  const [rows, totals] = await Promise.all([
-    selectCustomers(deps.db)
-      .where(where)
-      .orderBy(order, asc(customers.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(customers).where(where),
-  ]);
-  return { items: rows.map(toCustomer), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
-}
-
 async function assertActiveUser(executor: Executor, userId: string) {
   const [user] = await executor
     .select({ id: users.id })
@@ -172,7 +49,7 @@ async function assertReferrer(executor: Executor, referrerId: string | null | un
   const [referrer] = await executor
     .select({ id: customers.id })
     .from(customers)
-    .where(and(eq(customers.id, referrerId), live));
+    .where(and(eq(customers.id, referrerId), liveCustomer));
   if (!referrer) throw ValidationError.field('referredById', 'unknown customer');
 }
 
@@ -184,7 +61,7 @@ async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, e
     ? await deps.db
         .select({ id: customers.id })
         .from(customers)
-        .where(and(eq(customers.phone, phone), live, scopeWhere(readScope, 'customers')))
+        .where(and(eq(customers.phone, phone), liveCustomer, scopeWhere(readScope, 'customers')))
     : [];
   throw new ConflictError(
     'A customer with this phone number already exists',
@@ -297,7 +174,7 @@ export async function updateCustomer(
       const [before] = await tx
         .select()
         .from(customers)
-        .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
+        .where(and(eq(customers.id, id), liveCustomer, scopeWhere(scope, 'customers')))
         .for('no key update');
       if (!before) throw new NotFoundError('Customer');
       const { levelId, ...otherFields } = fields;
@@ -346,7 +223,7 @@ export async function deleteCustomer(
     const [deleted] = await tx
       .update(customers)
       .set({ deletedAt: now, updatedAt: now })
-      .where(and(eq(customers.id, id), live, scopeWhere(scope, 'customers')))
+      .where(and(eq(customers.id, id), liveCustomer, scopeWhere(scope, 'customers')))
       .returning({ id: customers.id, firstName: customers.firstName, lastName: customers.lastName });
     if (!deleted) throw new NotFoundError('Customer');
     await recordEvents({ tx, jobs: deps.jobs }, [

@@ -1,4 +1,4 @@
 export * from './csv.ts';
 export * from './csv-reader.ts';
 export * from './export.ts';
-export * from './import.ts';
+export * from './import/index.ts';

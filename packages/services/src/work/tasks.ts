@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  CreateTaskInput,
-  ListTasksInput,
-  MyTasksInput,
-  Page,
-  SetTaskStatusInput,
-  Task,
-  TaskStatus,
-  UpdateTaskInput,
-} from '@touch-crm/contract';
+import type { CreateTaskInput, SetTaskStatusInput, Task, TaskStatus, UpdateTaskInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
+import { scopeWhere } from '../scope.ts';
 import {
   assertActiveUser,
   assertCustomerReference,
@@ -23,11 +14,10 @@ import {
   type ScopedCaller,
   scopeOf,
 } from './references.ts';
+import { type TaskRow, toTask } from './tasks-read.ts';
 
 const { tasks, projects } = schema;
-type TaskRow = typeof tasks.$inferSelect;
 
-const OPEN: TaskStatus[] = ['TODO', 'IN_PROGRESS'];
 const CLOSED: TaskStatus[] = ['DONE', 'CANCELLED'];
 const AUDITED = [
   'title',
@@ -53,44 +43,6 @@ export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
 };
 
 const SERIES_CONSTRAINT = 'tasks_series_occurrence_key';
-
-export function toTask(row: TaskRow, now: Date): Task {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    projectId: row.projectId,
-    customerId: row.customerId,
-    assigneeId: row.assigneeId,
-    createdById: row.createdById,
-    status: row.status,
-    priority: row.priority,
-    dueAt: row.dueAt?.toISOString() ?? null,
-    completedAt: row.completedAt?.toISOString() ?? null,
-    overdue: row.dueAt !== null && row.dueAt < now && OPEN.includes(row.status),
-    recurrence: row.recurrenceFrequency
-      ? {
-          frequency: row.recurrenceFrequency,
-          interval: row.recurrenceInterval ?? 1,
-          until: row.recurrenceUntil?.toISOString() ?? null,
-        }
-      : null,
-    seriesId: row.seriesId,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-const overdueAt = (now: Date) => and(isNotNull(tasks.dueAt), lt(tasks.dueAt, now), inArray(tasks.status, OPEN)) as SQL;
-
-async function loadTask(executor: Executor, id: string, scope: Scope, now: Date): Promise<Task> {
-  const [row] = await executor
-    .select()
-    .from(tasks)
-    .where(and(eq(tasks.id, id), scopeWhere(scope, 'tasks')));
-  if (!row) throw new NotFoundError('Task');
-  return toTask(row, now);
-}
 
 const canAssign = (user: AuthUser) => user.permissions.has('tasks:assign');
 
@@ -171,76 +123,6 @@ export async function createTask(deps: ServiceDeps, user: AuthUser, input: Creat
     );
     return task;
   });
-}
-
-export const getTask = (deps: ServiceDeps, scope: Scope, id: string) => loadTask(deps.db, id, scope, deps.now());
-
-function filterConditions(
-  input: Pick<MyTasksInput, 'status' | 'projectId' | 'dueBefore' | 'overdue'>,
-  now: Date,
-): (SQL | undefined)[] {
-  const conditions: (SQL | undefined)[] = [];
-  if (input.status) conditions.push(eq(tasks.status, input.status));
-  if (input.projectId) conditions.push(eq(tasks.projectId, input.projectId));
-  if (input.dueBefore) conditions.push(lt(tasks.dueAt, new Date(input.dueBefore)));
-  if (input.overdue === true) conditions.push(overdueAt(now));
-  if (input.overdue === false) conditions.push(not(overdueAt(now)));
-  return conditions;
-}
-
-async function pageOfTasks(
-  deps: ServiceDeps,
-  where: SQL | undefined,
-  orderBy: SQL[],
-  input: { page: number; pageSize: number },
-  now: Date,
-): Promise<Page<Task>> {
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(tasks)
-      .where(where)
-      .orderBy(...orderBy, asc(tasks.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(tasks).where(where),
-  ]);
-  return {
-    items: rows.map((row) => toTask(row, now)),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
-}
-
-/**
- * The caller's own tasks (assigned to them), whatever their read scope: overdue ones
- * first (oldest due first), then by due date, undated last.
- */
-export async function listMyTasks(deps: ServiceDeps, user: AuthUser, input: MyTasksInput): Promise<Page<Task>> {
-  const now = deps.now();
-  const where = and(eq(tasks.assigneeId, user.id), ...filterConditions(input, now));
-  const order = [
-    sql`case when ${overdueAt(now)} then 0 else 1 end`,
-    sql`${tasks.dueAt} asc nulls last`,
-    asc(tasks.createdAt),
-  ];
-  return pageOfTasks(deps, where, order, input, now);
-}
-
-const sortColumns = { dueAt: tasks.dueAt, createdAt: tasks.createdAt, priority: tasks.priority };
-
-/** The team view: every task in the caller's `tasks:read` scope (a rep: their own). */
-export async function listTasks(deps: ServiceDeps, scope: Scope, input: ListTasksInput): Promise<Page<Task>> {
-  const now = deps.now();
-  const conditions = [scopeWhere(scope, 'tasks'), ...filterConditions(input, now)];
-  if (input.assigneeId) conditions.push(eq(tasks.assigneeId, input.assigneeId));
-  if (input.customerId) conditions.push(eq(tasks.customerId, input.customerId));
-  if (input.search) conditions.push(ilike(tasks.title, `%${input.search.replace(/[\\%_]/g, '\\$&')}%`));
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const order = [descending ? sql`${column} desc nulls last` : sql`${column} asc nulls last`, desc(tasks.createdAt)];
-  return pageOfTasks(deps, and(...conditions), order, input, now);
 }
 
 /**

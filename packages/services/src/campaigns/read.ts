@@ -1,0 +1,132 @@
+import type { Campaign, CampaignAudience, CampaignPreview, ListCampaignsInput, Page } from '@touch-crm/contract';
+import { type Executor, schema } from '@touch-crm/db';
+import { asc, count, desc, eq, sql } from 'drizzle-orm';
+import type { ServiceDeps } from '../deps.ts';
+import { NotFoundError } from '../errors.ts';
+import { uuids } from '../messaging/policy.ts';
+import { renderSql } from '../messaging/template-language.ts';
+import { audienceSize, audienceWhere } from './audience.ts';
+
+const { campaigns, promotions } = schema;
+export type CampaignRow = typeof campaigns.$inferSelect;
+
+type Counts = {
+  queued: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+};
+const noCounts: Counts = { queued: 0, sent: 0, failed: 0, skipped: 0, cancelled: 0 };
+
+async function countsOf(executor: Executor, ids: readonly string[]): Promise<Map<string, Counts>> {
+  if (ids.length === 0) return new Map();
+  const rows = await executor.execute<Counts & { campaign_id: string }>(sql`
+    select campaign_id,
+           count(*) filter (where status in ('QUEUED', 'SENDING'))::int as queued,
+           count(*) filter (where status = 'SENT')::int as sent,
+           count(*) filter (where status = 'FAILED')::int as failed,
+           count(*) filter (where status = 'SKIPPED')::int as skipped,
+           count(*) filter (where status = 'CANCELLED')::int as cancelled
+      from message_queue where campaign_id = any(${uuids(ids)})
+     group by campaign_id`);
+  return new Map(rows.map((row) => [row.campaign_id, row]));
+}
+
+const campaignColumns = {
+  campaign: campaigns,
+  promotion: { id: promotions.id, name: promotions.name, code: promotions.code },
+};
+
+export const selectCampaigns = (executor: Executor) =>
+  executor.select(campaignColumns).from(campaigns).leftJoin(promotions, eq(promotions.id, campaigns.promotionId));
+
+function toCampaign(
+  row: { campaign: CampaignRow; promotion: { id: string; name: string; code: string | null } | null },
+  counts: Counts,
+  audience: number | null,
+): Campaign {
+  const c = row.campaign;
+  return {
+    id: c.id,
+    name: c.name,
+    message: c.message,
+    audience: c.audience as CampaignAudience,
+    promotion: row.promotion,
+    status: c.status,
+    scheduledAt: c.scheduledAt?.toISOString() ?? null,
+    startedAt: c.startedAt?.toISOString() ?? null,
+    completedAt: c.completedAt?.toISOString() ?? null,
+    cancelledAt: c.cancelledAt?.toISOString() ?? null,
+    counts: { audience, ...counts },
+    createdById: c.createdById,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/** A campaign with its counts; before execution `counts.audience` is the audience's size now. */
+export async function getCampaign(deps: ServiceDeps, id: string): Promise<Campaign> {
+  const [row] = await selectCampaigns(deps.db).where(eq(campaigns.id, id));
+  if (!row) throw new NotFoundError('Campaign');
+  const counts = (await countsOf(deps.db, [id])).get(id) ?? noCounts;
+  const audience =
+    row.campaign.audienceCount ?? (await audienceSize(deps.db, row.campaign.audience as CampaignAudience));
+  return toCampaign(row, counts, audience);
+}
+
+const sortColumns = { createdAt: campaigns.createdAt, scheduledAt: campaigns.scheduledAt, name: campaigns.name };
+
+export async function listCampaigns(deps: ServiceDeps, input: ListCampaignsInput): Promise<Page<Campaign>> {
+  const where = input.status ? eq(campaigns.status, input.status) : undefined;
+  const descending = input.sort.startsWith('-');
+  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
+  const [rows, totals] = await Promise.all([
+    selectCampaigns(deps.db)
+      .where(where)
+      .orderBy(descending ? desc(column) : asc(column), asc(campaigns.id))
+      .limit(input.pageSize)
+      .offset((input.page - 1) * input.pageSize),
+    deps.db.select({ total: count() }).from(campaigns).where(where),
+  ]);
+  const counts = await countsOf(
+    deps.db,
+    rows.map((row) => row.campaign.id),
+  );
+  return {
+    items: rows.map((row) =>
+      toCampaign(row, counts.get(row.campaign.id) ?? noCounts, row.campaign.audienceCount ?? null),
+    ),
+    total: totals[0]?.total ?? 0,
+    page: input.page,
+    pageSize: input.pageSize,
+  };
+}
+
+/** The audience's size now and a few rendered messages, without sending anything. */
+export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize = 5): Promise<CampaignPreview> {
+  const [row] = await selectCampaigns(deps.db).where(eq(campaigns.id, id));
+  if (!row) throw new NotFoundError('Campaign');
+  const audience = row.campaign.audience as CampaignAudience;
+  const body = renderSql(row.campaign.message, {
+    firstName: sql`c.first_name`,
+    lastName: sql`c.last_name`,
+    level: sql`l.name`,
+    promotionName: sql`${row.promotion?.name ?? ''}::text`,
+    promotionCode: sql`${row.promotion?.code ?? ''}::text`,
+  });
+  const [sizes] = await deps.db.execute<{ size: number; opted_out: number }>(sql`
+    select count(*)::int as size, count(*) filter (where not c.sms_opt_in)::int as opted_out
+      from customers c where ${audienceWhere(audience)}`);
+  const samples = await deps.db.execute<{ customer_id: string; phone: string; body: string }>(sql`
+    select c.id as customer_id, c.phone, ${body} as body
+      from customers c left join customer_levels l on l.id = c.level_id
+     where ${audienceWhere(audience)} and c.sms_opt_in
+     order by c.created_at, c.id
+     limit ${sampleSize}`);
+  return {
+    audienceSize: sizes?.size ?? 0,
+    optedOut: sizes?.opted_out ?? 0,
+    samples: samples.map((sample) => ({ customerId: sample.customer_id, phone: sample.phone, body: sample.body })),
+  };
+}

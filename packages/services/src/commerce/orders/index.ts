@@ -1,0 +1,3 @@
+export { cancelOrder } from './cancel.ts';
+export { createOrder } from './place.ts';
+export { getOrder, listOrders, orderFilters } from './read.ts';

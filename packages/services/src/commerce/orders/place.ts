@@ -1,0 +1,287 @@
+import type { CreateOrderInput, PlacedOrder } from '@touch-crm/contract';
+import { schema, type Transaction } from '@touch-crm/db';
+import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { type Actor, type AuthUser, userActor } from '../../actor.ts';
+import type { ServiceDeps } from '../../deps.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { type DomainEvent, recordEvents } from '../../events/record.ts';
+import { type Scope, scopeWhere } from '../../scope.ts';
+import { usableCustomerPromotion } from '../customer-promotions.ts';
+import { discountFor, formatMoney } from '../money.ts';
+import { assignedEvents, assignOrderPromotions } from '../promotion-assignment.ts';
+import { ALL, loadOrderDetail } from './read.ts';
+
+const { orders, orderItems, transactions, customers, products, promotions, customerPromotions } = schema;
+
+/**
+ * Prices the items from the catalogue. The rows are share-locked against deletion, so a
+ * product removed concurrently is reported as unknown rather than failing a foreign key.
+ */
+async function priceItems(tx: Transaction, items: CreateOrderInput['items']) {
+  const ids = [...new Set(items.map((item) => item.productId))];
+  const found = await tx
+    .select({
+      id: products.id,
+      sku: products.sku,
+      name: products.name,
+      unitPrice: products.unitPrice,
+      isActive: products.isActive,
+    })
+    .from(products)
+    .where(inArray(products.id, ids))
+    .for('key share');
+  const lines = items.map((item, index) => {
+    const product = found.find((p) => p.id === item.productId);
+    const invalid = (message: string) => new ValidationError([{ path: ['items', index, 'productId'], message }]);
+    if (!product) throw invalid('unknown product');
+    if (!product.isActive) throw invalid('product is not for sale');
+    return {
+      productId: product.id,
+      sku: product.sku,
+      productName: product.name,
+      unitPrice: product.unitPrice,
+      quantity: item.quantity,
+      lineTotal: product.unitPrice * item.quantity,
+    };
+  });
+  const subtotal = lines.reduce((sum, line) => sum + line.lineTotal, 0);
+  if (!Number.isSafeInteger(subtotal)) throw ValidationError.field('items', 'order total is too large');
+  return { lines, subtotal };
+}
+
+/** Why a promotion the order asked for cannot be redeemed, for a useful 409. */
+async function unavailableReason(tx: Transaction, customerId: string, target: SQL): Promise<string> {
+  const [held] = await tx
+    .select({ status: customerPromotions.status })
+    .from(customerPromotions)
+    .innerJoin(promotions, eq(promotions.id, customerPromotions.promotionId))
+    .where(and(eq(customerPromotions.customerId, customerId), target));
+  if (!held) return 'The promotion is not assigned to this customer';
+  if (held.status === 'REDEEMED') return 'The promotion has already been used';
+  if (held.status === 'REVOKED') return 'The promotion was revoked';
+  return 'The promotion has expired or is no longer active';
+}
+
+/**
+ * Marks the requested promotion redeemed, guarded by its state in the same UPDATE, so of
+ * two orders racing for it exactly one succeeds; the other gets a 409.
+ */
+async function redeem(tx: Transaction, customerId: string, input: CreateOrderInput, now: Date) {
+  const target = input.customerPromotionId
+    ? eq(customerPromotions.id, input.customerPromotionId)
+    : eq(promotions.code, (input.promotionCode as string).toUpperCase());
+  const [redeemed] = await tx
+    .update(customerPromotions)
+    .set({ status: 'REDEEMED', redeemedAt: now, updatedAt: now })
+    .from(promotions)
+    .where(
+      and(
+        eq(promotions.id, customerPromotions.promotionId),
+        eq(customerPromotions.customerId, customerId),
+        target,
+        usableCustomerPromotion(now),
+      ),
+    )
+    .returning({
+      id: customerPromotions.id,
+      name: promotions.name,
+      discountType: promotions.discountType,
+      discountValue: promotions.discountValue,
+    });
+  if (!redeemed) throw new ConflictError(await unavailableReason(tx, customerId, target));
+  return redeemed;
+}
+
+/**
+ * The customer placing the order, with their referrer, locked. NO KEY UPDATE serialises orders
+ * of this customer without blocking the foreign-key checks of rows that merely reference the
+ * customer (e.g. a referral reward).
+ */
+async function lockBuyer(tx: Transaction, scope: Scope, customerId: string) {
+  const referrers = alias(customers, 'referrer');
+  const [customer] = await tx
+    .select({
+      id: customers.id,
+      firstName: customers.firstName,
+      lastName: customers.lastName,
+      status: customers.status,
+      orderCount: customers.orderCount,
+      referrerId: referrers.id,
+    })
+    .from(customers)
+    .leftJoin(referrers, and(eq(referrers.id, customers.referredById), isNull(referrers.deletedAt)))
+    .where(and(eq(customers.id, customerId), isNull(customers.deletedAt), scopeWhere(scope, 'customers')))
+    .for('no key update', { of: customers });
+  if (!customer) throw new NotFoundError('Customer');
+  return customer;
+}
+type Buyer = Awaited<ReturnType<typeof lockBuyer>>;
+
+/** The priced lines, the promotion redeemed for the order (if any) and the amounts. */
+async function billOrder(tx: Transaction, customerId: string, input: CreateOrderInput, now: Date) {
+  const { lines, subtotal } = await priceItems(tx, input.items);
+  const applied = input.customerPromotionId || input.promotionCode ? await redeem(tx, customerId, input, now) : null;
+  const discount = applied ? discountFor(subtotal, applied.discountType, applied.discountValue) : 0;
+  return { lines, subtotal, applied, discount, total: subtotal - discount };
+}
+type Bill = Awaited<ReturnType<typeof billOrder>>;
+
+/** The order, its items and its payment; the redeemed promotion points at the order. */
+async function insertOrder(
+  tx: Transaction,
+  user: AuthUser,
+  buyer: Buyer,
+  input: CreateOrderInput,
+  bill: Bill,
+  currency: string,
+  now: Date,
+): Promise<{ id: string; number: number }> {
+  const { lines, subtotal, applied, discount, total } = bill;
+  const [order] = await tx
+    .insert(orders)
+    .values({
+      customerId: buyer.id,
+      createdById: user.id,
+      status: input.payment ? 'PAID' : 'PENDING',
+      currency,
+      subtotal,
+      discount,
+      total,
+      appliedCustomerPromotionId: applied?.id ?? null,
+      notes: input.notes ?? null,
+      paidAt: input.payment ? now : null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning({ id: orders.id, number: orders.number });
+  const { id, number } = order as { id: string; number: number };
+  await tx.insert(orderItems).values(lines.map((line) => ({ ...line, orderId: id, createdAt: now })));
+  if (input.payment)
+    await tx.insert(transactions).values({
+      orderId: id,
+      kind: 'PAYMENT',
+      method: input.payment.method,
+      reference: input.payment.reference ?? null,
+      amount: total,
+      currency,
+      createdById: user.id,
+      createdAt: now,
+    });
+  if (applied)
+    await tx.update(customerPromotions).set({ redeemedOrderId: id }).where(eq(customerPromotions.id, applied.id));
+  return { id, number };
+}
+
+/** Adds the order to the buyer's totals; a LEAD or PROSPECT becomes a CUSTOMER (the result says whether). */
+async function addToBuyerTotals(tx: Transaction, buyer: Buyer, total: number, now: Date): Promise<boolean> {
+  const becomesCustomer = buyer.status === 'LEAD' || buyer.status === 'PROSPECT';
+  await tx
+    .update(customers)
+    .set({
+      orderCount: sql`${customers.orderCount} + 1`,
+      totalSpent: sql`${customers.totalSpent} + ${total}`,
+      lastOrderAt: sql`greatest(${customers.lastOrderAt}, ${now.toISOString()}::timestamptz)`,
+      ...(becomesCustomer ? { status: 'CUSTOMER' as const } : {}),
+      updatedAt: now,
+    })
+    .where(eq(customers.id, buyer.id));
+  return becomesCustomer;
+}
+
+/** `order.placed`, and `promotion.redeemed` and `customer.status_changed` where they happened. */
+function placedEvents(
+  actor: Actor,
+  buyer: Buyer,
+  order: { id: string; number: number; paid: boolean; becameCustomer: boolean },
+  bill: Bill,
+  currency: string,
+  now: Date,
+): DomainEvent[] {
+  const { id, number } = order;
+  const { lines, subtotal, applied, discount, total } = bill;
+  const base = { customerId: buyer.id, actor, occurredAt: now };
+  const events: DomainEvent[] = [
+    {
+      ...base,
+      type: 'order.placed',
+      entityType: 'order',
+      entityId: id,
+      data: {
+        id,
+        number,
+        customerId: buyer.id,
+        status: order.paid ? 'PAID' : 'PENDING',
+        subtotal,
+        discount,
+        total,
+        currency,
+      },
+      timeline: {
+        subject: `Order #${number} placed`,
+        content: `${lines.length} line(s), total ${formatMoney(total, currency)}${discount ? `, discount ${formatMoney(discount, currency)}` : ''}`,
+      },
+    },
+  ];
+  if (applied)
+    events.push({
+      ...base,
+      type: 'promotion.redeemed',
+      entityType: 'customer_promotion',
+      entityId: applied.id,
+      data: { id: applied.id, orderId: id, discount },
+      timeline: { subject: `Promotion redeemed: ${applied.name}`, content: `On order #${number}` },
+    });
+  if (order.becameCustomer)
+    events.push({
+      ...base,
+      type: 'customer.status_changed',
+      entityType: 'customer',
+      entityId: buyer.id,
+      data: { id: buyer.id, status: 'CUSTOMER', orderId: id },
+      changes: { status: { before: buyer.status, after: 'CUSTOMER' } },
+      timeline: { subject: `Status changed from ${buyer.status} to CUSTOMER`, content: `First order #${number}` },
+    });
+  return events;
+}
+
+/**
+ * Places an order in one transaction: prices it from the catalogue, redeems at most one
+ * promotion, records the payment, updates the customer's totals and status, and assigns
+ * what the order earned. The customer row is locked first, so concurrent orders of one
+ * customer run one after another and "first order" and the totals are exact.
+ */
+export async function createOrder(
+  deps: ServiceDeps,
+  user: AuthUser,
+  scope: Scope,
+  input: CreateOrderInput,
+): Promise<PlacedOrder> {
+  const now = deps.now();
+  const actor = userActor(user);
+  const currency = deps.config.CURRENCY;
+  return deps.db.transaction(async (tx) => {
+    const buyer = await lockBuyer(tx, scope, input.customerId);
+    const bill = await billOrder(tx, buyer.id, input, now);
+    const { id, number } = await insertOrder(tx, user, buyer, input, bill, currency, now);
+    const becameCustomer = await addToBuyerTotals(tx, buyer, bill.total, now);
+    const placed = { id, number, paid: Boolean(input.payment), becameCustomer };
+    const events = placedEvents(actor, buyer, placed, bill, currency, now);
+    const assigned = await assignOrderPromotions(
+      tx,
+      actor,
+      {
+        orderId: id,
+        customerId: buyer.id,
+        referrerId: buyer.referrerId,
+        firstOrder: buyer.orderCount === 0,
+        total: bill.total,
+      },
+      now,
+    );
+    await recordEvents({ tx, jobs: deps.jobs }, [...events, ...assignedEvents(actor, assigned, now)]);
+    // Read back on the transaction's own connection: after commit the read would queue for
+    // a pooled connection behind every other order of a burst.
+    return { ...(await loadOrderDetail(tx, ALL, id)), assignedPromotions: assigned };
+  });
+}
