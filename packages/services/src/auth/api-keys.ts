@@ -13,7 +13,7 @@ import {
 import { schema } from '@touch-crm/db';
 import baseX from 'base-x';
 import { and, count, desc, eq } from 'drizzle-orm';
-import { type Actor, type AuthUser, userActor } from '../actor.ts';
+import { type Actor, type AuthUser, authUserOf, type SessionUserRow, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DomainError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
@@ -159,19 +159,10 @@ export async function revokeApiKey(deps: ServiceDeps, actor: Actor, scope: Scope
   });
 }
 
-interface ApiKeySessionRow extends Record<string, unknown> {
+interface ApiKeySessionRow extends SessionUserRow {
   key_id: string;
   expired: boolean;
   last_use_stale: boolean;
-  id: string;
-  username: string;
-  full_name: string;
-  email: string | null;
-  is_active: boolean;
-  must_change_password: boolean;
-  role_id: string;
-  role_name: string;
-  permissions: string[];
 }
 
 /**
@@ -208,15 +199,5 @@ export async function authenticateApiKey(deps: ServiceDeps, key: string, ip: str
     await deps.db.$client`
       update api_keys set last_used_at = ${now}::timestamptz, last_used_ip = ${ip}
        where id = ${row.key_id} and (last_used_at is null or last_used_at <= ${staleBefore}::timestamptz)`;
-  return {
-    id: row.id,
-    username: row.username,
-    fullName: row.full_name,
-    email: row.email,
-    roleId: row.role_id,
-    roleName: row.role_name,
-    permissions: new Set(row.permissions as PermissionKey[]),
-    mustChangePassword: row.must_change_password,
-    apiKeyId: row.key_id,
-  };
+  return authUserOf(row, row.key_id);
 }

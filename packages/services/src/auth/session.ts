@@ -1,21 +1,11 @@
-import type { PermissionKey } from '@touch-crm/contract';
-import type { AuthUser } from '../actor.ts';
+import { type AuthUser, authUserOf, type SessionUserRow } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
 import { verifyToken } from './tokens.ts';
 
-interface SessionRow extends Record<string, unknown> {
-  id: string;
-  username: string;
-  full_name: string;
-  email: string | null;
-  is_active: boolean;
-  must_change_password: boolean;
+interface SessionRow extends SessionUserRow {
   token_version: number;
-  role_id: string;
-  role_name: string;
-  permissions: string[];
 }
 
 /**
@@ -40,16 +30,7 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
   const row = rows[0];
   if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
   if (!row.is_active) throw new UnauthorizedError('Account is deactivated');
-  return {
-    id: row.id,
-    username: row.username,
-    fullName: row.full_name,
-    email: row.email,
-    roleId: row.role_id,
-    roleName: row.role_name,
-    permissions: new Set(row.permissions as PermissionKey[]),
-    mustChangePassword: row.must_change_password,
-  };
+  return authUserOf(row);
 }
 
 /** What a request presents: the `Authorization` and `X-Api-Key` header values, and where it came from. */
