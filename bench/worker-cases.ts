@@ -9,7 +9,7 @@ import {
   enqueueDelivery,
   executeCampaign,
   hashPassword,
-  jobActor,
+  jobCaller,
   type ServiceDeps,
   scoreRfm,
 } from '@touch-crm/services';
@@ -110,13 +110,13 @@ export async function benchCampaign(bench: WorkerBench) {
     });
   });
   await bench.sql`delete from message_queue where idempotency_key like 'baseline:%'`;
-  const actor = jobActor('bench');
-  const campaign = await createCampaign(bench.deps, actor, {
+  const caller = jobCaller('bench');
+  const campaign = await createCampaign(bench.deps, caller, {
     name: 'Bench',
     message: 'Hello {{firstName}}',
     audience: { statuses: ['CUSTOMER'] },
   } as never);
-  const value = await seconds(() => executeCampaign(bench.deps, actor, campaign.id));
+  const value = await seconds(() => executeCampaign(bench.deps, caller, { id: campaign.id }));
   const [row] = await bench.sql<
     { n: number }[]
   >`select count(*)::int as n from message_queue where campaign_id = ${campaign.id}`;

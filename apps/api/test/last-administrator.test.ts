@@ -1,6 +1,6 @@
 import { PERMISSIONS, ROLE_NAMES } from '@touch-crm/contract';
 import { roleIdsByName, schema } from '@touch-crm/db';
-import { ConflictError, setRolePermissions, updateUser, userActor } from '@touch-crm/services';
+import { ConflictError, loadUserCaller, setRolePermissions, updateUser } from '@touch-crm/services';
 import { adminUser, createUser, startTestApi, type TestApi, type TestUser } from '@touch-crm/test-utils';
 import { eq, inArray, ne, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -139,9 +139,10 @@ describe('the last user administrator cannot lock everyone out', () => {
 
   it('holds when two administrators demote each other at the same moment: exactly one wins', async () => {
     const other = await createUser(api.deps, { role: ROLE_NAMES.admin });
+    const [asAdmin, asOther] = [await loadUserCaller(api.deps, admin.id), await loadUserCaller(api.deps, other.id)];
     const results = await race([admin.id, other.id], () => [
-      updateUser(api.deps, userActor(admin), { id: other.id, roleId: repRole() }),
-      updateUser(api.deps, userActor(other), { id: admin.id, roleId: repRole() }),
+      updateUser(api.deps, asAdmin, { id: other.id, roleId: repRole() }),
+      updateUser(api.deps, asOther, { id: admin.id, roleId: repRole() }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const failure = results.find((r) => r.status === 'rejected');
@@ -149,14 +150,15 @@ describe('the last user administrator cannot lock everyone out', () => {
     const roles = [await roleOf(admin.id), await roleOf(other.id)];
     expect(roles.filter((roleId) => roleId === adminRole())).toHaveLength(1);
     if ((await roleOf(admin.id)) !== adminRole())
-      await updateUser(api.deps, userActor(other), { id: admin.id, roleId: adminRole() });
+      await updateUser(api.deps, asOther, { id: admin.id, roleId: adminRole() });
   });
 
   it('holds when two administrators deactivate each other at the same moment', async () => {
     const other = await createUser(api.deps, { role: ROLE_NAMES.admin });
+    const [asAdmin, asOther] = [await loadUserCaller(api.deps, admin.id), await loadUserCaller(api.deps, other.id)];
     const results = await race([admin.id, other.id], () => [
-      updateUser(api.deps, userActor(admin), { id: other.id, isActive: false }),
-      updateUser(api.deps, userActor(other), { id: admin.id, isActive: false }),
+      updateUser(api.deps, asAdmin, { id: other.id, isActive: false }),
+      updateUser(api.deps, asOther, { id: admin.id, isActive: false }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const rows = await api.deps.db
@@ -174,9 +176,10 @@ describe('the last user administrator cannot lock everyone out', () => {
 
   it('holds when an administrator is demoted while their role loses its permissions', async () => {
     const other = await createUser(api.deps, { role: ROLE_NAMES.admin });
+    const [asAdmin, asOther] = [await loadUserCaller(api.deps, admin.id), await loadUserCaller(api.deps, other.id)];
     const [demote, strip] = await Promise.allSettled([
-      updateUser(api.deps, userActor(admin), { id: other.id, roleId: repRole() }),
-      setRolePermissions(api.deps, userActor(other), {
+      updateUser(api.deps, asAdmin, { id: other.id, roleId: repRole() }),
+      setRolePermissions(api.deps, asOther, {
         id: adminRole(),
         permissions: ALL_PERMISSIONS.filter((key) => key !== 'roles:update'),
       }),

@@ -1,5 +1,5 @@
 import { schema } from '@touch-crm/db';
-import { dispatchCampaigns, executeCampaign, jobActor } from '@touch-crm/services';
+import { dispatchCampaigns, executeCampaign, jobCaller } from '@touch-crm/services';
 import {
   createTeam,
   type FakeCarrier,
@@ -297,7 +297,7 @@ describe('audience, preview and execution', () => {
       // 23:15 in New York (EST) on 5 February 2030.
       now: () => new Date('2030-02-06T04:15:00Z'),
     };
-    await executeCampaign(deps, jobActor('test'), res.body.id);
+    await executeCampaign(deps, jobCaller('test'), { id: res.body.id });
     const [message] = await api.deps.db.select().from(messageQueue).where(eq(messageQueue.campaignId, res.body.id));
     expect(message?.scheduledFor.toISOString()).toBe('2030-02-06T13:00:00.000Z'); // 08:00 EST
   });

@@ -251,16 +251,14 @@ describe('delivery', () => {
     await expect(
       createOrder(
         rollingBack,
-        user,
-        { kind: 'all' },
+        { user, scope: { kind: 'all' } },
         { customerId: customer.id, items: [{ productId: product.id, quantity: 1 }] },
       ),
     ).rejects.toBeInstanceOf(RolledBack);
     await expect(
       createCustomer(
         rollingBack,
-        user,
-        { kind: 'all' },
+        { user, scope: { kind: 'all' } },
         createCustomerInput.parse({ firstName: 'Never', lastName: 'Was', phone: uniquePhone() }),
       ),
     ).rejects.toBeInstanceOf(RolledBack);

@@ -9,6 +9,7 @@ import {
   type Scope,
   type ServiceDeps,
   UnauthorizedError,
+  type UserCaller,
 } from '@touch-crm/services';
 
 /** What a request presents to say who is calling: `Authorization` (a JWT or an API key) or `X-Api-Key`. */
@@ -42,7 +43,7 @@ export async function authorize(
   deps: ServiceDeps,
   credentials: Credentials | undefined,
   access: Access = {},
-): Promise<{ user: AuthUser; scope: Scope }> {
+): Promise<UserCaller> {
   if (!credentials) throw new UnauthorizedError();
   const user = await authenticateRequest(deps, credentials);
   if (!access.beforePasswordChange) assertPasswordChanged(deps, user);

@@ -37,25 +37,23 @@ export const publicProcedure = base;
 
 /**
  * Any signed-in, active user, including one who must still change the default password:
- * only `auth.me` and `auth.changePassword`. The context carries the user with fresh permissions.
+ * only `auth.me` and `auth.changePassword`. The context's caller is the user, with fresh permissions.
  */
 export const signedInProcedure = base.use(async ({ ctx, next }) => {
-  const { user } = await authorize(ctx.deps, ctx.credentials, { beforePasswordChange: true });
-  return next({ ctx: { user } });
+  return next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials, { beforePasswordChange: true }) } });
 });
 
 /** Any signed-in, active user; in production not one who must change the password first. */
 export const authedProcedure = base.use(async ({ ctx, next }) => {
-  const { user } = await authorize(ctx.deps, ctx.credentials);
-  return next({ ctx: { user } });
+  return next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials) } });
 });
 
 /**
  * Users holding `permission`. For an owned resource action (`customers:read`) the
- * `_all` or `_own` variant grants it and the context carries the resulting scope;
+ * `_all` or `_own` variant grants it and the context's caller carries the resulting scope;
  * for a plain permission the scope is `all`.
  */
 export const permissionProcedure = (permission: RequiredPermission) =>
   base.use(async ({ ctx, next }) =>
-    next({ ctx: await authorize(ctx.deps, ctx.credentials, { permissions: [permission] }) }),
+    next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials, { permissions: [permission] }) } }),
   );

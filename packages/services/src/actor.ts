@@ -1,4 +1,5 @@
 import type { PermissionKey } from '@touch-crm/contract';
+import type { Scope } from './scope.ts';
 
 /** A signed-in user as every procedure sees it: loaded fresh on each request. */
 export interface AuthUser {
@@ -47,3 +48,27 @@ export type Actor = { kind: 'user'; userId: string } | { kind: 'job'; name: stri
 
 export const userActor = (user: { id: string }): Actor => ({ kind: 'user', userId: user.id });
 export const jobActor = (name: string): Actor => ({ kind: 'job', name });
+
+/**
+ * Who calls a service verb; every verb takes it second, `(deps, caller, input)`. A request's
+ * caller is its user with the scope of the permission its procedure checked; a job or an
+ * operator's CLI calls as `jobCaller(name)`, reaching every record.
+ */
+export type Caller = UserCaller | JobCaller;
+
+/** A signed-in user, and how far the permission the procedure checked reaches (`all` for a plain one). */
+export interface UserCaller {
+  user: AuthUser;
+  scope: Scope;
+}
+
+/** A background job or an operator's CLI, by name: recorded as such in the audit trail. */
+export interface JobCaller {
+  job: string;
+  scope: { kind: 'all' };
+}
+
+export const jobCaller = (name: string): JobCaller => ({ job: name, scope: { kind: 'all' } });
+
+/** Who a change is recorded as. */
+export const actorOf = (caller: Caller): Actor => ('user' in caller ? userActor(caller.user) : jobActor(caller.job));

@@ -1,7 +1,8 @@
 import type { AuditEntry, ListAuditInput, Page } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { ServiceDeps } from './deps.ts';
+import { pageOf } from './lib/page.ts';
 import { withoutCredentials } from './webhooks/url-safety.ts';
 
 const { auditLog, users } = schema;
@@ -25,32 +26,30 @@ export async function listAudit(deps: ServiceDeps, input: ListAuditInput): Promi
   if (input.action) conditions.push(eq(auditLog.action, input.action));
   if (input.from) conditions.push(gte(auditLog.occurredAt, new Date(input.from)));
   if (input.to) conditions.push(lte(auditLog.occurredAt, new Date(input.to)));
-  const where = conditions.length > 0 ? and(...conditions) : undefined;
   const order = input.sort === 'occurredAt' ? asc : desc;
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select({ entry: auditLog, username: users.username })
-      .from(auditLog)
-      .leftJoin(users, eq(users.id, auditLog.actorUserId))
-      .where(where)
-      .orderBy(order(auditLog.occurredAt), order(auditLog.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(auditLog).where(where),
-  ]);
-  return {
-    items: rows.map(({ entry, username }) => ({
-      id: entry.id,
-      occurredAt: entry.occurredAt.toISOString(),
-      actor: { userId: entry.actorUserId, username, job: entry.actorJob },
-      entityType: entry.entityType,
-      entityId: entry.entityId,
-      action: entry.action,
-      changes: shownChanges(entry.entityType, entry.changes as Changes),
-      eventId: entry.eventId,
-    })),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db
+        .select({ entry: auditLog, username: users.username })
+        .from(auditLog)
+        .leftJoin(users, eq(users.id, auditLog.actorUserId))
+        .$dynamic(),
+      table: auditLog,
+      where: and(...conditions),
+      order: [order(auditLog.occurredAt), order(auditLog.id)],
+    },
+    (rows) =>
+      rows.map(({ entry, username }) => ({
+        id: entry.id,
+        occurredAt: entry.occurredAt.toISOString(),
+        actor: { userId: entry.actorUserId, username, job: entry.actorJob },
+        entityType: entry.entityType,
+        entityId: entry.entityId,
+        action: entry.action,
+        changes: shownChanges(entry.entityType, entry.changes as Changes),
+        eventId: entry.eventId,
+      })),
+  );
 }

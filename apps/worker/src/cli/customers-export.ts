@@ -2,10 +2,10 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { loadConfigOrExit } from '@touch-crm/config';
 import { customerExportInput } from '@touch-crm/contract';
-import { connectDatabase, resolveDatabase, schema } from '@touch-crm/db';
-import type { JobQueue } from '@touch-crm/jobs';
-import { customerFilters, exportCustomers, type ServiceDeps } from '@touch-crm/services';
+import { schema } from '@touch-crm/db';
+import { customerFilters, exportCustomers, jobCaller } from '@touch-crm/services';
 import { and, count, eq, sql } from 'drizzle-orm';
+import { createDeps } from './deps.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage: pnpm -s customers:export [--format csv|json] [--output FILE] [filters] > FILE
@@ -48,15 +48,9 @@ if (!parsed.success) {
 const { format, ...filters } = parsed.data;
 
 const config = loadConfigOrExit();
-const database = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  port: config.EMBEDDED_PG_PORT,
-});
-const connection = connectDatabase(database.url, { max: 2, applicationName: 'touch-crm-customers-export' });
 // Reading only: no job is ever sent.
-const noJobs = {} as JobQueue;
-const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs: noJobs };
+const cli = await createDeps(config, { name: 'touch-crm-customers-export', pool: 2, jobs: 'none' });
+const { deps } = cli;
 
 const out: Writable = output ? createWriteStream(output) : process.stdout;
 // `| head` closes the pipe early: stop quietly.
@@ -84,16 +78,16 @@ try {
     if (!user) throw new Error(`no user "${owner}" (--owner)`);
     filters.ownerId = user.id;
   }
-  const scope = { kind: 'all' } as const;
+  const caller = jobCaller('cli:customers:export');
   const [{ total } = { total: 0 }] = await deps.db
     .select({ total: count() })
     .from(schema.customers)
-    .where(and(customerFilters(scope, filters)));
+    .where(and(customerFilters(caller.scope, filters)));
   // Data goes to stdout: a bar there would corrupt it, so progress shows on stderr unless stdout is the terminal.
   const progress = output || !process.stdout.isTTY ? createProgress('exporting') : null;
   let rows = 0;
   const end = format === 'json' ? '\n' : '\r\n';
-  for await (const chunk of exportCustomers(deps, scope, filters, format === 'json' ? 'ndjson' : 'csv')) {
+  for await (const chunk of exportCustomers(deps, caller, { filters, format: format === 'json' ? 'ndjson' : 'csv' })) {
     await write(chunk);
     // One line per row (a CSV cell's own line breaks are rare enough for a progress figure).
     for (let at = chunk.indexOf(end); at >= 0; at = chunk.indexOf(end, at + end.length)) rows++;
@@ -111,7 +105,6 @@ try {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;
 } finally {
-  await connection.close();
-  await database.stop();
+  await cli.close();
 }
 process.exitCode = exitCode;

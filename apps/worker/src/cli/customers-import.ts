@@ -1,18 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadConfigOrExit } from '@touch-crm/config';
-import { connectDatabase, DEFAULT_ADMIN_USERNAME, migrationsApplied, resolveDatabase, schema } from '@touch-crm/db';
-import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
+import { DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import {
   createCustomerImport,
   DomainError,
   getImportStatus,
   jobActor,
+  loadUserCaller,
   runCustomerImport,
-  type ServiceDeps,
   ValidationError,
 } from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
+import { createDeps } from './deps.ts';
 import { createProgress } from './progress.ts';
 
 const USAGE = `Usage: pnpm customers:import FILE [--dry-run] [--owner USERNAME] [--json]
@@ -47,38 +47,35 @@ try {
 }
 
 const config = loadConfigOrExit();
-const database = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  port: config.EMBEDDED_PG_PORT,
+// Welcome messages for imported customers queue their delivery jobs like any other change.
+const cli = await createDeps(config, {
+  name: 'touch-crm-customers-import',
+  pool: 4,
+  jobs: 'send',
+  migrations: 'require',
+}).catch((error: unknown) => {
+  console.error(error instanceof DomainError ? error.message : error);
+  process.exit(1);
 });
-const connection = connectDatabase(database.url, { max: 4, applicationName: 'touch-crm-customers-import' });
-const boss = createBoss(database.url, { max: 2, schedule: false, supervise: false, listen: false });
+const { deps } = cli;
 
 let exitCode = 0;
 try {
-  if (!(await migrationsApplied(connection.db.$client)))
-    throw new DomainError('BAD_REQUEST', 'the database is not migrated: run pnpm db:migrate (or pnpm start) first');
-  // Welcome messages for imported customers queue their delivery jobs like any other change.
-  await boss.start();
-  await ensureQueues(boss);
-  const jobs = createJobQueue(boss);
-  const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
-
   const username = value('--owner') ?? DEFAULT_ADMIN_USERNAME;
   const [owner] = await deps.db
     .select({ id: schema.users.id })
     .from(schema.users)
     .where(and(eq(sql`lower(${schema.users.username})`, username.toLowerCase()), eq(schema.users.isActive, true)));
   if (!owner) throw new DomainError('BAD_REQUEST', `no active user "${username}" (--owner)`);
+  const caller = await loadUserCaller(deps, owner.id);
 
   const started = performance.now();
-  const accepted = await createCustomerImport(
-    deps,
-    owner,
-    { bytes, filename: basename(file), dryRun },
-    { enqueue: false },
-  );
+  const accepted = await createCustomerImport(deps, caller, {
+    bytes,
+    filename: basename(file),
+    dryRun,
+    enqueue: false,
+  });
   const mapped = accepted.columns.map((column) => (column.field ? column.field : `${column.header} (ignored)`));
   console.error(
     `${dryRun ? 'Dry run of' : 'Importing'} ${basename(file)}: ${accepted.rowsTotal} rows; columns ${mapped.join(', ')}`,
@@ -117,8 +114,6 @@ try {
   else console.error(error instanceof DomainError ? error.message : error);
   exitCode = 1;
 } finally {
-  await boss.stop({ graceful: false, close: true }).catch(() => {});
-  await connection.close();
-  await database.stop();
+  await cli.close();
 }
 process.exit(exitCode);

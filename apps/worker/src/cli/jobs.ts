@@ -1,10 +1,10 @@
 import { loadConfigOrExit } from '@touch-crm/config';
-import { connectDatabase, resolveDatabase } from '@touch-crm/db';
-import { createBoss, createJobQueue, ensureQueues, isQueueName, QUEUE_NAMES, QUEUES } from '@touch-crm/jobs';
+import { isQueueName, QUEUE_NAMES, QUEUES } from '@touch-crm/jobs';
 import { createLogger } from '@touch-crm/logger';
-import { jobActor, listJobs, runJob, type ServiceDeps } from '@touch-crm/services';
+import { jobCaller, listJobs, runJob } from '@touch-crm/services';
 import { JOB_HANDLERS } from '../handlers.ts';
 import { createSmsProvider } from '../providers/index.ts';
+import { createDeps } from './deps.ts';
 
 const USAGE = `Usage:
   pnpm jobs list                          every job with its schedule and last run
@@ -30,18 +30,9 @@ if (command === 'run' && name && !isQueueName(name)) {
 
 const config = loadConfigOrExit();
 const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'jobs');
-const database = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  port: config.EMBEDDED_PG_PORT,
-});
-const connection = connectDatabase(database.url, { max: 4, applicationName: 'touch-crm-jobs-cli' });
-const boss = createBoss(database.url, { max: 2, schedule: false, supervise: false, listen: false });
+const cli = await createDeps(config, { name: 'touch-crm-jobs-cli', pool: 4, jobs: 'send' });
+const { deps, boss } = cli;
 boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
-await boss.start();
-await ensureQueues(boss);
-const jobs = createJobQueue(boss);
-const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
 const provider = createSmsProvider(config, log);
 
 let exitCode = 0;
@@ -62,7 +53,7 @@ try {
     } catch {
       throw new Error('--data is not valid JSON');
     }
-    const { jobId } = await runJob(deps, jobActor('cli'), { name, data });
+    const { jobId } = await runJob(deps, jobCaller('cli'), { name, data });
     if (args.includes('--enqueue')) {
       console.log(`Queued ${name} as job ${jobId}; a worker will run it.`);
     } else {
@@ -98,10 +89,8 @@ try {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;
 } finally {
-  await boss.stop({ graceful: false, timeout: 5_000 });
   await provider.close?.();
-  await connection.close();
-  await database.stop();
+  await cli.close();
 }
 process.exit(exitCode);
 

@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@touch-crm/config';
-import { connectDatabase, resolveDatabase, runMigrations, runSeed } from '@touch-crm/db';
-import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { DomainError, hashPassword, type ServiceDeps, seedDemoData } from '@touch-crm/services';
+import { runSeed } from '@touch-crm/db';
+import { DomainError, hashPassword, seedDemoData } from '@touch-crm/services';
+import { createDeps } from './deps.ts';
 
 /** `pnpm seed:demo [--customers N]`: a believable company to look at; refused in production. */
 const args = process.argv.slice(2);
@@ -11,19 +11,9 @@ if (!Number.isInteger(customers) || customers < 10 || customers > 1_000_000) {
   process.exit(2);
 }
 const config = loadConfigOrExit();
-const database = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  port: config.EMBEDDED_PG_PORT,
-});
-await runMigrations(database.url);
-const connection = connectDatabase(database.url, { max: 4, applicationName: 'touch-crm-seed-demo' });
-await runSeed(connection.db, { hashPassword, adminPassword: config.ADMIN_PASSWORD });
-const boss = createBoss(database.url, { max: 2, schedule: false, supervise: false, listen: false });
-await boss.start();
-await ensureQueues(boss);
-const jobs = createJobQueue(boss);
-const deps: ServiceDeps = { db: connection.db, config, now: () => new Date(), jwtKey: new Uint8Array(0), jobs };
+const cli = await createDeps(config, { name: 'touch-crm-seed-demo', pool: 4, jobs: 'send', migrations: 'apply' });
+const { deps } = cli;
+await runSeed(deps.db, { hashPassword, adminPassword: config.ADMIN_PASSWORD });
 
 const started = performance.now();
 const interactive = process.stdout.isTTY;
@@ -46,8 +36,6 @@ try {
   console.error(error instanceof DomainError ? error.message : error);
   exitCode = error instanceof DomainError ? 1 : 2;
 } finally {
-  await boss.stop({ graceful: false, close: true });
-  await connection.close();
-  await database.stop();
+  await cli.close();
 }
 process.exit(exitCode);

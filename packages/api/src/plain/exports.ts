@@ -41,13 +41,13 @@ export function exportRoutes(deps: ServiceDeps): PlainRoute[] {
       method: 'GET',
       path: '/customers/export',
       handle: answering(async (request, ctx, connection) => {
-        const { user, scope } = await authorize(deps, ctx.credentials, {
+        const caller = await authorize(deps, ctx.credentials, {
           permissions: ['customers:export', 'customers:read'],
         });
         const { format, ...filters } = parseQuery(customerExportInput, request);
         const csv = format === 'csv' ? { filename: 'customers' } : null;
-        return streamed(ctx, connection, user.id, csv, () =>
-          exportCustomers(deps, scope, filters, csv ? 'csv' : 'ndjson'),
+        return streamed(ctx, connection, caller.user.id, csv, () =>
+          exportCustomers(deps, caller, { filters, format: csv ? 'csv' : 'ndjson' }),
         );
       }),
     },
@@ -55,13 +55,13 @@ export function exportRoutes(deps: ServiceDeps): PlainRoute[] {
       method: 'GET',
       path: '/orders/export',
       handle: answering(async (request, ctx, connection) => {
-        const { user, scope } = await authorize(deps, ctx.credentials, {
+        const caller = await authorize(deps, ctx.credentials, {
           permissions: ['customers:export', 'orders:read'],
         });
         const { format, ...filters } = parseQuery(orderExportInput, request);
         const csv = format === 'csv' ? { filename: 'orders' } : null;
-        return streamed(ctx, connection, user.id, csv, () =>
-          exportOrders(deps, scope, filters, csv ? 'csv' : 'ndjson'),
+        return streamed(ctx, connection, caller.user.id, csv, () =>
+          exportOrders(deps, caller, { filters, format: csv ? 'csv' : 'ndjson' }),
         );
       }),
     },

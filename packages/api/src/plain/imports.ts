@@ -45,10 +45,10 @@ export function importRoutes(deps: ServiceDeps): PlainRoute[] {
       path: '/customers/import',
       largeBody: true,
       handle: answering(async (request, ctx) => {
-        const { user } = await authorize(deps, ctx.credentials, access);
+        const caller = await authorize(deps, ctx.credentials, access);
         const query = parseQuery(importCustomersQuery, request);
         const upload = await readUpload(request);
-        const accepted = await createCustomerImport(deps, user, {
+        const accepted = await createCustomerImport(deps, caller, {
           bytes: upload.bytes,
           filename: query.filename ?? upload.filename,
           dryRun: query.dryRun,

@@ -6,7 +6,7 @@ import {
   listApiKeysInput,
   revokeApiKeyOutput,
 } from '@touch-crm/contract';
-import { createApiKey, listApiKeys, revokeApiKey, userActor } from '@touch-crm/services';
+import { createApiKey, listApiKeys, revokeApiKey } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
 import { permissionProcedure, router } from '../trpc.ts';
@@ -25,17 +25,17 @@ export const apiKeysRouter = router({
     )
     .input(createApiKeyInput)
     .output(apiKeyWithSecretSchema)
-    .mutation(({ ctx, input }) => createApiKey(ctx.deps, ctx.user, input)),
+    .mutation(({ ctx, input }) => createApiKey(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('api_keys:manage')
     .meta(rest('GET', '/api-keys', 'api-keys', 'List API keys (own, or everyone’s with manage_all); never the keys'))
     .input(listApiKeysInput)
     .output(apiKeyPage)
-    .query(({ ctx, input }) => listApiKeys(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listApiKeys(ctx.deps, ctx.caller, input)),
 
   revoke: permissionProcedure('api_keys:manage')
     .meta(rest('DELETE', '/api-keys/{id}', 'api-keys', 'Revoke an API key: refused from the next request on'))
     .input(z.object({ id: idSchema }))
     .output(revokeApiKeyOutput)
-    .mutation(({ ctx, input }) => revokeApiKey(ctx.deps, userActor(ctx.user), ctx.scope, input.id)),
+    .mutation(({ ctx, input }) => revokeApiKey(ctx.deps, ctx.caller, input)),
 });

@@ -7,7 +7,7 @@ import {
   registerInput,
   userSchema,
 } from '@touch-crm/contract';
-import { changePassword, login, registerUser, toCurrentUser, userActor } from '@touch-crm/services';
+import { changePassword, login, registerUser, toCurrentUser } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
 import { permissionProcedure, publicProcedure, router, signedInProcedure } from '../trpc.ts';
@@ -28,20 +28,20 @@ export const authRouter = router({
     .meta(rest('POST', '/auth/register', 'auth', 'Create a user with a role (administrators)', { successStatus: 201 }))
     .input(registerInput)
     .output(userSchema)
-    .mutation(({ ctx, input }) => registerUser(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => registerUser(ctx.deps, ctx.caller, input)),
 
   me: signedInProcedure
     .meta(rest('GET', '/auth/me', 'auth', 'The signed-in user with role and permissions'))
     .input(z.void())
     .output(currentUserSchema)
-    .query(({ ctx }) => toCurrentUser(ctx.user)),
+    .query(({ ctx }) => toCurrentUser(ctx.caller.user)),
 
   changePassword: signedInProcedure
     .meta(rest('POST', '/auth/change-password', 'auth', 'Change own password; older tokens stop working'))
     .input(changePasswordInput)
     .output(okSchema)
     .mutation(async ({ ctx, input }) => {
-      await changePassword(ctx.deps, ctx.user, { ...input, ip: ctx.ip });
+      await changePassword(ctx.deps, ctx.caller, { ...input, ip: ctx.ip });
       return { ok: true as const };
     }),
 });

@@ -15,7 +15,6 @@ import {
   listCampaigns,
   previewCampaign,
   updateCampaign,
-  userActor,
 } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
@@ -30,7 +29,7 @@ export const campaignsRouter = router({
     )
     .input(createCampaignInput)
     .output(campaignSchema)
-    .mutation(({ ctx, input }) => createCampaign(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => createCampaign(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('campaigns:read')
     .meta(rest('GET', '/campaigns', 'campaigns', 'List campaigns with their message counts (status; paginated)'))
@@ -55,7 +54,7 @@ export const campaignsRouter = router({
     .meta(rest('PUT', '/campaigns/{id}', 'campaigns', 'Edit a campaign while it is DRAFT or SCHEDULED (409 after)'))
     .input(updateCampaignInput)
     .output(campaignSchema)
-    .mutation(({ ctx, input }) => updateCampaign(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => updateCampaign(ctx.deps, ctx.caller, input)),
 
   preview: permissionProcedure('campaigns:read')
     .meta(
@@ -76,7 +75,7 @@ export const campaignsRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(campaignSchema)
-    .mutation(({ ctx, input }) => cancelCampaign(ctx.deps, userActor(ctx.user), input.id)),
+    .mutation(({ ctx, input }) => cancelCampaign(ctx.deps, ctx.caller, input)),
 
   execute: permissionProcedure('campaigns:execute')
     .meta(
@@ -89,5 +88,5 @@ export const campaignsRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(campaignSchema)
-    .mutation(async ({ ctx, input }) => (await executeCampaign(ctx.deps, userActor(ctx.user), input.id)).campaign),
+    .mutation(async ({ ctx, input }) => (await executeCampaign(ctx.deps, ctx.caller, input)).campaign),
 });

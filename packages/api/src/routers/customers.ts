@@ -27,7 +27,7 @@ export const customersRouter = router({
     )
     .input(createCustomerInput)
     .output(customerDetailSchema)
-    .mutation(({ ctx, input }) => createCustomer(ctx.deps, ctx.user, ctx.scope, input)),
+    .mutation(({ ctx, input }) => createCustomer(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('customers:read')
     .meta(
@@ -35,7 +35,7 @@ export const customersRouter = router({
     )
     .input(listCustomersInput)
     .output(customerPage)
-    .query(({ ctx, input }) => listCustomers(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listCustomers(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('customers:read')
     .meta(
@@ -48,17 +48,17 @@ export const customersRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(customerDetailSchema)
-    .query(({ ctx, input }) => getCustomer(ctx.deps, ctx.scope, input.id)),
+    .query(({ ctx, input }) => getCustomer(ctx.deps, ctx.caller, input)),
 
   update: permissionProcedure('customers:update')
     .meta(rest('PUT', '/customers/{id}', 'customers', 'Update the given fields; a new level assigns its promotions'))
     .input(updateCustomerInput)
     .output(customerDetailSchema)
-    .mutation(({ ctx, input }) => updateCustomer(ctx.deps, ctx.user, ctx.scope, input)),
+    .mutation(({ ctx, input }) => updateCustomer(ctx.deps, ctx.caller, input)),
 
   delete: permissionProcedure('customers:delete')
     .meta(rest('DELETE', '/customers/{id}', 'customers', 'Soft-delete a customer: orders and history are kept'))
     .input(z.object({ id: idSchema }))
     .output(deleteResultSchema)
-    .mutation(({ ctx, input }) => deleteCustomer(ctx.deps, ctx.user, ctx.scope, input.id)),
+    .mutation(({ ctx, input }) => deleteCustomer(ctx.deps, ctx.caller, input)),
 });

@@ -15,5 +15,5 @@ export const importsRouter = router({
     )
     .input(getImportInput)
     .output(importSchema)
-    .query(({ ctx, input }) => getImport(ctx.deps, ctx.user, input)),
+    .query(({ ctx, input }) => getImport(ctx.deps, ctx.caller, input)),
 });

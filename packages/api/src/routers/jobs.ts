@@ -1,5 +1,5 @@
 import { jobInfoSchema, runJobInput, runJobResultSchema } from '@touch-crm/contract';
-import { listJobs, runJob, userActor } from '@touch-crm/services';
+import { listJobs, runJob } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
 import { permissionProcedure, router } from '../trpc.ts';
@@ -25,5 +25,5 @@ export const jobsRouter = router({
     )
     .input(runJobInput)
     .output(runJobResultSchema)
-    .mutation(({ ctx, input }) => runJob(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => runJob(ctx.deps, ctx.caller, input)),
 });

@@ -13,7 +13,6 @@ import {
   listMessages,
   listMessageTemplates,
   updateMessageTemplate,
-  userActor,
 } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
@@ -31,13 +30,13 @@ export const messagesRouter = router({
     )
     .input(listMessagesInput)
     .output(messagePage)
-    .query(({ ctx, input }) => listMessages(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listMessages(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('messages:read')
     .meta(rest('GET', '/messages/{id}', 'messages', 'Get one SMS message'))
     .input(z.object({ id: idSchema }))
     .output(messageSchema)
-    .query(({ ctx, input }) => getMessage(ctx.deps, ctx.scope, input.id)),
+    .query(({ ctx, input }) => getMessage(ctx.deps, ctx.caller, input)),
 });
 
 export const messageTemplatesRouter = router({
@@ -64,5 +63,5 @@ export const messageTemplatesRouter = router({
     )
     .input(updateMessageTemplateInput)
     .output(messageTemplateSchema)
-    .mutation(({ ctx, input }) => updateMessageTemplate(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => updateMessageTemplate(ctx.deps, ctx.caller, input)),
 });

@@ -31,19 +31,19 @@ export const ordersRouter = router({
     )
     .input(createOrderInput)
     .output(placedOrderSchema)
-    .mutation(({ ctx, input }) => createOrder(ctx.deps, ctx.user, ctx.scope, input)),
+    .mutation(({ ctx, input }) => createOrder(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('orders:read')
     .meta(rest('GET', '/orders', 'orders', "List orders (filters; paginated). Reps see their customers' orders"))
     .input(listOrdersInput)
     .output(orderPage)
-    .query(({ ctx, input }) => listOrders(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listOrders(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('orders:read')
     .meta(rest('GET', '/orders/{id}', 'orders', 'Get an order with items, transactions and the applied promotion'))
     .input(z.object({ id: idSchema }))
     .output(orderDetailSchema)
-    .query(({ ctx, input }) => getOrder(ctx.deps, ctx.scope, input.id)),
+    .query(({ ctx, input }) => getOrder(ctx.deps, ctx.caller, input)),
 
   cancel: permissionProcedure('orders:cancel')
     .meta(
@@ -55,5 +55,5 @@ export const ordersRouter = router({
     )
     .input(cancelOrderInput)
     .output(orderDetailSchema)
-    .mutation(({ ctx, input }) => cancelOrder(ctx.deps, ctx.user, ctx.scope, input)),
+    .mutation(({ ctx, input }) => cancelOrder(ctx.deps, ctx.caller, input)),
 });

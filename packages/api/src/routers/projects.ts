@@ -18,23 +18,23 @@ export const projectsRouter = router({
     )
     .input(createProjectInput)
     .output(projectSchema)
-    .mutation(({ ctx, input }) => createProject(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+    .mutation(({ ctx, input }) => createProject(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('projects:read')
     .meta(rest('GET', '/projects', 'projects', "List projects in the caller's scope (status, customer, owner, search)"))
     .input(listProjectsInput)
     .output(projectPage)
-    .query(({ ctx, input }) => listProjects(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listProjects(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('projects:read')
     .meta(rest('GET', '/projects/{id}', 'projects', 'Get a project with its task counts by status'))
     .input(z.object({ id: idSchema }))
     .output(projectSchema)
-    .query(({ ctx, input }) => getProject(ctx.deps, ctx.scope, input.id)),
+    .query(({ ctx, input }) => getProject(ctx.deps, ctx.caller, input)),
 
   update: permissionProcedure('projects:update')
     .meta(rest('PUT', '/projects/{id}', 'projects', 'Edit a project'))
     .input(updateProjectInput)
     .output(projectSchema)
-    .mutation(({ ctx, input }) => updateProject(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+    .mutation(({ ctx, input }) => updateProject(ctx.deps, ctx.caller, input)),
 });

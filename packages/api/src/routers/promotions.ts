@@ -16,7 +16,6 @@ import {
   getPromotion,
   listPromotions,
   updatePromotion,
-  userActor,
 } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
@@ -31,7 +30,7 @@ export const promotionsRouter = router({
     )
     .input(createPromotionInput)
     .output(promotionSchema)
-    .mutation(({ ctx, input }) => createPromotion(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => createPromotion(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('promotions:read')
     .meta(rest('GET', '/promotions', 'promotions', 'List promotions (active, conditionType; paginated)'))
@@ -49,7 +48,7 @@ export const promotionsRouter = router({
     .meta(rest('PUT', '/promotions/{id}', 'promotions', 'Update the given fields; the result is validated as a whole'))
     .input(updatePromotionInput)
     .output(promotionSchema)
-    .mutation(({ ctx, input }) => updatePromotion(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => updatePromotion(ctx.deps, ctx.caller, input)),
 
   delete: permissionProcedure('promotions:delete')
     .meta(
@@ -62,7 +61,7 @@ export const promotionsRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(deleteResultSchema)
-    .mutation(({ ctx, input }) => deletePromotion(ctx.deps, userActor(ctx.user), input.id)),
+    .mutation(({ ctx, input }) => deletePromotion(ctx.deps, ctx.caller, input)),
 
   assign: permissionProcedure('promotions:assign')
     .meta(
@@ -75,5 +74,5 @@ export const promotionsRouter = router({
     )
     .input(assignPromotionInput)
     .output(assignPromotionOutput)
-    .mutation(({ ctx, input }) => assignPromotion(ctx.deps, ctx.user, ctx.scope, input)),
+    .mutation(({ ctx, input }) => assignPromotion(ctx.deps, ctx.caller, input)),
 });

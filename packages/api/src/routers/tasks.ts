@@ -24,13 +24,13 @@ export const tasksRouter = router({
     )
     .input(createTaskInput)
     .output(taskSchema)
-    .mutation(({ ctx, input }) => createTask(ctx.deps, ctx.user, input)),
+    .mutation(({ ctx, input }) => createTask(ctx.deps, ctx.caller, input)),
 
   myTasks: permissionProcedure('tasks:read')
     .meta(rest('GET', '/tasks/my-tasks', 'tasks', "The caller's tasks: overdue first, then by due date"))
     .input(myTasksInput)
     .output(taskPage)
-    .query(({ ctx, input }) => listMyTasks(ctx.deps, ctx.user, input)),
+    .query(({ ctx, input }) => listMyTasks(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('tasks:read')
     .meta(
@@ -38,19 +38,19 @@ export const tasksRouter = router({
     )
     .input(listTasksInput)
     .output(taskPage)
-    .query(({ ctx, input }) => listTasks(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listTasks(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('tasks:read')
     .meta(rest('GET', '/tasks/{id}', 'tasks', 'Get a task'))
     .input(z.object({ id: idSchema }))
     .output(taskSchema)
-    .query(({ ctx, input }) => getTask(ctx.deps, ctx.scope, input.id)),
+    .query(({ ctx, input }) => getTask(ctx.deps, ctx.caller, input)),
 
   update: permissionProcedure('tasks:update')
     .meta(rest('PUT', '/tasks/{id}', 'tasks', 'Edit a task (not its status)'))
     .input(updateTaskInput)
     .output(taskSchema)
-    .mutation(({ ctx, input }) => updateTask(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+    .mutation(({ ctx, input }) => updateTask(ctx.deps, ctx.caller, input)),
 
   setStatus: permissionProcedure('tasks:update')
     .meta(
@@ -62,5 +62,5 @@ export const tasksRouter = router({
     )
     .input(setTaskStatusInput)
     .output(taskSchema)
-    .mutation(({ ctx, input }) => setTaskStatus(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+    .mutation(({ ctx, input }) => setTaskStatus(ctx.deps, ctx.caller, input)),
 });

@@ -8,15 +8,7 @@ import {
   userPage,
   userSchema,
 } from '@touch-crm/contract';
-import {
-  getUser,
-  listPermissions,
-  listRoles,
-  listUsers,
-  setRolePermissions,
-  updateUser,
-  userActor,
-} from '@touch-crm/services';
+import { getUser, listPermissions, listRoles, listUsers, setRolePermissions, updateUser } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
 import { permissionProcedure, router } from '../trpc.ts';
@@ -38,7 +30,7 @@ export const usersRouter = router({
     .meta(rest('PUT', '/users/{id}', 'users', 'Edit a user: name, email, phone, role, active'))
     .input(updateUserInput)
     .output(userSchema)
-    .mutation(({ ctx, input }) => updateUser(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => updateUser(ctx.deps, ctx.caller, input)),
 });
 
 export const rolesRouter = router({
@@ -52,7 +44,7 @@ export const rolesRouter = router({
     .meta(rest('PUT', '/roles/{id}/permissions', 'roles', "Replace a role's permissions"))
     .input(setRolePermissionsInput)
     .output(roleSchema)
-    .mutation(({ ctx, input }) => setRolePermissions(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => setRolePermissions(ctx.deps, ctx.caller, input)),
 });
 
 export const permissionsRouter = router({

@@ -22,7 +22,6 @@ import {
   redeliverWebhookDelivery,
   rotateWebhookSecret,
   updateWebhook,
-  userActor,
 } from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
@@ -42,7 +41,7 @@ export const webhooksRouter = router({
     )
     .input(createWebhookInput)
     .output(webhookWithSecretSchema)
-    .mutation(({ ctx, input }) => createWebhook(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => createWebhook(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('webhooks:manage')
     .meta(rest('GET', '/webhooks', 'webhooks', 'List webhook subscriptions (isActive; paginated); never their secrets'))
@@ -67,13 +66,13 @@ export const webhooksRouter = router({
     )
     .input(updateWebhookInput)
     .output(webhookSchema)
-    .mutation(({ ctx, input }) => updateWebhook(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => updateWebhook(ctx.deps, ctx.caller, input)),
 
   delete: permissionProcedure('webhooks:manage')
     .meta(rest('DELETE', '/webhooks/{id}', 'webhooks', 'Delete a subscription and its delivery history'))
     .input(z.object({ id: idSchema }))
     .output(deleteResultSchema)
-    .mutation(({ ctx, input }) => deleteWebhook(ctx.deps, userActor(ctx.user), input.id)),
+    .mutation(({ ctx, input }) => deleteWebhook(ctx.deps, ctx.caller, input)),
 
   rotateSecret: permissionProcedure('webhooks:manage')
     .meta(
@@ -86,7 +85,7 @@ export const webhooksRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(webhookWithSecretSchema)
-    .mutation(({ ctx, input }) => rotateWebhookSecret(ctx.deps, userActor(ctx.user), input.id)),
+    .mutation(({ ctx, input }) => rotateWebhookSecret(ctx.deps, ctx.caller, input)),
 
   deliveries: permissionProcedure('webhooks:manage')
     .meta(
@@ -113,7 +112,7 @@ export const webhooksRouter = router({
     )
     .input(redeliverWebhookInput)
     .output(webhookDeliverySchema)
-    .mutation(({ ctx, input }) => redeliverWebhookDelivery(ctx.deps, userActor(ctx.user), input)),
+    .mutation(({ ctx, input }) => redeliverWebhookDelivery(ctx.deps, ctx.caller, input)),
 
   ping: permissionProcedure('webhooks:manage')
     .meta(
@@ -127,5 +126,5 @@ export const webhooksRouter = router({
     )
     .input(z.object({ id: idSchema }))
     .output(webhookDeliverySchema)
-    .mutation(({ ctx, input }) => pingWebhook(ctx.deps, userActor(ctx.user), input.id)),
+    .mutation(({ ctx, input }) => pingWebhook(ctx.deps, ctx.caller, input)),
 });

@@ -14,13 +14,13 @@ export const worklogsRouter = router({
     .meta(rest('POST', '/worklogs', 'worklogs', 'Log a call, meeting, email… on a customer', { successStatus: 201 }))
     .input(createWorkLogInput)
     .output(workLogSchema)
-    .mutation(({ ctx, input }) => createWorkLog(ctx.deps, { user: ctx.user, scope: ctx.scope }, input)),
+    .mutation(({ ctx, input }) => createWorkLog(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('worklogs:read')
     .meta(rest('GET', '/worklogs', 'worklogs', "List work logs in the caller's scope (customer, author, type, period)"))
     .input(listWorkLogsInput)
     .output(workLogPage)
-    .query(({ ctx, input }) => listWorkLogs(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => listWorkLogs(ctx.deps, ctx.caller, input)),
 
   // Lives here, not in the customers router: it reads work logs and needs `worklogs:read`
   // (with `_own`, only the caller's customers).
@@ -32,5 +32,5 @@ export const worklogsRouter = router({
     )
     .input(customerTimelineInput)
     .output(workLogPage)
-    .query(({ ctx, input }) => getCustomerTimeline(ctx.deps, ctx.scope, input)),
+    .query(({ ctx, input }) => getCustomerTimeline(ctx.deps, ctx.caller, input)),
 });

@@ -12,12 +12,22 @@ import {
 } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import baseX from 'base-x';
-import { and, count, desc, eq } from 'drizzle-orm';
-import { type Actor, type AuthUser, authUserOf, type SessionUserRow, userActor } from '../actor.ts';
+import { and, desc, eq } from 'drizzle-orm';
+import {
+  type AuthUser,
+  actorOf,
+  authUserOf,
+  type Caller,
+  type SessionUserRow,
+  type UserCaller,
+  userActor,
+} from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DomainError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
+import { pageOf } from '../lib/page.ts';
+import { theRow } from '../lib/sql.ts';
+import { scopeWhere } from '../scope.ts';
 
 const { apiKeys } = schema;
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -86,9 +96,10 @@ function keyPermissions(creator: AuthUser, named: readonly string[] | undefined)
  */
 export async function createApiKey(
   deps: ServiceDeps,
-  creator: AuthUser,
+  caller: UserCaller,
   input: CreateApiKeyInput,
 ): Promise<ApiKeyWithSecret> {
+  const { user: creator } = caller;
   if (creator.apiKeyId) throw new ForbiddenError('An API key cannot create API keys; sign in to create one');
   const permissions = keyPermissions(creator, input.permissions);
   const now = deps.now();
@@ -97,11 +108,13 @@ export async function createApiKey(
   const { key, prefix, keyHash } = generateApiKey();
   const actor = userActor(creator);
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(apiKeys)
-      .values({ userId: creator.id, name: input.name, prefix, keyHash, permissions, expiresAt, createdAt: now })
-      .returning();
-    const apiKey = toApiKey(row as ApiKeyRow);
+    const row = theRow(
+      await tx
+        .insert(apiKeys)
+        .values({ userId: creator.id, name: input.name, prefix, keyHash, permissions, expiresAt, createdAt: now })
+        .returning(),
+    );
+    const apiKey = toApiKey(row);
     await recordEvent(
       { tx, jobs: deps.jobs },
       {
@@ -119,23 +132,29 @@ export async function createApiKey(
 }
 
 /** Keys in the caller's scope (own, or everyone's with `api_keys:manage_all`), newest first. */
-export async function listApiKeys(deps: ServiceDeps, scope: Scope, input: ListApiKeysInput): Promise<Page<ApiKey>> {
+export async function listApiKeys(
+  deps: ServiceDeps,
+  { scope }: Caller,
+  input: ListApiKeysInput,
+): Promise<Page<ApiKey>> {
   const where = and(scopeWhere(scope, 'apiKeys'), input.userId ? eq(apiKeys.userId, input.userId) : undefined);
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(apiKeys)
-      .where(where)
-      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(apiKeys).where(where),
-  ]);
-  return { items: rows.map(toApiKey), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(apiKeys).$dynamic(),
+      table: apiKeys,
+      where,
+      order: [desc(apiKeys.createdAt), desc(apiKeys.id)],
+    },
+    (rows) => rows.map(toApiKey),
+  );
 }
 
 /** Deletes the key: the next request with it, on any API process, is a 401. A key outside the scope is a 404. */
-export async function revokeApiKey(deps: ServiceDeps, actor: Actor, scope: Scope, id: string): Promise<RevokedApiKey> {
+export async function revokeApiKey(deps: ServiceDeps, caller: Caller, { id }: { id: string }): Promise<RevokedApiKey> {
+  const { scope } = caller;
+  const actor = actorOf(caller);
   return deps.db.transaction(async (tx) => {
     const [row] = await tx
       .delete(apiKeys)

@@ -1,7 +1,7 @@
 import type { Permission, Role, SetRolePermissionsInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { recordEvent } from '../events/record.ts';
@@ -48,9 +48,10 @@ export const listRoles = (deps: ServiceDeps) => queryRoles(deps.db);
  */
 export async function setRolePermissions(
   deps: ServiceDeps,
-  actor: Actor,
+  caller: Caller,
   input: SetRolePermissionsInput,
 ): Promise<Role> {
+  const actor = actorOf(caller);
   const wanted = [...new Set(input.permissions)];
   await deps.db.transaction(async (tx) => {
     await lockUserAdministration(tx);

@@ -1,10 +1,11 @@
-import { type AuthUser, authUserOf, type SessionUserRow } from '../actor.ts';
+import { type AuthUser, authUserOf, type SessionUserRow, type UserCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
+import { NotFoundError, PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
+import type { Scope } from '../scope.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
 import { verifyToken } from './tokens.ts';
 
-interface SessionRow extends SessionUserRow {
+export interface SessionRow extends SessionUserRow {
   token_version: number;
 }
 
@@ -15,6 +16,14 @@ interface SessionRow extends SessionUserRow {
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
   const claims = await verifyToken(deps.jwtKey, deps.config, token, deps.now());
+  const row = await loadSessionUser(deps, claims.userId);
+  if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
+  if (!row.is_active) throw new UnauthorizedError('Account is deactivated');
+  return authUserOf(row);
+}
+
+/** A user as they are now, with their role's permission keys: read fresh wherever permissions decide. */
+export async function loadSessionUser(deps: ServiceDeps, userId: string): Promise<SessionRow | undefined> {
   // Runs on every request: a postgres.js tagged query is prepared once per connection and
   // skips the query builder.
   const rows = await deps.db.$client<SessionRow[]>`
@@ -25,12 +34,20 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
       join roles r on r.id = u.role_id
       left join role_permissions rp on rp.role_id = r.id
       left join permissions p on p.id = rp.permission_id
-     where u.id = ${claims.userId}
+     where u.id = ${userId}
      group by u.id, r.id`;
-  const row = rows[0];
-  if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
-  if (!row.is_active) throw new UnauthorizedError('Account is deactivated');
-  return authUserOf(row);
+  return rows[0];
+}
+
+/** A user as the caller of a request would carry them, for the operator CLIs and tests. */
+export async function loadUserCaller(
+  deps: ServiceDeps,
+  userId: string,
+  scope: Scope = { kind: 'all' },
+): Promise<UserCaller> {
+  const row = await loadSessionUser(deps, userId);
+  if (!row) throw new NotFoundError('User');
+  return { user: authUserOf(row), scope };
 }
 
 /** What a request presents: the `Authorization` and `X-Api-Key` header values, and where it came from. */

@@ -7,8 +7,8 @@ import type {
   User,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
-import { type Actor, type AuthUser, userActor } from '../actor.ts';
+import { and, asc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { actorOf, type Caller, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import {
   ConflictError,
@@ -19,6 +19,8 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing } from '../lib/sql.ts';
 import { assertUserAdministratorRemains, lockUserAdministration } from './administrators.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { clearPasswordFailures, reservePasswordAttempt } from './throttle.ts';
@@ -82,7 +84,8 @@ function uniqueUserConflict(error: unknown): never {
   throw error;
 }
 
-export async function registerUser(deps: ServiceDeps, actor: Actor, input: RegisterInput): Promise<User> {
+export async function registerUser(deps: ServiceDeps, caller: Caller, input: RegisterInput): Promise<User> {
+  const actor = actorOf(caller);
   if (input.password.toLowerCase() === input.username.toLowerCase())
     throw ValidationError.field('password', 'must not equal the username');
   const passwordHash = await hashPassword(input.password);
@@ -127,24 +130,24 @@ const sortColumns = { username: users.username, fullName: users.fullName, create
 export async function listUsers(deps: ServiceDeps, input: ListUsersInput): Promise<Page<User>> {
   const conditions: SQL[] = [];
   if (input.search) {
-    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    const pattern = containing(input.search);
     const match = or(ilike(users.username, pattern), ilike(users.fullName, pattern), ilike(users.email, pattern));
     if (match) conditions.push(match);
   }
   if (input.roleId) conditions.push(eq(users.roleId, input.roleId));
   if (input.isActive !== undefined) conditions.push(eq(users.isActive, input.isActive));
   const where = conditions.length ? and(...conditions) : undefined;
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    selectUsers(deps.db)
-      .where(where)
-      .orderBy(descending ? desc(column) : asc(column), asc(users.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(users).where(where),
-  ]);
-  return { items: rows.map(toUser), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: selectUsers(deps.db).$dynamic(),
+      table: users,
+      where,
+      order: [sortBy(sortColumns, input.sort), asc(users.id)],
+    },
+    (rows) => rows.map(toUser),
+  );
 }
 
 /**
@@ -152,7 +155,8 @@ export async function listUsers(deps: ServiceDeps, input: ListUsersInput): Promi
  * tokens issued before. A role change or deactivation that would leave no active user able to
  * manage users and roles is refused (409).
  */
-export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateUserInput): Promise<User> {
+export async function updateUser(deps: ServiceDeps, caller: Caller, input: UpdateUserInput): Promise<User> {
+  const actor = actorOf(caller);
   const { id, ...changes } = input;
   const mayRemoveAdministrator = changes.roleId !== undefined || changes.isActive === false;
   await deps.db
@@ -210,9 +214,10 @@ export async function updateUser(deps: ServiceDeps, actor: Actor, input: UpdateU
  */
 export async function changePassword(
   deps: ServiceDeps,
-  user: AuthUser,
+  caller: UserCaller,
   input: ChangePasswordInput & { ip: string },
 ): Promise<void> {
+  const { user } = caller;
   if (user.apiKeyId) throw new ForbiddenError("An API key cannot change its creator's password; sign in to change it");
   if (input.newPassword.toLowerCase() === user.username.toLowerCase())
     throw ValidationError.field('newPassword', 'must not equal the username');

@@ -1,7 +1,7 @@
 import type { CampaignAudience } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
-import { uuids } from '../messaging/policy.ts';
+import { uuids } from '../lib/sql.ts';
 
 const textArray = (values: readonly string[]) =>
   sql`array[${sql.join(

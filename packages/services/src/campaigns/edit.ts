@@ -1,12 +1,12 @@
 import type { Campaign, CreateCampaignInput, UpdateCampaignInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
 import { jobDb } from '../jobs/queue.ts';
-import { at } from '../messaging/policy.ts';
+import { at, theRow } from '../lib/sql.ts';
 import { TEMPLATE_VARIABLES, validateTemplate } from '../messaging/template-language.ts';
 import { templateBodyOf } from '../messaging/templates.ts';
 import { type CampaignRow, getCampaign } from './read.ts';
@@ -50,27 +50,30 @@ async function scheduleDispatch(deps: ServiceDeps, tx: Executor, id: string, sch
   await deps.jobs.send(jobDb(tx), 'campaigns.dispatch', { campaignId: id }, { startAfter: scheduledAt });
 }
 
-export async function createCampaign(deps: ServiceDeps, actor: Actor, input: CreateCampaignInput): Promise<Campaign> {
+export async function createCampaign(deps: ServiceDeps, caller: Caller, input: CreateCampaignInput): Promise<Campaign> {
+  const actor = actorOf(caller);
   const now = deps.now();
   const id = await deps.db.transaction(async (tx) => {
     await checkPromotion(tx, input.promotionId, now);
     const message = checkMessage(input.message ?? (await templateBodyOf(tx, 'CAMPAIGN')), Boolean(input.promotionId));
     const scheduledAt = input.scheduledAt ? new Date(input.scheduledAt) : null;
-    const [row] = await tx
-      .insert(campaigns)
-      .values({
-        name: input.name,
-        message,
-        audience: input.audience,
-        promotionId: input.promotionId ?? null,
-        status: scheduledAt ? 'SCHEDULED' : 'DRAFT',
-        scheduledAt,
-        createdById: actor.kind === 'user' ? actor.userId : null,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    const created = row as CampaignRow;
+    const row = theRow(
+      await tx
+        .insert(campaigns)
+        .values({
+          name: input.name,
+          message,
+          audience: input.audience,
+          promotionId: input.promotionId ?? null,
+          status: scheduledAt ? 'SCHEDULED' : 'DRAFT',
+          scheduledAt,
+          createdById: actor.kind === 'user' ? actor.userId : null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(),
+    );
+    const created = row;
     if (scheduledAt) await scheduleDispatch(deps, tx, created.id, scheduledAt);
     await recordEvent(
       { tx, jobs: deps.jobs },
@@ -96,7 +99,8 @@ export async function lockCampaign(tx: Executor, id: string): Promise<CampaignRo
 }
 
 /** Edits a campaign while it is DRAFT or SCHEDULED; setting or clearing scheduledAt moves between the two. */
-export async function updateCampaign(deps: ServiceDeps, actor: Actor, input: UpdateCampaignInput): Promise<Campaign> {
+export async function updateCampaign(deps: ServiceDeps, caller: Caller, input: UpdateCampaignInput): Promise<Campaign> {
+  const actor = actorOf(caller);
   const now = deps.now();
   await deps.db.transaction(async (tx) => {
     const before = await lockCampaign(tx, input.id);
@@ -116,15 +120,8 @@ export async function updateCampaign(deps: ServiceDeps, actor: Actor, input: Upd
       status: scheduledAt ? ('SCHEDULED' as const) : ('DRAFT' as const),
       updatedAt: now,
     };
-    const [after] = await tx.update(campaigns).set(values).where(eq(campaigns.id, input.id)).returning();
-    const changes = diffFields(before, after as CampaignRow, [
-      'name',
-      'message',
-      'audience',
-      'promotionId',
-      'status',
-      'scheduledAt',
-    ]);
+    const after = theRow(await tx.update(campaigns).set(values).where(eq(campaigns.id, input.id)).returning());
+    const changes = diffFields(before, after, ['name', 'message', 'audience', 'promotionId', 'status', 'scheduledAt']);
     if (Object.keys(changes).length === 0) return;
     if (scheduledAt && 'scheduledAt' in changes) await scheduleDispatch(deps, tx, input.id, scheduledAt);
     await recordEvent(
@@ -148,7 +145,8 @@ export async function updateCampaign(deps: ServiceDeps, actor: Actor, input: Upd
  * handed to the carrier are CANCELLED (those in flight finish). Cancelling twice is a no-op;
  * a COMPLETED campaign cannot be cancelled.
  */
-export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string): Promise<Campaign> {
+export async function cancelCampaign(deps: ServiceDeps, caller: Caller, { id }: { id: string }): Promise<Campaign> {
+  const actor = actorOf(caller);
   const now = deps.now();
   await deps.db.transaction(async (tx) => {
     const before = await lockCampaign(tx, id);

@@ -1,12 +1,12 @@
 import type { Campaign, CampaignAudience } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
-import { type Actor, jobActor } from '../actor.ts';
+import { type Actor, actorOf, type Caller, jobCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, DomainError } from '../errors.ts';
 import { recordEvent } from '../events/record.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
-import { at } from '../messaging/policy.ts';
+import { at } from '../lib/sql.ts';
 import { queueMessages } from '../messaging/queueing.ts';
 import { audienceWhere } from './audience.ts';
 import { lockCampaign, type PromotionFacts, promotionFacts } from './edit.ts';
@@ -30,10 +30,10 @@ export interface ExecuteOptions {
  */
 export async function executeCampaign(
   deps: ServiceDeps,
-  actor: Actor,
-  id: string,
-  options: ExecuteOptions = {},
+  caller: Caller,
+  { id, ...options }: { id: string } & ExecuteOptions,
 ): Promise<{ campaign: Campaign; executed: boolean }> {
+  const actor = actorOf(caller);
   const now = deps.now();
   const executed = await deps.db.transaction(async (tx) => {
     const row = await lockCampaign(tx, id);
@@ -160,7 +160,7 @@ export async function dispatchCampaigns(deps: ServiceDeps, campaignId?: string):
   const result: DispatchResult = { executed: [], failed: [] };
   for (const id of ids) {
     try {
-      const outcome = await executeCampaign(deps, jobActor(CAMPAIGN_DISPATCH_JOB), id, { onlyIfDue: true });
+      const outcome = await executeCampaign(deps, jobCaller(CAMPAIGN_DISPATCH_JOB), { id, onlyIfDue: true });
       if (outcome.executed) result.executed.push(id);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

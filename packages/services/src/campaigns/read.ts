@@ -1,9 +1,10 @@
 import type { Campaign, CampaignAudience, CampaignPreview, ListCampaignsInput, Page } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { asc, count, desc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { uuids } from '../messaging/policy.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { uuids } from '../lib/sql.ts';
 import { renderSql } from '../messaging/template-language.ts';
 import { audienceSize, audienceWhere } from './audience.ts';
 
@@ -79,28 +80,25 @@ const sortColumns = { createdAt: campaigns.createdAt, scheduledAt: campaigns.sch
 
 export async function listCampaigns(deps: ServiceDeps, input: ListCampaignsInput): Promise<Page<Campaign>> {
   const where = input.status ? eq(campaigns.status, input.status) : undefined;
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    selectCampaigns(deps.db)
-      .where(where)
-      .orderBy(descending ? desc(column) : asc(column), asc(campaigns.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(campaigns).where(where),
-  ]);
-  const counts = await countsOf(
+  return pageOf(
     deps.db,
-    rows.map((row) => row.campaign.id),
+    input,
+    {
+      rows: selectCampaigns(deps.db).$dynamic(),
+      table: campaigns,
+      where,
+      order: [sortBy(sortColumns, input.sort), asc(campaigns.id)],
+    },
+    async (rows) => {
+      const counts = await countsOf(
+        deps.db,
+        rows.map((row) => row.campaign.id),
+      );
+      return rows.map((row) =>
+        toCampaign(row, counts.get(row.campaign.id) ?? noCounts, row.campaign.audienceCount ?? null),
+      );
+    },
   );
-  return {
-    items: rows.map((row) =>
-      toCampaign(row, counts.get(row.campaign.id) ?? noCounts, row.campaign.audienceCount ?? null),
-    ),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
 }
 
 /** The audience's size now and a few rendered messages, without sending anything. */

@@ -1,8 +1,11 @@
 import type { Customer, CustomerDetail, ListCustomersInput, Page } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, eq, gt, gte, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, like, lt, lte, or, type SQL } from 'drizzle-orm';
+import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
 
@@ -19,7 +22,8 @@ const selectCustomers = (executor: Executor) =>
     })
     .from(customers)
     .innerJoin(users, eq(users.id, customers.ownerId))
-    .leftJoin(customerLevels, eq(customerLevels.id, customers.levelId));
+    .leftJoin(customerLevels, eq(customerLevels.id, customers.levelId))
+    .$dynamic();
 type CustomerRow = Awaited<ReturnType<typeof selectCustomers>>[number];
 
 function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
@@ -73,7 +77,7 @@ export async function loadCustomerDetail(
   return { ...toCustomer(row), activePromotions };
 }
 
-export const getCustomer = (deps: ServiceDeps, scope: Scope, id: string): Promise<CustomerDetail> =>
+export const getCustomer = (deps: ServiceDeps, { scope }: Caller, { id }: { id: string }): Promise<CustomerDetail> =>
   loadCustomerDetail(deps.db, scope, id, deps.now());
 
 const sortColumns = {
@@ -85,11 +89,10 @@ const sortColumns = {
 
 /** Matches the trigram-indexed search text; a phone typed with spaces or dashes matches too. */
 function searchCondition(search: string): SQL | undefined {
-  const contains = (value: string) => `%${value.replace(/[\\%_]/g, '\\$&')}%`;
-  const text = like(customers.searchText, contains(search.toLowerCase()));
+  const text = like(customers.searchText, containing(search.toLowerCase()));
   const digits = search.replace(/\D/g, '');
   const looksLikePhone = /^[\d\s()+.-]+$/.test(search) && digits.length >= 3;
-  return looksLikePhone ? or(text, like(customers.searchText, contains(digits))) : text;
+  return looksLikePhone ? or(text, like(customers.searchText, containing(digits))) : text;
 }
 
 /** The list's filters as one condition; the list and the export share it. */
@@ -110,20 +113,19 @@ export function customerFilters(scope: Scope, input: Omit<ListCustomersInput, 'p
 
 export async function listCustomers(
   deps: ServiceDeps,
-  scope: Scope,
+  { scope }: Caller,
   input: ListCustomersInput,
 ): Promise<Page<Customer>> {
-  const where = customerFilters(scope, input);
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
   // Customers who never ordered sort last either way.
-  const order = input.sort.startsWith('-') ? sql`${column} desc nulls last` : sql`${column} asc nulls last`;
-  const [rows, totals] = await Promise.all([
-    selectCustomers(deps.db)
-      .where(where)
-      .orderBy(order, asc(customers.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(customers).where(where),
-  ]);
-  return { items: rows.map(toCustomer), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: selectCustomers(deps.db),
+      table: customers,
+      where: customerFilters(scope, input),
+      order: [sortBy(sortColumns, input.sort, { nullsLast: true }), asc(customers.id)],
+    },
+    (rows) => rows.map(toCustomer),
+  );
 }

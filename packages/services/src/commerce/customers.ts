@@ -1,11 +1,12 @@
 import type { CreateCustomerInput, CustomerDetail, DeleteResult, UpdateCustomerInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, eq } from 'drizzle-orm';
-import { type AuthUser, userActor } from '../actor.ts';
+import { type AuthUser, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
-import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
+import { theRow } from '../lib/sql.ts';
+import { resolveScope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
@@ -74,10 +75,10 @@ const customerName = (c: { firstName: string; lastName: string }) => `${c.firstN
 /** Owner defaults to the caller; naming another owner needs the `_all` create permission. */
 export async function createCustomer(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
+  caller: UserCaller,
   input: CreateCustomerInput,
 ): Promise<CustomerDetail> {
+  const { user, scope } = caller;
   const ownerId = input.ownerId ?? user.id;
   if (scope.kind === 'own' && ownerId !== user.id)
     throw new ForbiddenError('You may only create customers you own yourself');
@@ -88,11 +89,13 @@ export async function createCustomer(
     .transaction(async (tx) => {
       if (ownerId !== user.id) await assertActiveUser(tx, ownerId);
       await assertReferrer(tx, input.referredById);
-      const [row] = await tx
-        .insert(customers)
-        .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
-        .returning();
-      const created = row as typeof customers.$inferSelect;
+      const row = theRow(
+        await tx
+          .insert(customers)
+          .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
+          .returning(),
+      );
+      const created = row;
       // Welcome messages (and anything else reacting to new customers) start from this event.
       await recordEvents({ tx, jobs: deps.jobs }, [
         {
@@ -161,10 +164,10 @@ async function levelName(executor: Executor, levelId: string | null): Promise<st
  */
 export async function updateCustomer(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
+  caller: UserCaller,
   input: UpdateCustomerInput,
 ): Promise<CustomerDetail> {
+  const { user, scope } = caller;
   const { id, ...fields } = input;
   const phone = fields.phone === undefined ? undefined : normalizePhone(fields.phone, deps.config.DEFAULT_PHONE_REGION);
   const now = deps.now();
@@ -214,10 +217,10 @@ export async function updateCustomer(
 /** Soft delete: hidden from lists and jobs, orders and history kept, the phone number free again. */
 export async function deleteCustomer(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
-  id: string,
+  caller: UserCaller,
+  { id }: { id: string },
 ): Promise<DeleteResult> {
+  const { user, scope } = caller;
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
     const [deleted] = await tx

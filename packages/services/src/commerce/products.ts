@@ -7,11 +7,13 @@ import type {
   UpdateProductInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, ilike, or, type SQL } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { and, asc, eq, ilike, or, type SQL } from 'drizzle-orm';
+import { type Actor, actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, isUniqueViolation, NotFoundError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing, theRow } from '../lib/sql.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 
 const { products } = schema;
@@ -45,11 +47,12 @@ const productEvent = (type: string, actor: Actor, product: Product, changes?: Re
   changes,
 });
 
-export async function createProduct(deps: ServiceDeps, actor: Actor, input: CreateProductInput): Promise<Product> {
+export async function createProduct(deps: ServiceDeps, caller: Caller, input: CreateProductInput): Promise<Product> {
+  const actor = actorOf(caller);
   return deps.db
     .transaction(async (tx) => {
-      const [row] = await tx.insert(products).values(input).returning();
-      const product = toProduct(row as typeof products.$inferSelect);
+      const row = theRow(await tx.insert(products).values(input).returning());
+      const product = toProduct(row);
       await recordEvent(
         { tx, jobs: deps.jobs },
         productEvent('product.created', actor, product, diffFields({}, product, FIELDS)),
@@ -77,26 +80,25 @@ const sortColumns = {
 export async function listProducts(deps: ServiceDeps, input: ListProductsInput): Promise<Page<Product>> {
   const conditions: (SQL | undefined)[] = [];
   if (input.search) {
-    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    const pattern = containing(input.search);
     conditions.push(or(ilike(products.sku, pattern), ilike(products.name, pattern)));
   }
   if (input.isActive !== undefined) conditions.push(eq(products.isActive, input.isActive));
-  const where = and(...conditions);
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(products)
-      .where(where)
-      .orderBy(input.sort.startsWith('-') ? desc(column) : asc(column), asc(products.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(products).where(where),
-  ]);
-  return { items: rows.map(toProduct), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(products).$dynamic(),
+      table: products,
+      where: and(...conditions),
+      order: [sortBy(sortColumns, input.sort), asc(products.id)],
+    },
+    (rows) => rows.map(toProduct),
+  );
 }
 
-export async function updateProduct(deps: ServiceDeps, actor: Actor, input: UpdateProductInput): Promise<Product> {
+export async function updateProduct(deps: ServiceDeps, caller: Caller, input: UpdateProductInput): Promise<Product> {
+  const actor = actorOf(caller);
   const { id, ...fields } = input;
   return deps.db
     .transaction(async (tx) => {
@@ -104,8 +106,8 @@ export async function updateProduct(deps: ServiceDeps, actor: Actor, input: Upda
       if (!before) throw new NotFoundError('Product');
       const values = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
       if (Object.keys(values).length === 0) return toProduct(before);
-      const [after] = await tx.update(products).set(values).where(eq(products.id, id)).returning();
-      const product = toProduct(after as typeof products.$inferSelect);
+      const after = theRow(await tx.update(products).set(values).where(eq(products.id, id)).returning());
+      const product = toProduct(after);
       const changes = diffFields(before, product, FIELDS);
       if (Object.keys(changes).length > 0)
         await recordEvent({ tx, jobs: deps.jobs }, productEvent('product.updated', actor, product, changes));
@@ -115,7 +117,8 @@ export async function updateProduct(deps: ServiceDeps, actor: Actor, input: Upda
 }
 
 /** Removes a product no order references; one that orders reference is deactivated instead. */
-export async function deleteProduct(deps: ServiceDeps, actor: Actor, id: string): Promise<DeleteResult> {
+export async function deleteProduct(deps: ServiceDeps, caller: Caller, { id }: { id: string }): Promise<DeleteResult> {
+  const actor = actorOf(caller);
   return deps.db.transaction(async (tx) => {
     const product = toProduct(await findProduct(tx, id));
     const result = await deleteOrDeactivate(

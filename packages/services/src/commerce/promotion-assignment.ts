@@ -4,6 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { EventContext } from '../events/reactions.ts';
 import { type DomainEvent, recordEvents } from '../events/record.ts';
+import { at, uuids } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { customerPromotionsById } from './customer-promotions.ts';
 
@@ -15,17 +16,12 @@ import { customerPromotionsById } from './customer-promotions.ts';
  * order that earned it was cancelled is reinstated when earned again.
  */
 
-const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
-
-/** A Postgres uuid[] from validated ids: one parameter however many there are. */
-export const uuidArray = (ids: readonly string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`;
-
 /** Promotion `p` may be handed out at `now`: switched on and within its dates. */
 const openAt = (now: Date) =>
-  sql`p.is_active and (p.starts_at is null or p.starts_at <= ${timestamp(now)}) and (p.ends_at is null or p.ends_at > ${timestamp(now)})`;
+  sql`p.is_active and (p.starts_at is null or p.starts_at <= ${at(now)}) and (p.ends_at is null or p.ends_at > ${at(now)})`;
 
 /** Expiry of an assignment made at `now`: validityDays later or the promotion's end, whichever is first. */
-const expiresAt = (now: Date) => sql`least(${timestamp(now)} + make_interval(days => p.validity_days), p.ends_at)`;
+const expiresAt = (now: Date) => sql`least(${at(now)} + make_interval(days => p.validity_days), p.ends_at)`;
 
 const assignedBy = (actor: Actor) => sql`${actor.kind === 'user' ? actor.userId : null}::uuid`;
 
@@ -85,10 +81,10 @@ export async function assignLevelPromotions(
   if (customerIds.length === 0) return [];
   const rows = await context.tx.execute<{ id: string }>(
     insertAssignments(sql`
-      select c.id, p.id, 'CUSTOMER_LEVEL', null::uuid, ${assignedBy(actor)}, ${timestamp(now)}, ${expiresAt(now)}
+      select c.id, p.id, 'CUSTOMER_LEVEL', null::uuid, ${assignedBy(actor)}, ${at(now)}, ${expiresAt(now)}
         from customers c
         join promotions p on p.customer_level_id = c.level_id and p.condition_type = 'CUSTOMER_LEVEL'
-       where c.id = any(${uuidArray(customerIds)}) and c.deleted_at is null and ${openAt(now)}
+       where c.id = any(${uuids(customerIds)}) and c.deleted_at is null and ${openAt(now)}
        order by c.id, p.id
          for key share of p`),
   );
@@ -127,7 +123,7 @@ export async function assignOrderPromotions(
   const rows = await tx.execute<{ id: string }>(
     insertAssignments(sql`
       select case when p.condition_type = 'REFERRAL' then ${referrer} else ${customer} end,
-             p.id, p.condition_type::text, ${order.orderId}::uuid, ${assignedBy(actor)}, ${timestamp(now)}, ${expiresAt(now)}
+             p.id, p.condition_type::text, ${order.orderId}::uuid, ${assignedBy(actor)}, ${at(now)}, ${expiresAt(now)}
         from promotions p
        where ${openAt(now)}
          and (   (p.condition_type = 'FIRST_PURCHASE' and ${order.firstOrder})
@@ -161,14 +157,14 @@ export async function assignToCustomers(
   const rows = await context.tx.execute<{ customer_id: string; assigned_id: string | null; found: boolean }>(sql`
     with eligible as (
       select id from customers
-       where id = any(${uuidArray(ids)}) and deleted_at is null ${owned ? sql`and ${owned}` : sql``}
+       where id = any(${uuids(ids)}) and deleted_at is null ${owned ? sql`and ${owned}` : sql``}
     ), inserted as (${insertAssignments(sql`
-      select e.id, p.id, 'MANUAL', null::uuid, ${assignedBy(actor)}, ${timestamp(now)}, ${expiresAt(now)}
+      select e.id, p.id, 'MANUAL', null::uuid, ${assignedBy(actor)}, ${at(now)}, ${expiresAt(now)}
         from eligible e cross join promotions p
        where p.id = ${promotionId}::uuid
        order by e.id`)})
     select r.customer_id, i.id as assigned_id, e.id is not null as found
-      from unnest(${uuidArray(ids)}) with ordinality as r(customer_id, position)
+      from unnest(${uuids(ids)}) with ordinality as r(customer_id, position)
       left join eligible e on e.id = r.customer_id
       left join inserted i on i.customer_id = r.customer_id
      order by r.position`);

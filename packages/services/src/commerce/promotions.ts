@@ -10,12 +10,13 @@ import {
   type UpdatePromotionInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, gt, ilike, isNull, lte, not, or, type SQL } from 'drizzle-orm';
-import { type Actor, type AuthUser, userActor } from '../actor.ts';
+import { and, asc, eq, gt, ilike, isNull, lte, not, or, type SQL } from 'drizzle-orm';
+import { type Actor, type AuthUser, actorOf, type Caller, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
-import type { Scope } from '../scope.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing, theRow } from '../lib/sql.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 import { assignToCustomers } from './promotion-assignment.ts';
 
@@ -93,22 +94,25 @@ const promotionEvent = (type: string, actor: Actor, promotion: Promotion, change
 
 export async function createPromotion(
   deps: ServiceDeps,
-  actor: Actor,
+  caller: Caller,
   input: CreatePromotionInput,
 ): Promise<Promotion> {
+  const actor = actorOf(caller);
   return deps.db
     .transaction(async (tx) => {
       await assertLevelExists(tx, input.customerLevelId);
-      const [row] = await tx
-        .insert(promotions)
-        .values({
-          ...input,
-          startsAt: toDate(input.startsAt),
-          endsAt: toDate(input.endsAt),
-          createdById: actor.kind === 'user' ? actor.userId : null,
-        })
-        .returning();
-      const promotion = toPromotion(row as PromotionRow);
+      const row = theRow(
+        await tx
+          .insert(promotions)
+          .values({
+            ...input,
+            startsAt: toDate(input.startsAt),
+            endsAt: toDate(input.endsAt),
+            createdById: actor.kind === 'user' ? actor.userId : null,
+          })
+          .returning(),
+      );
+      const promotion = toPromotion(row);
       await recordEvent(
         { tx, jobs: deps.jobs },
         promotionEvent('promotion.created', actor, promotion, diffFields({}, promotion, FIELDS)),
@@ -133,30 +137,29 @@ export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInp
   if (input.active !== undefined) conditions.push(input.active ? openAt(deps.now()) : not(openAt(deps.now())));
   if (input.conditionType) conditions.push(eq(promotions.conditionType, input.conditionType));
   if (input.search) {
-    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    const pattern = containing(input.search);
     conditions.push(or(ilike(promotions.name, pattern), ilike(promotions.code, pattern)));
   }
-  const where = and(...conditions);
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(promotions)
-      .where(where)
-      .orderBy(input.sort.startsWith('-') ? desc(column) : asc(column), asc(promotions.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(promotions).where(where),
-  ]);
-  return { items: rows.map(toPromotion), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(promotions).$dynamic(),
+      table: promotions,
+      where: and(...conditions),
+      order: [sortBy(sortColumns, input.sort), asc(promotions.id)],
+    },
+    (rows) => rows.map(toPromotion),
+  );
 }
 
 /** Changes the given fields; the merged promotion must pass the same rules as a new one. */
 export async function updatePromotion(
   deps: ServiceDeps,
-  actor: Actor,
+  caller: Caller,
   input: UpdatePromotionInput,
 ): Promise<Promotion> {
+  const actor = actorOf(caller);
   const { id, ...fields } = input;
   return deps.db
     .transaction(async (tx) => {
@@ -171,8 +174,8 @@ export async function updatePromotion(
       const issues = promotionRuleIssues({ ...before, ...values });
       if (issues.length > 0) throw new ValidationError(issues);
       if (values.customerLevelId !== before.customerLevelId) await assertLevelExists(tx, values.customerLevelId);
-      const [after] = await tx.update(promotions).set(values).where(eq(promotions.id, id)).returning();
-      const promotion = toPromotion(after as PromotionRow);
+      const after = theRow(await tx.update(promotions).set(values).where(eq(promotions.id, id)).returning());
+      const promotion = toPromotion(after);
       const changes = diffFields(toPromotion(before), promotion, FIELDS);
       if (Object.keys(changes).length > 0)
         await recordEvent({ tx, jobs: deps.jobs }, promotionEvent('promotion.updated', actor, promotion, changes));
@@ -182,7 +185,12 @@ export async function updatePromotion(
 }
 
 /** Removes a promotion never assigned (nor used by a campaign); otherwise deactivates it, keeping the history. */
-export async function deletePromotion(deps: ServiceDeps, actor: Actor, id: string): Promise<DeleteResult> {
+export async function deletePromotion(
+  deps: ServiceDeps,
+  caller: Caller,
+  { id }: { id: string },
+): Promise<DeleteResult> {
+  const actor = actorOf(caller);
   return deps.db.transaction(async (tx) => {
     const promotion = toPromotion(await findPromotion(tx, id));
     const result = await deleteOrDeactivate(
@@ -215,10 +223,10 @@ const mayAssign = (user: AuthUser, conditionType: PromotionRow['conditionType'])
  */
 export async function assignPromotion(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
+  caller: UserCaller,
   input: AssignPromotionInput,
 ): Promise<AssignPromotionOutput> {
+  const { user, scope } = caller;
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
     const [promotion] = await tx

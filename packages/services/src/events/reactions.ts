@@ -1,7 +1,7 @@
 import type { Executor } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import { type SQL, sql } from 'drizzle-orm';
-import { uuids } from '../messaging/policy.ts';
+import { uuids } from '../lib/sql.ts';
 import { enqueueWelcomeMessages, welcomeCtes } from '../messaging/welcome.ts';
 import { enqueueWebhookDeliveries, webhookDeliveriesCtes } from '../webhooks/reaction.ts';
 

@@ -3,10 +3,10 @@ import { schema } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { type AnyPgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
+import type { Caller } from '../actor.ts';
 import { customerFilters } from '../commerce/customers-read.ts';
 import { orderFilters } from '../commerce/orders/read.ts';
 import type { ServiceDeps } from '../deps.ts';
-import type { Scope } from '../scope.ts';
 import { csvLine } from './csv.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -125,9 +125,8 @@ const iso = (column: AnyPgColumn) => sql`to_char(${column} at time zone 'UTC', '
 /** Customers matching the list's filters, in the caller's scope, streamed through a cursor. */
 export function exportCustomers(
   deps: ServiceDeps,
-  scope: Scope,
-  filters: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>,
-  format: ExportFormat,
+  { scope }: Caller,
+  { filters, format }: { filters: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>; format: ExportFormat },
 ): AsyncGenerator<string> {
   const query = sql`
     select ${customers.id} as "id", ${customers.firstName} as "firstName", ${customers.lastName} as "lastName",
@@ -148,9 +147,8 @@ export function exportCustomers(
 /** Orders matching the list's filters, in the caller's scope, streamed through a cursor. */
 export function exportOrders(
   deps: ServiceDeps,
-  scope: Scope,
-  filters: Omit<ListOrdersInput, 'page' | 'pageSize' | 'sort'>,
-  format: ExportFormat,
+  { scope }: Caller,
+  { filters, format }: { filters: Omit<ListOrdersInput, 'page' | 'pageSize' | 'sort'>; format: ExportFormat },
 ): AsyncGenerator<string> {
   const query = sql`
     select ${orders.id} as "id", ${orders.number} as "number", ${orders.customerId} as "customerId",

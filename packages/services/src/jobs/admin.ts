@@ -1,7 +1,7 @@
 import type { JobInfo, JobRun, RunJobInput, RunJobResult } from '@touch-crm/contract';
 import { cronSettingOf, isQueueName, QUEUE_NAMES, QUEUES } from '@touch-crm/jobs';
 import { sql } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { recordEvent } from '../events/record.ts';
@@ -80,7 +80,8 @@ export async function listJobs(deps: ServiceDeps): Promise<JobInfo[]> {
 }
 
 /** Queues a run of a job now; the worker picks it up within seconds. */
-export async function runJob(deps: ServiceDeps, actor: Actor, input: RunJobInput): Promise<RunJobResult> {
+export async function runJob(deps: ServiceDeps, caller: Caller, input: RunJobInput): Promise<RunJobResult> {
+  const actor = actorOf(caller);
   if (!isQueueName(input.name)) throw new NotFoundError('Job');
   const name = input.name;
   const parsed = QUEUES[name].payload.safeParse(input.data ?? {});

@@ -4,7 +4,7 @@ import { jobActor } from '../actor.ts';
 import { assignLevelPromotions } from '../commerce/promotion-assignment.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
-import { at } from '../messaging/policy.ts';
+import { at } from '../lib/sql.ts';
 
 export const RFM_JOB = 'rfm.score';
 const RFM_LOCK = 0x5a5_0004;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
-import { at } from './policy.ts';
+import { at } from '../lib/sql.ts';
 import { queueMessages } from './queueing.ts';
 import { templateBodyOf } from './templates.ts';
 import { isLeapYear, localDate, wallTime } from './time.ts';

@@ -2,8 +2,9 @@ import type { Executor } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
+import { at, uuids } from '../lib/sql.ts';
 import type { ClaimedMessage } from './delivery-types.ts';
-import { at, marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, uuids } from './policy.ts';
+import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
 const RATE_LIMIT_LOCK = 0x5a5_0001;

@@ -7,8 +7,8 @@ import type { ServiceDeps } from '../deps.ts';
 import { recordEvents } from '../events/record.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
 import { jobDb } from '../jobs/queue.ts';
+import { at, uuids } from '../lib/sql.ts';
 import type { Answered, Recorded } from './delivery-types.ts';
-import { at, uuids } from './policy.ts';
 
 export const SEND_JOB = 'sms.send';
 

@@ -3,8 +3,9 @@ import type { Executor } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
+import { at } from '../lib/sql.ts';
 import { completeFinishedCampaigns, SEND_JOB } from './delivery-record.ts';
-import { at, priorityOf } from './policy.ts';
+import { priorityOf } from './policy.ts';
 
 const INTERRUPTED = 'delivery interrupted (its worker stopped mid-send); sending again with the same idempotency key';
 

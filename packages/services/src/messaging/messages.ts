@@ -1,9 +1,11 @@
 import type { ListMessagesInput, Message, Page } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, type SQL } from 'drizzle-orm';
+import { and, asc, eq, type SQL } from 'drizzle-orm';
+import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { scopeWhere } from '../scope.ts';
 
 const { messageQueue } = schema;
 type MessageRow = typeof messageQueue.$inferSelect;
@@ -36,29 +38,31 @@ const sortColumns = {
 };
 
 /** Messages within the caller's scope (a rep sees those of their own customers). */
-export async function listMessages(deps: ServiceDeps, scope: Scope, input: ListMessagesInput): Promise<Page<Message>> {
+export async function listMessages(
+  deps: ServiceDeps,
+  { scope }: Caller,
+  input: ListMessagesInput,
+): Promise<Page<Message>> {
   const conditions: (SQL | undefined)[] = [scopeWhere(scope, 'messages')];
   if (input.customerId) conditions.push(eq(messageQueue.customerId, input.customerId));
   if (input.campaignId) conditions.push(eq(messageQueue.campaignId, input.campaignId));
   if (input.status) conditions.push(eq(messageQueue.status, input.status));
   if (input.type) conditions.push(eq(messageQueue.type, input.type));
   const where = and(...conditions);
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(messageQueue)
-      .where(where)
-      .orderBy(descending ? desc(column) : asc(column), asc(messageQueue.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(messageQueue).where(where),
-  ]);
-  return { items: rows.map(toMessage), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(messageQueue).$dynamic(),
+      table: messageQueue,
+      where,
+      order: [sortBy(sortColumns, input.sort), asc(messageQueue.id)],
+    },
+    (rows) => rows.map(toMessage),
+  );
 }
 
-export async function getMessage(deps: ServiceDeps, scope: Scope, id: string): Promise<Message> {
+export async function getMessage(deps: ServiceDeps, { scope }: Caller, { id }: { id: string }): Promise<Message> {
   const [row] = await deps.db
     .select()
     .from(messageQueue)

@@ -16,8 +16,3 @@ export const priorityOf = (type: MessageType) => (type === 'WELCOME' || type ===
 
 /** `'{A,B}'::message_type[]` */
 export const marketingTypesSql = sql`${`{${MARKETING_TYPES.join(',')}}`}::message_type[]`;
-
-/** A Postgres uuid[] of validated ids: one parameter however many there are. */
-export const uuids = (ids: readonly string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`;
-
-export const at = (instant: Date) => sql`${instant.toISOString()}::timestamptz`;

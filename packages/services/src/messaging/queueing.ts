@@ -3,7 +3,8 @@ import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
-import { at, isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
+import { at } from '../lib/sql.ts';
+import { isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
 import { renderSql } from './template-language.ts';
 import { nextAllowedMinute } from './time.ts';
 

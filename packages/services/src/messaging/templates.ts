@@ -1,10 +1,11 @@
 import type { MessageTemplate, MessageType, UpdateMessageTemplateInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { theRow } from '../lib/sql.ts';
 import { TEMPLATE_VARIABLES, validateTemplate } from './template-language.ts';
 
 const { messageTemplates } = schema;
@@ -43,9 +44,10 @@ export async function getMessageTemplate(deps: ServiceDeps, type: MessageType): 
 /** Replaces a type's template; an unknown variable is rejected, naming `body`. */
 export async function updateMessageTemplate(
   deps: ServiceDeps,
-  actor: Actor,
+  caller: Caller,
   input: UpdateMessageTemplateInput,
 ): Promise<MessageTemplate> {
+  const actor = actorOf(caller);
   const body = validateTemplate(input.body, TEMPLATE_VARIABLES[input.type]);
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
@@ -55,12 +57,14 @@ export async function updateMessageTemplate(
       .where(eq(messageTemplates.type, input.type))
       .for('update');
     const updatedById = actor.kind === 'user' ? actor.userId : null;
-    const [after] = await tx
-      .insert(messageTemplates)
-      .values({ type: input.type, body, updatedById, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: messageTemplates.type, set: { body, updatedById, updatedAt: now } })
-      .returning();
-    const row = after as typeof messageTemplates.$inferSelect;
+    const after = theRow(
+      await tx
+        .insert(messageTemplates)
+        .values({ type: input.type, body, updatedById, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: messageTemplates.type, set: { body, updatedById, updatedAt: now } })
+        .returning(),
+    );
+    const row = after;
     const changes = diffFields(before ?? {}, row, ['body']);
     if (Object.keys(changes).length > 0)
       await recordEvent(

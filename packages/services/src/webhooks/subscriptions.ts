@@ -11,11 +11,13 @@ import type {
   WebhookWithSecret,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, count, desc, eq, type SQL } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { pageOf } from '../lib/page.ts';
+import { theRow } from '../lib/sql.ts';
 import { enqueueWebhookDeliveries } from './reaction.ts';
 import { generateWebhookSecret } from './signing.ts';
 import { urlPolicyOf, webhookUrlRefusal, withoutCredentials } from './url-safety.ts';
@@ -83,27 +85,30 @@ async function lockWebhook(tx: Executor, id: string): Promise<WebhookRow> {
 /** Registers a subscription with a fresh signing secret, shown in this answer only. */
 export async function createWebhook(
   deps: ServiceDeps,
-  actor: Actor,
+  caller: Caller,
   input: CreateWebhookInput,
 ): Promise<WebhookWithSecret> {
+  const actor = actorOf(caller);
   await assertUrlAllowed(deps, input.url);
   const now = deps.now();
   const secret = generateWebhookSecret();
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(webhooks)
-      .values({
-        url: input.url,
-        events: normaliseEvents(input.events),
-        description: input.description || null,
-        isActive: input.isActive,
-        secret,
-        createdById: actor.kind === 'user' ? actor.userId : null,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    const webhook = toWebhook(row as WebhookRow);
+    const row = theRow(
+      await tx
+        .insert(webhooks)
+        .values({
+          url: input.url,
+          events: normaliseEvents(input.events),
+          description: input.description || null,
+          isActive: input.isActive,
+          secret,
+          createdById: actor.kind === 'user' ? actor.userId : null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(),
+    );
+    const webhook = toWebhook(row);
     await recordEvent(
       { tx, jobs: deps.jobs },
       {
@@ -122,17 +127,17 @@ export async function createWebhook(
 
 export async function listWebhooks(deps: ServiceDeps, input: ListWebhooksInput): Promise<Page<Webhook>> {
   const where = input.isActive === undefined ? undefined : eq(webhooks.isActive, input.isActive);
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(webhooks)
-      .where(where)
-      .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(webhooks).where(where),
-  ]);
-  return { items: rows.map(toWebhook), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(webhooks).$dynamic(),
+      table: webhooks,
+      where,
+      order: [desc(webhooks.createdAt), desc(webhooks.id)],
+    },
+    (rows) => rows.map(toWebhook),
+  );
 }
 
 export async function getWebhook(deps: ServiceDeps, id: string): Promise<Webhook> {
@@ -145,7 +150,8 @@ export async function getWebhook(deps: ServiceDeps, id: string): Promise<Webhook
  * Replaces the given fields. Activating a subscription the server disabled clears why (and its
  * failure streak); a changed URL is checked like a new one.
  */
-export async function updateWebhook(deps: ServiceDeps, actor: Actor, input: UpdateWebhookInput): Promise<Webhook> {
+export async function updateWebhook(deps: ServiceDeps, caller: Caller, input: UpdateWebhookInput): Promise<Webhook> {
+  const actor = actorOf(caller);
   const current = await getWebhook(deps, input.id);
   if (input.url !== undefined && input.url !== current.url) await assertUrlAllowed(deps, input.url);
   const now = deps.now();
@@ -160,12 +166,14 @@ export async function updateWebhook(deps: ServiceDeps, actor: Actor, input: Upda
       Object.assign(set, { disabledAt: null, disabledReason: null, failingSince: null });
     const changes = diffFields(before, { ...before, ...set }, AUDITED);
     if (Object.keys(changes).length === 0) return before;
-    const [row] = await tx
-      .update(webhooks)
-      .set({ ...set, updatedAt: now })
-      .where(eq(webhooks.id, input.id))
-      .returning();
-    const webhook = toWebhook(row as WebhookRow);
+    const row = theRow(
+      await tx
+        .update(webhooks)
+        .set({ ...set, updatedAt: now })
+        .where(eq(webhooks.id, input.id))
+        .returning(),
+    );
+    const webhook = toWebhook(row);
     await recordEvent(
       { tx, jobs: deps.jobs },
       {
@@ -185,9 +193,10 @@ export async function updateWebhook(deps: ServiceDeps, actor: Actor, input: Upda
 /** Removes a subscription and its delivery history; nothing more is sent to it. */
 export async function deleteWebhook(
   deps: ServiceDeps,
-  actor: Actor,
-  id: string,
+  caller: Caller,
+  { id }: { id: string },
 ): Promise<{ id: string; outcome: 'DELETED' }> {
+  const actor = actorOf(caller);
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
     const webhook = toWebhook(await lockWebhook(tx, id));
@@ -209,17 +218,24 @@ export async function deleteWebhook(
 }
 
 /** A new signing secret, effective for every request from now on (retries included); shown once. */
-export async function rotateWebhookSecret(deps: ServiceDeps, actor: Actor, id: string): Promise<WebhookWithSecret> {
+export async function rotateWebhookSecret(
+  deps: ServiceDeps,
+  caller: Caller,
+  { id }: { id: string },
+): Promise<WebhookWithSecret> {
+  const actor = actorOf(caller);
   const now = deps.now();
   const secret = generateWebhookSecret();
   return deps.db.transaction(async (tx) => {
     await lockWebhook(tx, id);
-    const [row] = await tx
-      .update(webhooks)
-      .set({ secret, secretRotatedAt: now, updatedAt: now })
-      .where(eq(webhooks.id, id))
-      .returning();
-    const webhook = toWebhook(row as WebhookRow);
+    const row = theRow(
+      await tx
+        .update(webhooks)
+        .set({ secret, secretRotatedAt: now, updatedAt: now })
+        .where(eq(webhooks.id, id))
+        .returning(),
+    );
+    const webhook = toWebhook(row);
     await recordEvent(
       { tx, jobs: deps.jobs },
       {
@@ -246,23 +262,17 @@ export async function listWebhookDeliveries(
   const conditions: (SQL | undefined)[] = [eq(webhookDeliveries.webhookId, input.id)];
   if (input.status) conditions.push(eq(webhookDeliveries.status, input.status));
   if (input.eventType) conditions.push(eq(webhookDeliveries.eventType, input.eventType));
-  const where = and(...conditions);
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(webhookDeliveries)
-      .where(where)
-      .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(webhookDeliveries).where(where),
-  ]);
-  return {
-    items: rows.map(toWebhookDelivery),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(webhookDeliveries).$dynamic(),
+      table: webhookDeliveries,
+      where: and(...conditions),
+      order: [desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)],
+    },
+    (rows) => rows.map(toWebhookDelivery),
+  );
 }
 
 /**
@@ -272,7 +282,7 @@ export async function listWebhookDeliveries(
  */
 export async function redeliverWebhookDelivery(
   deps: ServiceDeps,
-  _actor: Actor,
+  _caller: Caller,
   input: RedeliverWebhookInput,
 ): Promise<WebhookDelivery> {
   const now = deps.now();
@@ -289,23 +299,25 @@ export async function redeliverWebhookDelivery(
       throw new ConflictError('The webhook is inactive: activate it first', {
         disabledReason: webhook.disabledReason,
       });
-    const [row] = await tx
-      .update(webhookDeliveries)
-      .set({
-        status: 'PENDING',
-        attempts: 0,
-        nextAttemptAt: now,
-        responseStatus: null,
-        responseBody: null,
-        durationMs: null,
-        lastError: null,
-        deliveredAt: null,
-        updatedAt: now,
-      })
-      .where(eq(webhookDeliveries.id, delivery.id))
-      .returning();
+    const row = theRow(
+      await tx
+        .update(webhookDeliveries)
+        .set({
+          status: 'PENDING',
+          attempts: 0,
+          nextAttemptAt: now,
+          responseStatus: null,
+          responseBody: null,
+          durationMs: null,
+          lastError: null,
+          deliveredAt: null,
+          updatedAt: now,
+        })
+        .where(eq(webhookDeliveries.id, delivery.id))
+        .returning(),
+    );
     await enqueueWebhookDeliveries(deps.jobs, tx, [delivery.id]);
-    return toWebhookDelivery(row as DeliveryRow);
+    return toWebhookDelivery(row);
   });
 }
 
@@ -313,30 +325,36 @@ export async function redeliverWebhookDelivery(
  * Queues a `ping` to the subscription (active or not): `{ id, type: "ping", occurredAt, data }`,
  * signed like any delivery, so an integrator can check their endpoint and verification.
  */
-export async function pingWebhook(deps: ServiceDeps, _actor: Actor, id: string): Promise<WebhookDelivery> {
+export async function pingWebhook(
+  deps: ServiceDeps,
+  _caller: Caller,
+  { id }: { id: string },
+): Promise<WebhookDelivery> {
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
     const webhook = toWebhook(await lockWebhook(tx, id));
     const deliveryId = randomUUID();
-    const [row] = await tx
-      .insert(webhookDeliveries)
-      .values({
-        id: deliveryId,
-        webhookId: id,
-        eventId: null,
-        eventType: 'ping',
-        payload: {
+    const row = theRow(
+      await tx
+        .insert(webhookDeliveries)
+        .values({
           id: deliveryId,
-          type: 'ping',
-          occurredAt: now.toISOString(),
-          data: { webhookId: webhook.id, url: webhook.url, events: webhook.events },
-        },
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
+          webhookId: id,
+          eventId: null,
+          eventType: 'ping',
+          payload: {
+            id: deliveryId,
+            type: 'ping',
+            occurredAt: now.toISOString(),
+            data: { webhookId: webhook.id, url: webhook.url, events: webhook.events },
+          },
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(),
+    );
     await enqueueWebhookDeliveries(deps.jobs, tx, [deliveryId]);
-    return toWebhookDelivery(row as DeliveryRow);
+    return toWebhookDelivery(row);
   });
 }

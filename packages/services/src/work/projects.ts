@@ -7,13 +7,15 @@ import type {
   UpdateProjectInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
-import { userActor } from '../actor.ts';
+import { and, asc, count, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
+import { type Caller, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing, theRow } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
-import { assertActiveUser, assertCustomerReference, type ScopedCaller, scopeOf } from './references.ts';
+import { assertActiveUser, assertCustomerReference, scopeOf } from './references.ts';
 
 const { projects, tasks } = schema;
 type ProjectRow = typeof projects.$inferSelect;
@@ -70,7 +72,7 @@ async function loadProject(executor: Executor, id: string, scope: Scope): Promis
  * Creates a project; the owner defaults to the caller. With `projects:create_own` the owner
  * must be the caller. A customer must be one the caller may read.
  */
-export async function createProject(deps: ServiceDeps, caller: ScopedCaller, input: CreateProjectInput) {
+export async function createProject(deps: ServiceDeps, caller: UserCaller, input: CreateProjectInput) {
   const { user, scope } = caller;
   const ownerId = input.ownerId ?? user.id;
   if (scope.kind === 'own' && ownerId !== user.id)
@@ -78,19 +80,21 @@ export async function createProject(deps: ServiceDeps, caller: ScopedCaller, inp
   return deps.db.transaction(async (tx) => {
     if (ownerId !== user.id) await assertActiveUser(tx, ownerId, 'ownerId');
     if (input.customerId) await assertCustomerReference(tx, input.customerId, scopeOf(user, 'customers:read'));
-    const [row] = await tx
-      .insert(projects)
-      .values({
-        name: input.name,
-        description: input.description ?? null,
-        customerId: input.customerId ?? null,
-        ownerId,
-        status: input.status ?? 'PLANNED',
-        startDate: input.startDate ?? null,
-        dueDate: input.dueDate ?? null,
-      })
-      .returning();
-    const created = row as ProjectRow;
+    const row = theRow(
+      await tx
+        .insert(projects)
+        .values({
+          name: input.name,
+          description: input.description ?? null,
+          customerId: input.customerId ?? null,
+          ownerId,
+          status: input.status ?? 'PLANNED',
+          startDate: input.startDate ?? null,
+          dueDate: input.dueDate ?? null,
+        })
+        .returning(),
+    );
+    const created = row;
     const project = toProject(created);
     await recordEvent(
       { tx, jobs: deps.jobs },
@@ -110,50 +114,48 @@ export async function createProject(deps: ServiceDeps, caller: ScopedCaller, inp
   });
 }
 
-export const getProject = (deps: ServiceDeps, scope: Scope, id: string) => loadProject(deps.db, id, scope);
+export const getProject = (deps: ServiceDeps, { scope }: Caller, { id }: { id: string }) =>
+  loadProject(deps.db, id, scope);
 
 const sortColumns = { name: projects.name, createdAt: projects.createdAt, dueDate: projects.dueDate };
 
-export async function listProjects(deps: ServiceDeps, scope: Scope, input: ListProjectsInput): Promise<Page<Project>> {
+export async function listProjects(
+  deps: ServiceDeps,
+  { scope }: Caller,
+  input: ListProjectsInput,
+): Promise<Page<Project>> {
   const conditions: (SQL | undefined)[] = [scopeWhere(scope, 'projects')];
   if (input.status) conditions.push(eq(projects.status, input.status));
   if (input.customerId) conditions.push(eq(projects.customerId, input.customerId));
   if (input.ownerId) conditions.push(eq(projects.ownerId, input.ownerId));
   if (input.search) {
-    const pattern = `%${input.search.replace(/[\\%_]/g, '\\$&')}%`;
+    const pattern = containing(input.search);
     conditions.push(or(ilike(projects.name, pattern), ilike(projects.description, pattern)));
   }
-  const where = and(...conditions);
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const order = descending ? sql`${column} desc nulls last` : sql`${column} asc nulls last`;
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(projects)
-      .where(where)
-      .orderBy(order, asc(projects.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(projects).where(where),
-  ]);
-  const counts = await taskCounts(
+  return pageOf(
     deps.db,
-    rows.map((row) => row.id),
+    input,
+    {
+      rows: deps.db.select().from(projects).$dynamic(),
+      table: projects,
+      where: and(...conditions),
+      order: [sortBy(sortColumns, input.sort, { nullsLast: true }), asc(projects.id)],
+    },
+    async (rows) => {
+      const counts = await taskCounts(
+        deps.db,
+        rows.map((row) => row.id),
+      );
+      return rows.map((row) => toProject(row, counts.get(row.id)));
+    },
   );
-  return {
-    items: rows.map((row) => toProject(row, counts.get(row.id))),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
 }
 
 /**
  * Edits a project within the caller's `projects:update` scope (404 outside it). With
  * `_own` the owner can only be set to the caller; a new customer must be one the caller may read.
  */
-export async function updateProject(deps: ServiceDeps, caller: ScopedCaller, input: UpdateProjectInput) {
+export async function updateProject(deps: ServiceDeps, caller: UserCaller, input: UpdateProjectInput) {
   const { user, scope } = caller;
   const { id, ...changes } = input;
   return deps.db.transaction(async (tx) => {
@@ -178,8 +180,8 @@ export async function updateProject(deps: ServiceDeps, caller: ScopedCaller, inp
     const values = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
     const fieldChanges = diffFields(before, { ...before, ...values }, AUDITED);
     if (Object.keys(fieldChanges).length === 0) return loadProject(tx, id, { kind: 'all' });
-    const [row] = await tx.update(projects).set(values).where(eq(projects.id, id)).returning();
-    const after = row as ProjectRow;
+    const row = theRow(await tx.update(projects).set(values).where(eq(projects.id, id)).returning());
+    const after = row;
     const statusChanged = 'status' in fieldChanges;
     await recordEvent(
       { tx, jobs: deps.jobs },

@@ -7,12 +7,6 @@ import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 
 const { customers, projects, tasks, users } = schema;
 
-/** A signed-in caller and the reach of the permission the procedure asked for. */
-export interface ScopedCaller {
-  user: AuthUser;
-  scope: Scope;
-}
-
 /** The caller's reach for a related resource named in the input (a customer, a project…). */
 export const scopeOf = (user: AuthUser, action: ScopedAction): Scope | null =>
   resolveScope(user.permissions, action, user.id);

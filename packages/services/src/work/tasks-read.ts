@@ -1,9 +1,11 @@
 import type { ListTasksInput, MyTasksInput, Page, Task, TaskStatus } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL, sql } from 'drizzle-orm';
-import type { AuthUser } from '../actor.ts';
+import { and, asc, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL, sql } from 'drizzle-orm';
+import type { Caller, UserCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
+import { containing } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 
 const { tasks } = schema;
@@ -49,7 +51,8 @@ async function loadTask(executor: Executor, id: string, scope: Scope, now: Date)
   return toTask(row, now);
 }
 
-export const getTask = (deps: ServiceDeps, scope: Scope, id: string) => loadTask(deps.db, id, scope, deps.now());
+export const getTask = (deps: ServiceDeps, { scope }: Caller, { id }: { id: string }) =>
+  loadTask(deps.db, id, scope, deps.now());
 
 function filterConditions(
   input: Pick<MyTasksInput, 'status' | 'projectId' | 'dueBefore' | 'overdue'>,
@@ -71,29 +74,20 @@ async function pageOfTasks(
   input: { page: number; pageSize: number },
   now: Date,
 ): Promise<Page<Task>> {
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(tasks)
-      .where(where)
-      .orderBy(...orderBy, asc(tasks.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(tasks).where(where),
-  ]);
-  return {
-    items: rows.map((row) => toTask(row, now)),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
+  return pageOf(
+    deps.db,
+    input,
+    { rows: deps.db.select().from(tasks).$dynamic(), table: tasks, where, order: [...orderBy, asc(tasks.id)] },
+    (rows) => rows.map((row) => toTask(row, now)),
+  );
 }
 
 /**
  * The caller's own tasks (assigned to them), whatever their read scope: overdue ones
  * first (oldest due first), then by due date, undated last.
  */
-export async function listMyTasks(deps: ServiceDeps, user: AuthUser, input: MyTasksInput): Promise<Page<Task>> {
+export async function listMyTasks(deps: ServiceDeps, caller: UserCaller, input: MyTasksInput): Promise<Page<Task>> {
+  const { user } = caller;
   const now = deps.now();
   const where = and(eq(tasks.assigneeId, user.id), ...filterConditions(input, now));
   const order = [
@@ -107,14 +101,12 @@ export async function listMyTasks(deps: ServiceDeps, user: AuthUser, input: MyTa
 const sortColumns = { dueAt: tasks.dueAt, createdAt: tasks.createdAt, priority: tasks.priority };
 
 /** The team view: every task in the caller's `tasks:read` scope (a rep: their own). */
-export async function listTasks(deps: ServiceDeps, scope: Scope, input: ListTasksInput): Promise<Page<Task>> {
+export async function listTasks(deps: ServiceDeps, { scope }: Caller, input: ListTasksInput): Promise<Page<Task>> {
   const now = deps.now();
   const conditions = [scopeWhere(scope, 'tasks'), ...filterConditions(input, now)];
   if (input.assigneeId) conditions.push(eq(tasks.assigneeId, input.assigneeId));
   if (input.customerId) conditions.push(eq(tasks.customerId, input.customerId));
-  if (input.search) conditions.push(ilike(tasks.title, `%${input.search.replace(/[\\%_]/g, '\\$&')}%`));
-  const descending = input.sort.startsWith('-');
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const order = [descending ? sql`${column} desc nulls last` : sql`${column} asc nulls last`, desc(tasks.createdAt)];
+  if (input.search) conditions.push(ilike(tasks.title, containing(input.search)));
+  const order = [sortBy(sortColumns, input.sort, { nullsLast: true }), desc(tasks.createdAt)];
   return pageOfTasks(deps, and(...conditions), order, input, now);
 }

@@ -2,19 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { CreateTaskInput, SetTaskStatusInput, Task, TaskStatus, UpdateTaskInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, eq } from 'drizzle-orm';
-import { type AuthUser, userActor } from '../actor.ts';
+import { type AuthUser, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
+import { theRow } from '../lib/sql.ts';
 import { scopeWhere } from '../scope.ts';
-import {
-  assertActiveUser,
-  assertCustomerReference,
-  projectReference,
-  type ScopedCaller,
-  scopeOf,
-} from './references.ts';
-import { type TaskRow, toTask } from './tasks-read.ts';
+import { assertActiveUser, assertCustomerReference, projectReference, scopeOf } from './references.ts';
+import { toTask } from './tasks-read.ts';
 
 const { tasks, projects } = schema;
 
@@ -71,7 +66,8 @@ async function resolveProjectAndCustomer(
  * A project or customer must be one the caller may read. With `recurrence` the task is
  * the first of a series (its seriesId is its own id) and its due date anchors the schedule.
  */
-export async function createTask(deps: ServiceDeps, user: AuthUser, input: CreateTaskInput): Promise<Task> {
+export async function createTask(deps: ServiceDeps, caller: UserCaller, input: CreateTaskInput): Promise<Task> {
+  const { user } = caller;
   const assigneeId = input.assigneeId ?? user.id;
   if (assigneeId !== user.id && !canAssign(user))
     throw new ForbiddenError('Assigning a task to someone else needs tasks:assign');
@@ -89,25 +85,27 @@ export async function createTask(deps: ServiceDeps, user: AuthUser, input: Creat
     );
     const id = randomUUID();
     const recurrence = input.recurrence;
-    const [row] = await tx
-      .insert(tasks)
-      .values({
-        id,
-        title: input.title,
-        description: input.description ?? null,
-        projectId: input.projectId ?? null,
-        customerId,
-        assigneeId,
-        createdById: user.id,
-        priority: input.priority ?? 'MEDIUM',
-        dueAt: input.dueAt ? new Date(input.dueAt) : null,
-        recurrenceFrequency: recurrence?.frequency ?? null,
-        recurrenceInterval: recurrence ? recurrence.interval : null,
-        recurrenceUntil: recurrence?.until ? new Date(recurrence.until) : null,
-        seriesId: recurrence ? id : null,
-      })
-      .returning();
-    const task = toTask(row as TaskRow, now);
+    const row = theRow(
+      await tx
+        .insert(tasks)
+        .values({
+          id,
+          title: input.title,
+          description: input.description ?? null,
+          projectId: input.projectId ?? null,
+          customerId,
+          assigneeId,
+          createdById: user.id,
+          priority: input.priority ?? 'MEDIUM',
+          dueAt: input.dueAt ? new Date(input.dueAt) : null,
+          recurrenceFrequency: recurrence?.frequency ?? null,
+          recurrenceInterval: recurrence ? recurrence.interval : null,
+          recurrenceUntil: recurrence?.until ? new Date(recurrence.until) : null,
+          seriesId: recurrence ? id : null,
+        })
+        .returning(),
+    );
+    const task = toTask(row, now);
     await recordEvent(
       { tx, jobs: deps.jobs },
       {
@@ -117,7 +115,7 @@ export async function createTask(deps: ServiceDeps, user: AuthUser, input: Creat
         actor: userActor(user),
         data: task,
         customerId,
-        changes: diffFields({}, row as TaskRow, AUDITED),
+        changes: diffFields({}, row, AUDITED),
         occurredAt: now,
       },
     );
@@ -130,7 +128,7 @@ export async function createTask(deps: ServiceDeps, user: AuthUser, input: Creat
  * other than the caller needs `tasks:assign`. A task in a recurring series keeps a due date;
  * `recurrenceUntil` changes the end of the whole series. Status moves go through setTaskStatus.
  */
-export async function updateTask(deps: ServiceDeps, caller: ScopedCaller, input: UpdateTaskInput): Promise<Task> {
+export async function updateTask(deps: ServiceDeps, caller: UserCaller, input: UpdateTaskInput): Promise<Task> {
   const { user, scope } = caller;
   const { id, recurrenceUntil, ...changes } = input;
   const now = deps.now();
@@ -178,11 +176,11 @@ export async function updateTask(deps: ServiceDeps, caller: ScopedCaller, input:
 
       const fieldChanges = diffFields(before, { ...before, ...values }, AUDITED);
       if (Object.keys(fieldChanges).length === 0) return toTask(before, now);
-      const [row] = await tx.update(tasks).set(values).where(eq(tasks.id, id)).returning();
+      const row = theRow(await tx.update(tasks).set(values).where(eq(tasks.id, id)).returning());
       // The series' end is one rule: every task of the series carries the same copy of it.
       if (until !== undefined && before.seriesId)
         await tx.update(tasks).set({ recurrenceUntil: until }).where(eq(tasks.seriesId, before.seriesId));
-      const task = toTask(row as TaskRow, now);
+      const task = toTask(row, now);
       await recordEvent(
         { tx, jobs: deps.jobs },
         {
@@ -210,7 +208,7 @@ export async function updateTask(deps: ServiceDeps, caller: ScopedCaller, input:
  * `tasks:update_all`; anyone else gets 404. Asking for the current status changes nothing.
  * Completing a task with a customer puts it on that customer's timeline.
  */
-export async function setTaskStatus(deps: ServiceDeps, caller: ScopedCaller, input: SetTaskStatusInput) {
+export async function setTaskStatus(deps: ServiceDeps, caller: UserCaller, input: SetTaskStatusInput) {
   const { user, scope } = caller;
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
@@ -231,8 +229,10 @@ export async function setTaskStatus(deps: ServiceDeps, caller: ScopedCaller, inp
       throw new ConflictError(`A ${from} task cannot move to ${to}${hint}`, { from, to, allowed });
     }
     const completedAt = CLOSED.includes(to) ? now : null;
-    const [row] = await tx.update(tasks).set({ status: to, completedAt }).where(eq(tasks.id, input.id)).returning();
-    const task = toTask(row as TaskRow, now);
+    const row = theRow(
+      await tx.update(tasks).set({ status: to, completedAt }).where(eq(tasks.id, input.id)).returning(),
+    );
+    const task = toTask(row, now);
     const type = reopening
       ? 'task.reopened'
       : to === 'DONE'
@@ -249,7 +249,7 @@ export async function setTaskStatus(deps: ServiceDeps, caller: ScopedCaller, inp
         actor: userActor(user),
         data: task,
         customerId: task.customerId,
-        changes: diffFields(before, row as TaskRow, ['status', 'completedAt']),
+        changes: diffFields(before, row, ['status', 'completedAt']),
         timeline: type === 'task.completed' ? { subject: `Task completed: ${task.title}` } : undefined,
         occurredAt: now,
       },

@@ -1,12 +1,14 @@
 import type { CreateWorkLogInput, CustomerTimelineInput, ListWorkLogsInput, Page, WorkLog } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, gte, isNull, lte, ne, type SQL } from 'drizzle-orm';
-import { userActor } from '../actor.ts';
+import { and, asc, desc, eq, gte, isNull, lte, ne, type SQL } from 'drizzle-orm';
+import { type Caller, type UserCaller, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { recordEvent } from '../events/record.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
-import { assertCustomerReference, projectReference, type ScopedCaller, scopeOf, taskReference } from './references.ts';
+import { pageOf } from '../lib/page.ts';
+import { theRow } from '../lib/sql.ts';
+import { scopeWhere } from '../scope.ts';
+import { assertCustomerReference, projectReference, scopeOf, taskReference } from './references.ts';
 
 const { workLogs, customers } = schema;
 type WorkLogRow = typeof workLogs.$inferSelect;
@@ -38,7 +40,7 @@ export function toWorkLog(row: WorkLogRow): WorkLog {
  * in the future. A task or project must be visible to the caller and belong to the same
  * customer (or to none); the project defaults to the task's.
  */
-export async function createWorkLog(deps: ServiceDeps, caller: ScopedCaller, input: CreateWorkLogInput) {
+export async function createWorkLog(deps: ServiceDeps, caller: UserCaller, input: CreateWorkLogInput) {
   const { user, scope } = caller;
   const now = deps.now();
   const occurredAt = input.occurredAt ? new Date(input.occurredAt) : now;
@@ -58,21 +60,23 @@ export async function createWorkLog(deps: ServiceDeps, caller: ScopedCaller, inp
       if (project.customerId && project.customerId !== input.customerId)
         throw ValidationError.field('projectId', 'belongs to another customer');
     }
-    const [row] = await tx
-      .insert(workLogs)
-      .values({
-        customerId: input.customerId,
-        userId: user.id,
-        type: input.type,
-        subject: input.subject,
-        content: input.content ?? null,
-        occurredAt,
-        durationMinutes: input.durationMinutes ?? null,
-        taskId: input.taskId ?? null,
-        projectId,
-      })
-      .returning();
-    const log = toWorkLog(row as WorkLogRow);
+    const row = theRow(
+      await tx
+        .insert(workLogs)
+        .values({
+          customerId: input.customerId,
+          userId: user.id,
+          type: input.type,
+          subject: input.subject,
+          content: input.content ?? null,
+          occurredAt,
+          durationMinutes: input.durationMinutes ?? null,
+          taskId: input.taskId ?? null,
+          projectId,
+        })
+        .returning(),
+    );
+    const log = toWorkLog(row);
     // Audit only: the log itself is the timeline entry.
     await recordEvent(
       { tx, jobs: deps.jobs },
@@ -105,17 +109,17 @@ async function pageOfLogs(
   input: { page: number; pageSize: number },
 ): Promise<Page<WorkLog>> {
   const direction = ascending ? asc : desc;
-  const [rows, totals] = await Promise.all([
-    deps.db
-      .select()
-      .from(workLogs)
-      .where(where)
-      .orderBy(direction(workLogs.occurredAt), direction(workLogs.createdAt), direction(workLogs.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(workLogs).where(where),
-  ]);
-  return { items: rows.map(toWorkLog), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: deps.db.select().from(workLogs).$dynamic(),
+      table: workLogs,
+      where,
+      order: [direction(workLogs.occurredAt), direction(workLogs.createdAt), direction(workLogs.id)],
+    },
+    (rows) => rows.map(toWorkLog),
+  );
 }
 
 /**
@@ -123,7 +127,11 @@ async function pageOfLogs(
  * whoever wrote them). SYSTEM entries belong to the timeline and are listed here only
  * when `type=SYSTEM` asks for them.
  */
-export async function listWorkLogs(deps: ServiceDeps, scope: Scope, input: ListWorkLogsInput): Promise<Page<WorkLog>> {
+export async function listWorkLogs(
+  deps: ServiceDeps,
+  { scope }: Caller,
+  input: ListWorkLogsInput,
+): Promise<Page<WorkLog>> {
   const where = and(
     scopeWhere(scope, 'worklogs'),
     input.type ? undefined : ne(workLogs.type, 'SYSTEM'),
@@ -143,7 +151,7 @@ export async function listWorkLogs(deps: ServiceDeps, scope: Scope, input: ListW
  */
 export async function getCustomerTimeline(
   deps: ServiceDeps,
-  scope: Scope,
+  { scope }: Caller,
   input: CustomerTimelineInput,
 ): Promise<Page<WorkLog>> {
   const [customer] = await deps.db

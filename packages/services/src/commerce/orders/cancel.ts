@@ -1,7 +1,7 @@
 import type { CancelOrderInput, CustomerPromotion, OrderDetail } from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
 import { and, eq, ne, sql } from 'drizzle-orm';
-import { type Actor, type AuthUser, userActor } from '../../actor.ts';
+import { type Actor, type AuthUser, type UserCaller, userActor } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { type DomainEvent, recordEvents } from '../../events/record.ts';
@@ -135,10 +135,10 @@ function cancelledEvents(
  */
 export async function cancelOrder(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
+  caller: UserCaller,
   input: CancelOrderInput,
 ): Promise<OrderDetail> {
+  const { user, scope } = caller;
   const now = deps.now();
   const actor: Actor = userActor(user);
   await deps.db.transaction(async (tx) => {

@@ -2,7 +2,7 @@ import type { CreateOrderInput, PlacedOrder } from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { type Actor, type AuthUser, userActor } from '../../actor.ts';
+import { type Actor, type AuthUser, type UserCaller, userActor } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type DomainEvent, recordEvents } from '../../events/record.ts';
@@ -253,10 +253,10 @@ function placedEvents(
  */
 export async function createOrder(
   deps: ServiceDeps,
-  user: AuthUser,
-  scope: Scope,
+  caller: UserCaller,
   input: CreateOrderInput,
 ): Promise<PlacedOrder> {
+  const { user, scope } = caller;
   const now = deps.now();
   const actor = userActor(user);
   const currency = deps.config.CURRENCY;

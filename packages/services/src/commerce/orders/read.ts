@@ -1,8 +1,10 @@
 import type { ListOrdersInput, Order, OrderDetail, Page } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, count, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import type { Caller } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
+import { pageOf, sortBy } from '../../lib/page.ts';
 import { type Scope, scopeWhere } from '../../scope.ts';
 import { customerPromotionsById } from '../customer-promotions.ts';
 
@@ -81,7 +83,7 @@ export async function loadOrderDetail(executor: Executor, scope: Scope, id: stri
   };
 }
 
-export const getOrder = (deps: ServiceDeps, scope: Scope, id: string): Promise<OrderDetail> =>
+export const getOrder = (deps: ServiceDeps, { scope }: Caller, { id }: { id: string }): Promise<OrderDetail> =>
   loadOrderDetail(deps.db, scope, id);
 
 const sortColumns = { createdAt: orders.createdAt, total: orders.total, number: orders.number };
@@ -97,21 +99,16 @@ export function orderFilters(scope: Scope, input: Omit<ListOrdersInput, 'page' |
   return and(...conditions);
 }
 
-export async function listOrders(deps: ServiceDeps, scope: Scope, input: ListOrdersInput): Promise<Page<Order>> {
-  const where = orderFilters(scope, input);
-  const column = sortColumns[input.sort.replace('-', '') as keyof typeof sortColumns];
-  const [rows, totals] = await Promise.all([
-    selectOrders(deps.db)
-      .where(where)
-      .orderBy(input.sort.startsWith('-') ? desc(column) : asc(column), asc(orders.id))
-      .limit(input.pageSize)
-      .offset((input.page - 1) * input.pageSize),
-    deps.db.select({ total: count() }).from(orders).where(where),
-  ]);
-  return {
-    items: await toOrders(deps.db, rows),
-    total: totals[0]?.total ?? 0,
-    page: input.page,
-    pageSize: input.pageSize,
-  };
+export async function listOrders(deps: ServiceDeps, { scope }: Caller, input: ListOrdersInput): Promise<Page<Order>> {
+  return pageOf(
+    deps.db,
+    input,
+    {
+      rows: selectOrders(deps.db).$dynamic(),
+      table: orders,
+      where: orderFilters(scope, input),
+      order: [sortBy(sortColumns, input.sort), asc(orders.id)],
+    },
+    (rows) => toOrders(deps.db, rows),
+  );
 }

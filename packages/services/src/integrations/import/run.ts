@@ -1,15 +1,16 @@
 import type { Import, PermissionKey } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { type Actor, userActor } from '../../actor.ts';
+import { type Actor, authUserOf, userActor } from '../../actor.ts';
+import { loadSessionUser } from '../../auth/session.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { DomainError, ValidationError } from '../../errors.ts';
+import { at } from '../../lib/sql.ts';
 import { resolveScope } from '../../scope.ts';
 import { csvRecords, detectDelimiter } from '../csv-reader.ts';
 import { type ImportProgress, importBatch, Superseded } from './batch.ts';
 import type { Importer, ImportRun } from './classify.ts';
 import { mapColumns } from './columns.ts';
-import { at } from './write.ts';
 
 const { imports } = schema;
 
@@ -39,15 +40,9 @@ export interface ImportRunResult extends ImportProgress {
 
 /** The importing user as they are now: their permissions decide what the rows may do. */
 async function loadImporter(deps: ServiceDeps, userId: string, operator?: { actor: Actor }): Promise<Importer> {
-  const [row] = await deps.db.$client<{ is_active: boolean; permissions: PermissionKey[] }[]>`
-    select u.is_active, coalesce(array_agg(p.key) filter (where p.key is not null), '{}') as permissions
-      from users u
-      left join role_permissions rp on rp.role_id = u.role_id
-      left join permissions p on p.id = rp.permission_id
-     where u.id = ${userId}
-     group by u.id`;
   if (operator) return { id: userId, actor: operator.actor, create: { kind: 'all' }, update: { kind: 'all' } };
-  const permissions = new Set(row?.permissions ?? []);
+  const row = await loadSessionUser(deps, userId);
+  const permissions = row ? authUserOf(row).permissions : new Set<PermissionKey>();
   if (!row?.is_active || !permissions.has('customers:import'))
     throw new DomainError('FORBIDDEN', 'the importing user is deactivated or may no longer import customers');
   return {

@@ -1,9 +1,10 @@
 import type { GetImportInput, Import, PermissionKey } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { asc, count, eq, sql } from 'drizzle-orm';
-import type { AuthUser } from '../../actor.ts';
+import { asc, eq, sql } from 'drizzle-orm';
+import type { UserCaller } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
+import { pageOf } from '../../lib/page.ts';
 
 const { imports, importErrors, users } = schema;
 
@@ -38,16 +39,20 @@ export async function loadImport(
     .innerJoin(users, eq(users.id, imports.createdById))
     .where(eq(imports.id, id));
   if (!row || (visible && !visible(row.createdById))) throw new NotFoundError('Import');
-  const [items, totals] = await Promise.all([
-    executor
-      .select({ rowNumber: importErrors.rowNumber, field: importErrors.field, message: importErrors.message })
-      .from(importErrors)
-      .where(eq(importErrors.importId, id))
-      .orderBy(asc(importErrors.rowNumber), sql`${importErrors.field} asc nulls first`, asc(importErrors.message))
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize),
-    executor.select({ total: count() }).from(importErrors).where(eq(importErrors.importId, id)),
-  ]);
+  const errors = await pageOf(
+    executor,
+    page,
+    {
+      rows: executor
+        .select({ rowNumber: importErrors.rowNumber, field: importErrors.field, message: importErrors.message })
+        .from(importErrors)
+        .$dynamic(),
+      table: importErrors,
+      where: eq(importErrors.importId, id),
+      order: [asc(importErrors.rowNumber), sql`${importErrors.field} asc nulls first`, asc(importErrors.message)],
+    },
+    (rows) => rows,
+  );
   return {
     id: row.id,
     kind: row.kind,
@@ -65,7 +70,7 @@ export async function loadImport(
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     completedAt: row.completedAt?.toISOString() ?? null,
-    errors: { items, total: totals[0]?.total ?? 0, page: page.page, pageSize: page.pageSize },
+    errors,
   };
 }
 
@@ -73,7 +78,7 @@ export async function loadImport(
 const SEES_ALL_IMPORTS: PermissionKey = 'audit:read';
 
 /** Progress, counters and a page of the row errors; someone else's import is "not found". */
-export const getImport = (deps: ServiceDeps, user: AuthUser, input: GetImportInput): Promise<Import> =>
+export const getImport = (deps: ServiceDeps, { user }: UserCaller, input: GetImportInput): Promise<Import> =>
   loadImport(
     deps.db,
     input.id,

@@ -1,5 +1,6 @@
 import type { ImportAccepted } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
+import type { UserCaller } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { jobDb } from '../../jobs/queue.ts';
 import { decodeCsv } from '../csv-reader.ts';
@@ -22,9 +23,8 @@ export interface ImportUpload {
  */
 export async function createCustomerImport(
   deps: ServiceDeps,
-  user: { id: string },
-  upload: ImportUpload,
-  options: { enqueue?: boolean } = {},
+  { user }: UserCaller,
+  { enqueue = true, ...upload }: ImportUpload & { enqueue?: boolean },
 ): Promise<ImportAccepted> {
   if (upload.bytes.byteLength > deps.config.IMPORT_MAX_BYTES)
     throw new ImportTooLargeError(`the file is larger than ${deps.config.IMPORT_MAX_BYTES} bytes (IMPORT_MAX_BYTES)`);
@@ -46,7 +46,7 @@ export async function createCustomerImport(
       })
       .returning({ id: imports.id });
     const importId = (row as { id: string }).id;
-    if (options.enqueue !== false) await deps.jobs.send(jobDb(tx), 'customers.import', { importId });
+    if (enqueue) await deps.jobs.send(jobDb(tx), 'customers.import', { importId });
     return importId;
   });
   return { ...(await loadImport(deps.db, id, { page: 1, pageSize: 100 })), columns };

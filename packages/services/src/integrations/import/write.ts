@@ -5,6 +5,7 @@ import { CUSTOMER_AUDIT_FIELDS, updateEvents } from '../../commerce/customers.ts
 import type { EventContext } from '../../events/reactions.ts';
 import type { DomainEvent, FieldChanges } from '../../events/record.ts';
 import { recordEventsSet } from '../../events/record-set.ts';
+import { at } from '../../lib/sql.ts';
 import type { Gender, RowValues, Status } from './parse-row.ts';
 
 /** A new customer's audited fields, defaults filled in. */
@@ -69,8 +70,6 @@ export async function writeRows(context: EventContext, ops: WriteOp[], actor: Ac
     };
   }
 }
-
-export const at = (instant: Date) => sql`${instant.toISOString()}::timestamptz`;
 
 /** A new customer's audit changes, as `diffFields({}, customer, CUSTOMER_AUDIT_FIELDS)` gives them, from row `v`. */
 const CREATED_CHANGES = sql.raw(

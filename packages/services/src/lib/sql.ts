@@ -1,0 +1,20 @@
+import { type SQL, sql } from 'drizzle-orm';
+
+/**
+ * An instant as a timestamptz parameter. Sent as an ISO string: the postgres.js client that
+ * Drizzle configures neither takes nor returns Date objects in raw SQL.
+ */
+export const at = (instant: Date): SQL => sql`${instant.toISOString()}::timestamptz`;
+
+/** Ids as one uuid[] parameter, for `= any(…)`: one bound value however many ids. */
+export const uuids = (ids: readonly string[]): SQL => sql`${`{${ids.join(',')}}`}::uuid[]`;
+
+/** A LIKE/ILIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally. */
+export const containing = (text: string): string => `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+
+/** The row an INSERT or UPDATE … RETURNING of one known row wrote: its absence is a bug, not a case. */
+export function theRow<T>(rows: readonly T[]): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error('expected the statement to return its row');
+  return row;
+}
