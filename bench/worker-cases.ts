@@ -29,6 +29,7 @@ const QUIET = {
   CRON_RECURRING_TASKS: 'off',
   CRON_CAMPAIGN_DISPATCH: 'off',
   CRON_LOGIN_FAILURES_PRUNE: 'off',
+  CRON_REQUEST_RECORDS_PRUNE: 'off',
 };
 
 const seconds = async (work: () => Promise<unknown>) => {

@@ -9,6 +9,7 @@ import {
   credentialsOf,
   EdgeError,
   errorResponse,
+  guarded,
   handleError,
   plainRoutes,
   REST_PREFIX,
@@ -89,8 +90,8 @@ export async function createApp({ deps, log, version }: AppOptions) {
     app.use(
       cors({
         origin: origins.includes('*') ? '*' : (origin) => (origins.includes(origin) ? origin : null),
-        allowHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id'],
-        exposeHeaders: ['x-request-id', 'retry-after'],
+        allowHeaders: ['authorization', 'x-api-key', 'content-type', 'x-request-id', 'idempotency-key'],
+        exposeHeaders: ['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed'],
         maxAge: 600,
       }),
     );
@@ -152,12 +153,17 @@ export async function createApp({ deps, log, version }: AppOptions) {
   app.get('/openapi.json', (c) => c.body(openApiDocument, 200, { 'content-type': 'application/json' }));
   await mountSwaggerUi(app, '/openapi.json');
 
-  app.all('/trpc/*', (c) => trpcHandler(c.req.raw, buildContext(c)));
+  // Every procedure and plain route counts against the rate limits and honours Idempotency-Key.
+  const serve = (c: HonoContext<Env>, handle: (context: Context) => Promise<Response>) => {
+    const context = buildContext(c);
+    return guarded(c.req.raw, context, () => handle(context));
+  };
+  app.all('/trpc/*', (c) => serve(c, (context) => trpcHandler(c.req.raw, context)));
   for (const route of plain)
     app.on(route.method, `${REST_PREFIX}${route.path}`, (c) =>
-      route.handle(c.req.raw, buildContext(c), { abort: () => abortConnection(c) }),
+      serve(c, (context) => route.handle(c.req.raw, context, { abort: () => abortConnection(c) })),
     );
-  app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
+  app.all(`${REST_PREFIX}/*`, (c) => serve(c, (context) => restHandler(c.req.raw, context)));
   app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found'))));
 
   return app;

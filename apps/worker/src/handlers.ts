@@ -7,6 +7,7 @@ import {
   dispatchCampaigns,
   generateRecurringTasks,
   pruneLoginFailures,
+  pruneRequestRecords,
   queueBirthdayMessages,
   queueInactivityMessages,
   runCustomerImport,
@@ -56,6 +57,7 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
   'messages.inactivity': once((deps) => queueInactivityMessages(deps, deps.now())),
   'tasks.recurring': once((deps) => generateRecurringTasks(deps, deps.now())),
   'auth.prune-login-failures': once((deps) => pruneLoginFailures(deps)),
+  'requests.prune': once((deps) => pruneRequestRecords(deps)),
   'campaigns.dispatch': async ({ deps }, payloads) => {
     const named = payloads.flatMap((payload) => (payload.campaignId ? [payload.campaignId] : []));
     const results = [];

@@ -154,6 +154,17 @@ export const configSchema = z
     LOGIN_MAX_FAILURES_PER_USER: z.coerce.number().int().min(1).default(5),
     LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(30),
     LOGIN_FAILURE_WINDOW: durationSeconds.default(15 * 60),
+    // Idempotent writes and rate limits on /trpc and /api/v1 (issue 16).
+    /** How long a POST's answer is kept for retries with the same Idempotency-Key. */
+    IDEMPOTENCY_TTL: durationSeconds.default(24 * 3600),
+    /** Window of every rate limit below (fixed windows, shared by all API processes). */
+    RATE_LIMIT_WINDOW: durationSeconds.default(60),
+    RATE_LIMIT_PER_PRINCIPAL: z.coerce.number().int().min(1).default(6000),
+    RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(600),
+    /** Per principal and window, on top of the default limit: CSV exports, CSV imports, campaign executions. */
+    RATE_LIMIT_EXPORTS: z.coerce.number().int().min(1).default(30),
+    RATE_LIMIT_IMPORTS: z.coerce.number().int().min(1).default(10),
+    RATE_LIMIT_CAMPAIGN_EXECUTE: z.coerce.number().int().min(1).default(30),
     START_WORKER: booleanFlag.default(true),
     /** Comma-separated origins allowed to call the API from a browser; `*` for any; empty for none. */
     CORS_ORIGINS: z
@@ -212,6 +223,7 @@ export const configSchema = z
     CRON_RECURRING_TASKS: cron.default('0 6 * * *'),
     CRON_CAMPAIGN_DISPATCH: cron.default('* * * * *'),
     CRON_LOGIN_FAILURES_PRUNE: cron.default('17 * * * *'),
+    CRON_REQUEST_RECORDS_PRUNE: cron.default('*/10 * * * *'),
     WORKER_POLL_INTERVAL: durationMs.default(2_000),
     WORKER_SHUTDOWN_TIMEOUT: durationMs.default(30_000),
     WORKER_HEARTBEAT_TIMEOUT: durationMs.default(10_000),

@@ -20,7 +20,8 @@ type CronSetting =
   | 'CRON_INACTIVITY_MESSAGES'
   | 'CRON_RECURRING_TASKS'
   | 'CRON_CAMPAIGN_DISPATCH'
-  | 'CRON_LOGIN_FAILURES_PRUNE';
+  | 'CRON_LOGIN_FAILURES_PRUNE'
+  | 'CRON_REQUEST_RECORDS_PRUNE';
 
 /** How a worker process works a queue (default: one job at a time on one loop, runs logged at info). */
 export interface WorkerSettings {
@@ -97,6 +98,12 @@ export const QUEUES = {
     options: scheduled,
     description: 'Delete failed password attempts older than the login throttle window',
     cron: 'CRON_LOGIN_FAILURES_PRUNE',
+  },
+  'requests.prune': {
+    payload: z.object({}).loose(),
+    options: scheduled,
+    description: 'Delete expired idempotency keys and rate-limit counters of past windows',
+    cron: 'CRON_REQUEST_RECORDS_PRUNE',
   },
   'sms.send': {
     /**

@@ -21,6 +21,7 @@ export * from './jobs/admin.ts';
 export * from './jobs/queue.ts';
 export * from './loyalty/rfm.ts';
 export * from './messaging/index.ts';
+export * from './requests/index.ts';
 export * from './scope.ts';
 export * from './webhooks/index.ts';
 export * from './work/index.ts';

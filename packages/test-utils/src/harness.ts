@@ -35,6 +35,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_POOL_SIZE: '5',
+    // No test meets a rate limit by accident; the rate-limit tests set their own.
+    RATE_LIMIT_PER_PRINCIPAL: '1000000',
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_EXPORTS: '1000000',
+    RATE_LIMIT_IMPORTS: '1000000',
+    RATE_LIMIT_CAMPAIGN_EXECUTE: '1000000',
     ...overrides,
   });
 }

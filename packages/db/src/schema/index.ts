@@ -6,4 +6,5 @@ export * from './events.ts';
 export * from './integrations.ts';
 export * from './messaging.ts';
 export * from './promotions.ts';
+export * from './requests.ts';
 export * from './work.ts';

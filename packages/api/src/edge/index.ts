@@ -1,0 +1,29 @@
+import { requestPrincipal } from '@touch-crm/services';
+import type { Context } from '../context.ts';
+import { errorResponse, handleError } from '../http-error.ts';
+import { idempotent } from './idempotency.ts';
+import { checkRateLimits } from './rate-limit.ts';
+
+export { REPLAYED_HEADER } from './idempotency.ts';
+
+/**
+ * What every request to the procedures and plain routes passes first: its rate limits (headers on
+ * every answer, 429 beyond them) and, for a POST with an `Idempotency-Key`, the stored answer.
+ * Wraps the tRPC handler, the REST mirror and the plain routes alike.
+ */
+export async function guarded(request: Request, ctx: Context, handle: () => Promise<Response>): Promise<Response> {
+  let response: Response;
+  let limitHeaders: Record<string, string> = {};
+  try {
+    const principal = await requestPrincipal(ctx.deps, ctx.credentials);
+    const path = new URL(request.url).pathname;
+    const limits = await checkRateLimits(ctx.deps, { method: request.method, path, ip: ctx.ip, principal });
+    limitHeaders = limits.headers;
+    if (limits.refusal) throw limits.refusal;
+    response = await idempotent(ctx.deps, request, principal, handle);
+  } catch (error) {
+    response = errorResponse(handleError(error, ctx));
+  }
+  for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
+  return response;
+}
