@@ -51,6 +51,7 @@ export const messageQueue = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('message_queue_updated_id_idx').on(t.updatedAt, t.id),
     index('message_queue_customer_idx').on(t.customerId, t.createdAt),
     index('message_queue_campaign_status_idx').on(t.campaignId, t.status),
     index('message_queue_status_scheduled_idx').on(t.status, t.scheduledFor),
