@@ -1,3 +1,4 @@
+import type { CampaignAudience } from '@touch-crm/contract';
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
@@ -14,7 +15,7 @@ export const campaigns = pgTable(
     /** Template text with {{variables}}. */
     message: text().notNull(),
     /** Audience filter as sent by the client (statuses, levelIds, segments, …). */
-    audience: jsonb().notNull().default({}),
+    audience: jsonb().$type<CampaignAudience>().notNull().default({}),
     promotionId: uuid().references(() => promotions.id),
     status: campaignStatus().notNull().default('DRAFT'),
     scheduledAt: timestamptz(),
