@@ -57,6 +57,68 @@ export const paginated = <T extends z.ZodType>(item: T) =>
 
 export type Page<T> = { items: T[]; total: number; page: number; pageSize: number };
 
+/**
+ * Where an incremental sync stands: after the row last served, by `(updatedAt, id)`. Opaque to
+ * clients (base64url of `[updatedAt, id]`); `btoa`/`atob` so the client bundle needs no Buffer.
+ */
+export interface SyncPosition {
+  updatedAt: string;
+  id: string;
+}
+
+const positionSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+export function encodeCursor(position: SyncPosition): string {
+  return btoa(JSON.stringify([position.updatedAt, position.id]))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+/** The position a cursor names, or undefined when it is not one this server issued. */
+export function decodeCursor(cursor: string): SyncPosition | undefined {
+  try {
+    const json = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    const parsed = positionSchema.safeParse(JSON.parse(json));
+    return parsed.success ? { updatedAt: parsed.data[0], id: parsed.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Incremental sync, beside page/pageSize: `updatedAfter` filters in both modes; `cursor` or
+ * `limit` switch to cursor mode, ordered by `(updatedAt, id)`, where `sort`, `page` and `pageSize`
+ * are ignored (docs/api-conventions.md).
+ */
+export const syncQuery = {
+  updatedAfter: isoDateTime.optional().meta({ description: 'Only records changed after this instant (either mode)' }),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((value) => decodeCursor(value) !== undefined, { message: 'is not a cursor this API issued' })
+    .optional()
+    .meta({ description: 'Cursor mode: continue after the `nextCursor` of an earlier answer' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: 'Cursor mode: rows per answer (default 20)' }),
+};
+
+/** A list answer that can also continue a sync: `nextCursor` is set in cursor mode, null in page mode. */
+export const syncPaginated = <T extends z.ZodType>(item: T) =>
+  paginated(item).extend({
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Cursor mode: pass it as `cursor` for what changed after the last item' }),
+  });
+
+export type SyncPage<T> = Page<T> & { nextCursor: string | null };
+
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
 /**

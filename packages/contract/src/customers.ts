@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { calendarDate, idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
+import {
+  calendarDate,
+  idSchema,
+  isoDateTime,
+  pageQuery,
+  queryBoolean,
+  safeString,
+  syncPaginated,
+  syncQuery,
+} from './common.ts';
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
@@ -103,6 +112,7 @@ export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
 
 export const listCustomersInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   status: customerStatusSchema.optional(),
   levelId: idSchema.optional(),
   ownerId: idSchema.optional(),
@@ -128,4 +138,4 @@ export const listCustomersInput = z.object({
     .default('-createdAt'),
 });
 export type ListCustomersInput = z.infer<typeof listCustomersInput>;
-export const customerPage = paginated(customerSchema);
+export const customerPage = syncPaginated(customerSchema);

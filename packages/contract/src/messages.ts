@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, safeString, syncPaginated, syncQuery } from './common.ts';
 
 export const messageTypes = ['WELCOME', 'BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL'] as const;
 export const messageTypeSchema = z.enum(messageTypes);
@@ -38,6 +38,7 @@ export type Message = z.infer<typeof messageSchema>;
 
 export const listMessagesInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   customerId: idSchema.optional(),
   campaignId: idSchema.optional(),
   status: messageStatusSchema.optional(),
@@ -45,7 +46,7 @@ export const listMessagesInput = z.object({
   sort: z.enum(['createdAt', '-createdAt', 'scheduledFor', '-scheduledFor', 'sentAt', '-sentAt']).default('-createdAt'),
 });
 export type ListMessagesInput = z.infer<typeof listMessagesInput>;
-export const messagePage = paginated(messageSchema);
+export const messagePage = syncPaginated(messageSchema);
 
 export const messageTemplateSchema = z
   .object({

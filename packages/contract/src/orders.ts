@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, safeString, syncPaginated, syncQuery } from './common.ts';
 import { moneySchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
@@ -91,6 +91,7 @@ export type CreateOrderInput = z.infer<typeof createOrderInput>;
 
 export const listOrdersInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   customerId: idSchema.optional(),
   status: orderStatusSchema.optional(),
   createdFrom: isoDateTime.optional(),
@@ -99,7 +100,7 @@ export const listOrdersInput = z.object({
   sort: z.enum(['createdAt', 'total', 'number', '-createdAt', '-total', '-number']).default('-createdAt'),
 });
 export type ListOrdersInput = z.infer<typeof listOrdersInput>;
-export const orderPage = paginated(orderSchema);
+export const orderPage = syncPaginated(orderSchema);
 
 export const cancelOrderInput = z.object({
   id: idSchema,

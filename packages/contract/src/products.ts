@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, queryBoolean, safeString, syncPaginated, syncQuery } from './common.ts';
 import { moneySchema } from './money.ts';
 
 export const productSchema = z
@@ -46,10 +46,11 @@ export type UpdateProductInput = z.infer<typeof updateProductInput>;
 
 export const listProductsInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   /** Matches SKU or name, case-insensitively. */
   search: safeString.trim().min(1).max(200).optional(),
   isActive: queryBoolean.optional(),
   sort: z.enum(['name', 'sku', 'unitPrice', 'createdAt', '-name', '-sku', '-unitPrice', '-createdAt']).default('name'),
 });
 export type ListProductsInput = z.infer<typeof listProductsInput>;
-export const productPage = paginated(productSchema);
+export const productPage = syncPaginated(productSchema);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
+import { idSchema, isoDateTime, pageQuery, queryBoolean, safeString, syncPaginated, syncQuery } from './common.ts';
 import { moneySchema } from './money.ts';
 
 export const discountTypes = ['PERCENTAGE', 'FIXED_AMOUNT'] as const;
@@ -136,6 +136,7 @@ export type UpdatePromotionInput = z.infer<typeof updatePromotionInput>;
 
 export const listPromotionsInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   /** true: usable now (active, started, not ended); false: everything else. */
   active: queryBoolean.optional(),
   conditionType: promotionConditionSchema.optional(),
@@ -143,7 +144,7 @@ export const listPromotionsInput = z.object({
   sort: z.enum(['name', 'createdAt', 'endsAt', '-name', '-createdAt', '-endsAt']).default('-createdAt'),
 });
 export type ListPromotionsInput = z.infer<typeof listPromotionsInput>;
-export const promotionPage = paginated(promotionSchema);
+export const promotionPage = syncPaginated(promotionSchema);
 
 export const assignPromotionInput = z.object({
   id: idSchema,

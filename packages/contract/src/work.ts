@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { calendarDate, idSchema, isoDateTime, pageQuery, paginated, queryBoolean, safeString } from './common.ts';
+import {
+  calendarDate,
+  idSchema,
+  isoDateTime,
+  pageQuery,
+  paginated,
+  queryBoolean,
+  safeString,
+  syncPaginated,
+  syncQuery,
+} from './common.ts';
 
 const name = safeString.trim().min(1).max(200);
 const title = safeString.trim().min(1).max(300);
@@ -129,6 +139,7 @@ export const taskSchema = z
   .meta({ id: 'Task' });
 export type Task = z.infer<typeof taskSchema>;
 export const taskPage = paginated(taskSchema);
+export const taskSyncPage = syncPaginated(taskSchema);
 
 export const createTaskInput = z
   .object({
@@ -161,6 +172,7 @@ export type MyTasksInput = z.infer<typeof myTasksInput>;
 
 export const listTasksInput = z.object({
   ...pageQuery,
+  ...syncQuery,
   ...taskFilters,
   assigneeId: idSchema.optional(),
   customerId: idSchema.optional(),

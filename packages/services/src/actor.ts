@@ -25,7 +25,7 @@ export interface SessionUserRow extends Record<string, unknown> {
   must_change_password: boolean;
   role_id: string;
   role_name: string;
-  permissions: string[];
+  permissions: PermissionKey[];
 }
 
 /** The signed-in user of a session row; `apiKeyId` when an API key authenticated the request. */
@@ -37,7 +37,7 @@ export function authUserOf(row: SessionUserRow, apiKeyId?: string): AuthUser {
     email: row.email,
     roleId: row.role_id,
     roleName: row.role_name,
-    permissions: new Set(row.permissions as PermissionKey[]),
+    permissions: new Set(row.permissions),
     mustChangePassword: row.must_change_password,
     ...(apiKeyId ? { apiKeyId } : {}),
   };

@@ -6,6 +6,7 @@ import {
   setTaskStatusInput,
   taskPage,
   taskSchema,
+  taskSyncPage,
   updateTaskInput,
 } from '@touch-crm/contract';
 import { createTask, getTask, listMyTasks, listTasks, setTaskStatus, updateTask } from '@touch-crm/services';
@@ -37,7 +38,7 @@ export const tasksRouter = router({
       rest('GET', '/tasks', 'tasks', "Team view: tasks in the caller's scope (assignee, status, project, customer)"),
     )
     .input(listTasksInput)
-    .output(taskPage)
+    .output(taskSyncPage)
     .query(({ ctx, input }) => listTasks(ctx.deps, ctx.caller, input)),
 
   get: permissionProcedure('tasks:read')

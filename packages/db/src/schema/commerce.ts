@@ -29,6 +29,7 @@ export const products = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('products_updated_id_idx').on(t.updatedAt, t.id),
     index('products_is_active_idx').on(t.isActive),
     check('products_unit_price_nonnegative', sql`${t.unitPrice} >= 0`),
   ],
@@ -58,6 +59,7 @@ export const orders = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('orders_updated_id_idx').on(t.updatedAt, t.id),
     index('orders_customer_created_idx').on(t.customerId, t.createdAt),
     index('orders_status_idx').on(t.status),
     index('orders_created_at_idx').on(t.createdAt),

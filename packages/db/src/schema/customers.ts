@@ -77,6 +77,7 @@ export const customers = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('customers_updated_id_idx').on(t.updatedAt, t.id),
     uniqueIndex('customers_live_phone_key').on(t.phone).where(sql`${t.deletedAt} is null`),
     index('customers_owner_idx').on(t.ownerId),
     index('customers_status_idx').on(t.status),

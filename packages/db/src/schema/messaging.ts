@@ -1,3 +1,4 @@
+import type { CampaignAudience } from '@touch-crm/contract';
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
@@ -14,7 +15,7 @@ export const campaigns = pgTable(
     /** Template text with {{variables}}. */
     message: text().notNull(),
     /** Audience filter as sent by the client (statuses, levelIds, segments, …). */
-    audience: jsonb().notNull().default({}),
+    audience: jsonb().$type<CampaignAudience>().notNull().default({}),
     promotionId: uuid().references(() => promotions.id),
     status: campaignStatus().notNull().default('DRAFT'),
     scheduledAt: timestamptz(),
@@ -51,6 +52,7 @@ export const messageQueue = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('message_queue_updated_id_idx').on(t.updatedAt, t.id),
     index('message_queue_customer_idx').on(t.customerId, t.createdAt),
     index('message_queue_campaign_status_idx').on(t.campaignId, t.status),
     index('message_queue_status_scheduled_idx').on(t.status, t.scheduledFor),

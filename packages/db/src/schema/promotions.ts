@@ -26,6 +26,7 @@ export const promotions = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('promotions_updated_id_idx').on(t.updatedAt, t.id),
     index('promotions_condition_active_idx').on(t.conditionType, t.isActive),
     index('promotions_customer_level_idx').on(t.customerLevelId),
     check('promotions_discount_value_positive', sql`${t.discountValue} > 0`),

@@ -56,6 +56,7 @@ export const tasks = pgTable(
     ...timestamps,
   },
   (t) => [
+    index('tasks_updated_id_idx').on(t.updatedAt, t.id),
     index('tasks_assignee_status_due_idx').on(t.assigneeId, t.status, t.dueAt),
     index('tasks_project_idx').on(t.projectId),
     index('tasks_customer_idx').on(t.customerId),

@@ -1,4 +1,4 @@
-import type { Campaign, CampaignAudience } from '@touch-crm/contract';
+import type { Campaign } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
 import { type Actor, actorOf, type Caller, jobCaller } from '../actor.ts';
@@ -42,7 +42,7 @@ export async function executeCampaign(
     if (options.onlyIfDue && (row.status !== 'SCHEDULED' || !row.scheduledAt || row.scheduledAt > now)) return false;
     const promotion = row.promotionId ? await promotionFacts(tx, row.promotionId, now) : undefined;
     if (row.promotionId && !promotion?.open) throw new ConflictError("The campaign's promotion is no longer active");
-    const audience = row.audience as CampaignAudience;
+    const audience = row.audience;
     const queued = await queueMessages(deps, tx, {
       type: 'CAMPAIGN',
       template: row.message,

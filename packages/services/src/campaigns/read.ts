@@ -1,4 +1,4 @@
-import type { Campaign, CampaignAudience, CampaignPreview, ListCampaignsInput, Page } from '@touch-crm/contract';
+import type { Campaign, CampaignPreview, ListCampaignsInput, Page } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { asc, eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
@@ -52,7 +52,7 @@ function toCampaign(
     id: c.id,
     name: c.name,
     message: c.message,
-    audience: c.audience as CampaignAudience,
+    audience: c.audience,
     promotion: row.promotion,
     status: c.status,
     scheduledAt: c.scheduledAt?.toISOString() ?? null,
@@ -71,8 +71,7 @@ export async function getCampaign(deps: ServiceDeps, id: string): Promise<Campai
   const [row] = await selectCampaigns(deps.db).where(eq(campaigns.id, id));
   if (!row) throw new NotFoundError('Campaign');
   const counts = (await countsOf(deps.db, [id])).get(id) ?? noCounts;
-  const audience =
-    row.campaign.audienceCount ?? (await audienceSize(deps.db, row.campaign.audience as CampaignAudience));
+  const audience = row.campaign.audienceCount ?? (await audienceSize(deps.db, row.campaign.audience));
   return toCampaign(row, counts, audience);
 }
 
@@ -105,7 +104,7 @@ export async function listCampaigns(deps: ServiceDeps, input: ListCampaignsInput
 export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize = 5): Promise<CampaignPreview> {
   const [row] = await selectCampaigns(deps.db).where(eq(campaigns.id, id));
   if (!row) throw new NotFoundError('Campaign');
-  const audience = row.campaign.audience as CampaignAudience;
+  const audience = row.campaign.audience;
   const body = renderSql(row.campaign.message, {
     firstName: sql`c.first_name`,
     lastName: sql`c.last_name`,

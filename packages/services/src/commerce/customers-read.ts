@@ -1,10 +1,10 @@
-import type { Customer, CustomerDetail, ListCustomersInput, Page } from '@touch-crm/contract';
+import type { Customer, CustomerDetail, ListCustomersInput, SyncPage } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, eq, gt, gte, isNull, like, lt, lte, or, type SQL } from 'drizzle-orm';
 import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { pageOf, sortBy } from '../lib/page.ts';
+import { sortBy, syncPageOf } from '../lib/page.ts';
 import { containing } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 import { loadCustomerPromotions, usableCustomerPromotion } from './customer-promotions.ts';
@@ -115,14 +115,15 @@ export async function listCustomers(
   deps: ServiceDeps,
   { scope }: Caller,
   input: ListCustomersInput,
-): Promise<Page<Customer>> {
+): Promise<SyncPage<Customer>> {
   // Customers who never ordered sort last either way.
-  return pageOf(
+  return syncPageOf(
     deps.db,
     input,
     {
       rows: selectCustomers(deps.db),
       table: customers,
+      keyset: { updatedAt: customers.updatedAt, id: customers.id },
       where: customerFilters(scope, input),
       order: [sortBy(sortColumns, input.sort, { nullsLast: true }), asc(customers.id)],
     },

@@ -2,8 +2,8 @@ import type {
   CreateProductInput,
   DeleteResult,
   ListProductsInput,
-  Page,
   Product,
+  SyncPage,
   UpdateProductInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
@@ -12,7 +12,7 @@ import { type Actor, actorOf, type Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, isUniqueViolation, NotFoundError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
-import { pageOf, sortBy } from '../lib/page.ts';
+import { sortBy, syncPageOf } from '../lib/page.ts';
 import { containing, theRow } from '../lib/sql.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 
@@ -77,19 +77,20 @@ const sortColumns = {
   createdAt: products.createdAt,
 };
 
-export async function listProducts(deps: ServiceDeps, input: ListProductsInput): Promise<Page<Product>> {
+export async function listProducts(deps: ServiceDeps, input: ListProductsInput): Promise<SyncPage<Product>> {
   const conditions: (SQL | undefined)[] = [];
   if (input.search) {
     const pattern = containing(input.search);
     conditions.push(or(ilike(products.sku, pattern), ilike(products.name, pattern)));
   }
   if (input.isActive !== undefined) conditions.push(eq(products.isActive, input.isActive));
-  return pageOf(
+  return syncPageOf(
     deps.db,
     input,
     {
       rows: deps.db.select().from(products).$dynamic(),
       table: products,
+      keyset: { updatedAt: products.updatedAt, id: products.id },
       where: and(...conditions),
       order: [sortBy(sortColumns, input.sort), asc(products.id)],
     },

@@ -4,9 +4,9 @@ import {
   type CreatePromotionInput,
   type DeleteResult,
   type ListPromotionsInput,
-  type Page,
   type Promotion,
   promotionRuleIssues,
+  type SyncPage,
   type UpdatePromotionInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
@@ -15,7 +15,7 @@ import { type Actor, type AuthUser, actorOf, type Caller, type UserCaller, userA
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { diffFields, recordEvent } from '../events/record.ts';
-import { pageOf, sortBy } from '../lib/page.ts';
+import { sortBy, syncPageOf } from '../lib/page.ts';
 import { containing, theRow } from '../lib/sql.ts';
 import { deleteOrDeactivate } from './delete-or-deactivate.ts';
 import { assignToCustomers } from './promotion-assignment.ts';
@@ -132,7 +132,7 @@ export const getPromotion = async (deps: ServiceDeps, id: string) => toPromotion
 
 const sortColumns = { name: promotions.name, createdAt: promotions.createdAt, endsAt: promotions.endsAt };
 
-export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInput): Promise<Page<Promotion>> {
+export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInput): Promise<SyncPage<Promotion>> {
   const conditions: (SQL | undefined)[] = [];
   if (input.active !== undefined) conditions.push(input.active ? openAt(deps.now()) : not(openAt(deps.now())));
   if (input.conditionType) conditions.push(eq(promotions.conditionType, input.conditionType));
@@ -140,12 +140,13 @@ export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInp
     const pattern = containing(input.search);
     conditions.push(or(ilike(promotions.name, pattern), ilike(promotions.code, pattern)));
   }
-  return pageOf(
+  return syncPageOf(
     deps.db,
     input,
     {
       rows: deps.db.select().from(promotions).$dynamic(),
       table: promotions,
+      keyset: { updatedAt: promotions.updatedAt, id: promotions.id },
       where: and(...conditions),
       order: [sortBy(sortColumns, input.sort), asc(promotions.id)],
     },

@@ -1,7 +1,8 @@
-import type { Page } from '@touch-crm/contract';
+import { decodeCursor, encodeCursor, type Page, type SyncPage } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
-import { and, asc, count, desc, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, gt, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn, PgSelect, PgTable } from 'drizzle-orm/pg-core';
+import { ValidationError } from '../errors.ts';
 
 export interface PageInput {
   page: number;
@@ -52,4 +53,74 @@ export async function pageOf<Q extends PgSelect, Item>(
     executor.select({ total: count() }).from(query.table).where(and(query.where)),
   ]);
   return { items: await toItems(rows), total: totals[0]?.total ?? 0, page: input.page, pageSize: input.pageSize };
+}
+
+export interface SyncInput extends PageInput {
+  updatedAfter?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface SyncQuery<Q extends PgSelect> extends ListQuery<Q> {
+  /** The table's `updated_at` and `id`: the keyset of cursor mode (indexed together on each synced table). */
+  keyset: { updatedAt: PgColumn; id: PgColumn };
+}
+
+const DEFAULT_LIMIT = 20;
+
+/**
+ * The start of the oldest transaction still open: a row it writes will carry an `updated_at` at or
+ * after it (the `sync_updated_at` trigger), so rows before it are all committed and none can still
+ * appear there. Read in its own statement, before the rows: a transaction that commits in between
+ * is then visible to the rows' snapshot.
+ */
+async function syncWatermark(executor: Executor): Promise<string> {
+  const [row] = await executor.execute<{ watermark: string }>(sql`
+    select date_trunc('milliseconds', min(xact_start))::text as watermark
+      from pg_stat_activity
+     where datname = current_database() and backend_type = 'client backend' and xact_start is not null`);
+  return row?.watermark ?? 'now';
+}
+
+/**
+ * A list that a client can also sync incrementally. `updatedAfter` filters in both modes. With
+ * `cursor` or `limit` it answers in cursor mode: rows after the cursor in `(updated_at, id)`
+ * order (neither `sort` nor `page` apply), `total` counting those left, and `nextCursor` after
+ * the last item (the same cursor again when nothing changed). Otherwise it is `pageOf`.
+ */
+export async function syncPageOf<Q extends PgSelect, Item extends { id: string; updatedAt: string }>(
+  executor: Executor,
+  input: SyncInput,
+  query: SyncQuery<Q>,
+  toItems: (rows: Q['_']['result']) => Item[] | Promise<Item[]>,
+): Promise<SyncPage<Item>> {
+  const { updatedAt, id } = query.keyset;
+  const after = input.updatedAfter ? gt(updatedAt, new Date(input.updatedAfter)) : undefined;
+  if (input.cursor === undefined && input.limit === undefined) {
+    const page = await pageOf(executor, input, { ...query, where: and(query.where, after) }, toItems);
+    return { ...page, nextCursor: null };
+  }
+  const position = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !position) throw ValidationError.field('cursor', 'is not a cursor this API issued');
+  const limit = input.limit ?? DEFAULT_LIMIT;
+  const watermark = await syncWatermark(executor);
+  const where = and(
+    query.where,
+    after,
+    sql`${updatedAt} < ${watermark}::timestamptz`,
+    position ? sql`(${updatedAt}, ${id}) > (${position.updatedAt}::timestamptz, ${position.id}::uuid)` : undefined,
+  );
+  const [rows, totals] = await Promise.all([
+    query.rows.where(where).orderBy(asc(updatedAt), asc(id)).limit(limit),
+    executor.select({ total: count() }).from(query.table).where(where),
+  ]);
+  const items = await toItems(rows);
+  const last = items.at(-1);
+  return {
+    items,
+    total: totals[0]?.total ?? 0,
+    page: 1,
+    pageSize: limit,
+    nextCursor: last ? encodeCursor({ updatedAt: last.updatedAt, id: last.id }) : (input.cursor ?? null),
+  };
 }

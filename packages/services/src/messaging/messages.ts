@@ -1,10 +1,10 @@
-import type { ListMessagesInput, Message, Page } from '@touch-crm/contract';
+import type { ListMessagesInput, Message, SyncPage } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, asc, eq, type SQL } from 'drizzle-orm';
 import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { pageOf, sortBy } from '../lib/page.ts';
+import { sortBy, syncPageOf } from '../lib/page.ts';
 import { scopeWhere } from '../scope.ts';
 
 const { messageQueue } = schema;
@@ -42,19 +42,20 @@ export async function listMessages(
   deps: ServiceDeps,
   { scope }: Caller,
   input: ListMessagesInput,
-): Promise<Page<Message>> {
+): Promise<SyncPage<Message>> {
   const conditions: (SQL | undefined)[] = [scopeWhere(scope, 'messages')];
   if (input.customerId) conditions.push(eq(messageQueue.customerId, input.customerId));
   if (input.campaignId) conditions.push(eq(messageQueue.campaignId, input.campaignId));
   if (input.status) conditions.push(eq(messageQueue.status, input.status));
   if (input.type) conditions.push(eq(messageQueue.type, input.type));
   const where = and(...conditions);
-  return pageOf(
+  return syncPageOf(
     deps.db,
     input,
     {
       rows: deps.db.select().from(messageQueue).$dynamic(),
       table: messageQueue,
+      keyset: { updatedAt: messageQueue.updatedAt, id: messageQueue.id },
       where,
       order: [sortBy(sortColumns, input.sort), asc(messageQueue.id)],
     },

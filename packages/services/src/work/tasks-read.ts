@@ -1,10 +1,10 @@
-import type { ListTasksInput, MyTasksInput, Page, Task, TaskStatus } from '@touch-crm/contract';
+import type { ListTasksInput, MyTasksInput, Page, SyncPage, Task, TaskStatus } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, desc, eq, ilike, inArray, isNotNull, lt, not, type SQL, sql } from 'drizzle-orm';
 import type { Caller, UserCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { pageOf, sortBy } from '../lib/page.ts';
+import { type SyncInput, sortBy, syncPageOf } from '../lib/page.ts';
 import { containing } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
 
@@ -71,13 +71,19 @@ async function pageOfTasks(
   deps: ServiceDeps,
   where: SQL | undefined,
   orderBy: SQL[],
-  input: { page: number; pageSize: number },
+  input: SyncInput,
   now: Date,
-): Promise<Page<Task>> {
-  return pageOf(
+): Promise<SyncPage<Task>> {
+  return syncPageOf(
     deps.db,
     input,
-    { rows: deps.db.select().from(tasks).$dynamic(), table: tasks, where, order: [...orderBy, asc(tasks.id)] },
+    {
+      rows: deps.db.select().from(tasks).$dynamic(),
+      table: tasks,
+      keyset: { updatedAt: tasks.updatedAt, id: tasks.id },
+      where,
+      order: [...orderBy, asc(tasks.id)],
+    },
     (rows) => rows.map((row) => toTask(row, now)),
   );
 }
@@ -101,7 +107,7 @@ export async function listMyTasks(deps: ServiceDeps, caller: UserCaller, input: 
 const sortColumns = { dueAt: tasks.dueAt, createdAt: tasks.createdAt, priority: tasks.priority };
 
 /** The team view: every task in the caller's `tasks:read` scope (a rep: their own). */
-export async function listTasks(deps: ServiceDeps, { scope }: Caller, input: ListTasksInput): Promise<Page<Task>> {
+export async function listTasks(deps: ServiceDeps, { scope }: Caller, input: ListTasksInput): Promise<SyncPage<Task>> {
   const now = deps.now();
   const conditions = [scopeWhere(scope, 'tasks'), ...filterConditions(input, now)];
   if (input.assigneeId) conditions.push(eq(tasks.assigneeId, input.assigneeId));

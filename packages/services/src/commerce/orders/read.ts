@@ -1,10 +1,10 @@
-import type { ListOrdersInput, Order, OrderDetail, Page } from '@touch-crm/contract';
+import type { ListOrdersInput, Order, OrderDetail, SyncPage } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { Caller } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
-import { pageOf, sortBy } from '../../lib/page.ts';
+import { sortBy, syncPageOf } from '../../lib/page.ts';
 import { type Scope, scopeWhere } from '../../scope.ts';
 import { customerPromotionsById } from '../customer-promotions.ts';
 
@@ -99,13 +99,18 @@ export function orderFilters(scope: Scope, input: Omit<ListOrdersInput, 'page' |
   return and(...conditions);
 }
 
-export async function listOrders(deps: ServiceDeps, { scope }: Caller, input: ListOrdersInput): Promise<Page<Order>> {
-  return pageOf(
+export async function listOrders(
+  deps: ServiceDeps,
+  { scope }: Caller,
+  input: ListOrdersInput,
+): Promise<SyncPage<Order>> {
+  return syncPageOf(
     deps.db,
     input,
     {
       rows: selectOrders(deps.db).$dynamic(),
       table: orders,
+      keyset: { updatedAt: orders.updatedAt, id: orders.id },
       where: orderFilters(scope, input),
       order: [sortBy(sortColumns, input.sort), asc(orders.id)],
     },

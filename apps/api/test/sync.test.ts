@@ -1,0 +1,160 @@
+import { encodeCursor } from '@touch-crm/contract';
+import { schema } from '@touch-crm/db';
+import {
+  createTeam,
+  createUser,
+  insertCustomer,
+  startTestApi,
+  type TestApi,
+  type TestUser,
+  uniquePhone,
+} from '@touch-crm/test-utils';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+let api: TestApi;
+let team: Awaited<ReturnType<typeof createTeam>>;
+beforeAll(async () => {
+  api = await startTestApi();
+  team = await createTeam(api.deps);
+});
+afterAll(() => api?.close());
+
+interface Synced {
+  id: string;
+  updatedAt: string;
+  owner?: { id: string };
+}
+interface SyncAnswer {
+  items: Synced[];
+  total: number;
+  pageSize: number;
+  nextCursor: string | null;
+}
+
+async function syncPage(path: string, token: string, query: Record<string, string | undefined>) {
+  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => !!entry[1]));
+  const res = await api.rest<SyncAnswer>('GET', `${path}?${params}`, { token });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+/** A customer's `updated_at` moves past `instant`: waits for the clock rather than sleeping. */
+const clockPast = (instant: string) =>
+  vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Date.parse(instant)), { interval: 2 });
+
+describe('cursor sync of GET /customers while customers are created and edited', () => {
+  it('misses no change and serves no version twice', async () => {
+    const owner = await createUser(api.deps);
+    const seeded = await Promise.all(Array.from({ length: 25 }, () => insertCustomer(api.deps, owner.id)));
+    const served: Synced[] = [];
+    let cursor: string | undefined;
+    const page = async () => {
+      const answer = await syncPage('/customers', team.admin.token, { ownerId: owner.id, limit: '7', cursor });
+      served.push(...answer.items);
+      cursor = answer.nextCursor ?? cursor;
+      return answer.items.length;
+    };
+
+    let writing = true;
+    const writer = (async () => {
+      for (let index = 0; index < 15; index++) {
+        const created = await api.rest('POST', '/customers', {
+          token: owner.token,
+          body: { firstName: 'New', lastName: `Sync ${index}`, phone: uniquePhone() },
+        });
+        expect(created.status).toBe(201);
+        const edited = seeded[index % seeded.length];
+        const update = await api.rest('PUT', `/customers/${edited?.id}`, {
+          token: team.admin.token,
+          body: { notes: `edit ${index}` },
+        });
+        expect(update.status).toBe(200);
+      }
+      writing = false;
+    })();
+    // Page while the writer runs, then until a page after it finished comes back empty.
+    while (writing) await page();
+    await writer;
+    while ((await page()) > 0);
+
+    const rows = await api.deps.db
+      .select({ id: schema.customers.id, updatedAt: schema.customers.updatedAt })
+      .from(schema.customers)
+      .where(eq(schema.customers.ownerId, owner.id));
+    expect(rows).toHaveLength(40);
+    const versions = served.map((item) => `${item.id}@${item.updatedAt}`);
+    expect(new Set(versions).size).toBe(versions.length);
+    for (const row of rows) expect(versions).toContain(`${row.id}@${row.updatedAt.toISOString()}`);
+    // In (updatedAt, id) order: a version served later is never older than one served before it.
+    const keys = served.map((item) => [item.updatedAt, item.id].join(' '));
+    expect(keys).toEqual([...keys].sort());
+  });
+});
+
+describe('updatedAfter on the lists', () => {
+  it('keeps only customers changed after the instant, in page and cursor mode', async () => {
+    const owner = await createUser(api.deps);
+    const before = await insertCustomer(api.deps, owner.id);
+    await clockPast(before.updatedAt.toISOString());
+    const after = await insertCustomer(api.deps, owner.id);
+    const query = { ownerId: owner.id, updatedAfter: before.updatedAt.toISOString() };
+    const paged = await syncPage('/customers', owner.token, query);
+    expect(paged.items.map((item) => item.id)).toEqual([after.id]);
+    expect(paged.nextCursor).toBeNull();
+    const synced = await syncPage('/customers', owner.token, { ...query, limit: '10' });
+    expect(synced.items.map((item) => item.id)).toEqual([after.id]);
+    expect(synced.nextCursor).toEqual(expect.any(String));
+  });
+
+  it('sees an edit as a change: the edited product comes back', async () => {
+    const created = await api.rest('POST', '/products', {
+      token: team.admin.token,
+      body: { sku: `SYNC-${Date.now()}`, name: 'Sync', unitPrice: 100 },
+    });
+    const since = created.body.updatedAt as string;
+    await clockPast(since);
+    const edited = await api.rest('PUT', `/products/${created.body.id}`, {
+      token: team.admin.token,
+      body: { name: 'Sync edited' },
+    });
+    expect(edited.status).toBe(200);
+    const answer = await syncPage('/products', team.admin.token, { updatedAfter: since, limit: '100' });
+    expect(answer.items.map((item) => item.id)).toContain(created.body.id);
+    const none = await syncPage('/products', team.admin.token, { updatedAfter: edited.body.updatedAt, limit: '100' });
+    expect(none.items.map((item) => item.id)).not.toContain(created.body.id);
+  });
+});
+
+describe('cursor mode keeps the caller’s scope', () => {
+  it('serves a sales rep only their own customers, page after page', async () => {
+    const rep: TestUser = await createUser(api.deps);
+    const other: TestUser = await createUser(api.deps);
+    const own = await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, rep.id)));
+    await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, other.id)));
+    const seen: Synced[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const answer = await syncPage('/customers', rep.token, { limit: '2', cursor });
+      if (answer.items.length === 0) break;
+      seen.push(...answer.items);
+      cursor = answer.nextCursor ?? undefined;
+    }
+    expect(seen.every((item) => item.owner?.id === rep.id)).toBe(true);
+    expect(seen.map((item) => item.id).sort()).toEqual(own.map((customer) => customer.id).sort());
+  });
+});
+
+describe('an invalid cursor', () => {
+  const foreign = encodeCursor({ updatedAt: '2026-01-01T00:00:00.000Z', id: 'not-a-uuid' });
+  it.each(['/customers', '/orders', '/products', '/promotions', '/tasks', '/messages'])(
+    'is a 400 naming cursor on %s',
+    async (path) => {
+      for (const cursor of ['garbage!', foreign, btoa('{"a":1}')]) {
+        const res = await api.rest('GET', `${path}?cursor=${encodeURIComponent(cursor)}`, { token: team.admin.token });
+        expect(res.status).toBe(400);
+        expect(res.body.data.issues.map((issue: { path: string[] }) => issue.path[0])).toContain('cursor');
+      }
+    },
+  );
+});
