@@ -2,6 +2,7 @@ import { customerExportInput, orderExportInput } from '@touch-crm/contract';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
+import { documentIdempotency } from './edge/openapi.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import { PROTECTED_SECURITY, SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
 import { documentSuccessStatuses } from './success-status.ts';
@@ -92,5 +93,6 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     paths: PLAIN_ROUTES,
   });
   documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
+  documentIdempotency(document as Parameters<typeof documentIdempotency>[0]);
   return document;
 }

@@ -10,7 +10,7 @@ import { EdgeError } from '../http-error.ts';
 
 /** Stripe's and the IETF draft's header; the answer to a retry says it is a replay. */
 const KEY_HEADER = 'idempotency-key';
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
+const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** Visible ASCII only, as a header value should be; long enough for a UUID or a ULID with a prefix. */
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 

@@ -4,8 +4,6 @@ import { errorResponse, handleError } from '../http-error.ts';
 import { idempotent } from './idempotency.ts';
 import { checkRateLimits } from './rate-limit.ts';
 
-export { REPLAYED_HEADER } from './idempotency.ts';
-
 /**
  * What every request to the procedures and plain routes passes first: its rate limits (headers on
  * every answer, 429 beyond them) and, for a POST with an `Idempotency-Key`, the stored answer.
