@@ -72,8 +72,11 @@ async function rssMb(pid: number | undefined): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** `BENCH_CPU_PROF=DIR` writes a V8 CPU profile of the API process into DIR when it stops. */
+const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+
 function startApi(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--max-semi-space-size=8', join(root, 'apps/api/src/main.ts')], {
+  return spawn(process.execPath, [...cpuProfile, '--max-semi-space-size=8', join(root, 'apps/api/src/main.ts')], {
     env: { ...process.env, NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'info', ...env },
     stdio: 'ignore',
   });
@@ -115,6 +118,7 @@ async function compare(
     const target = candidates[key]?.target;
     const rps = runs.map((r) => r.rps);
     const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    log(`${key}: ${runs.reduce((sum, r) => sum + r.requests, 0)} requests`);
     // A rate over refused requests measures the refusal, not the case.
     if (errors > 0) throw new Error(`${key}: ${errors} non-2xx answers; the figures would be meaningless`);
     cases[key] = {
