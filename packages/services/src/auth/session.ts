@@ -2,7 +2,7 @@ import { type AuthUser, authUserOf, type SessionUserRow } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
-import { verifyToken } from './tokens.ts';
+import { verifyToken, verifyTokenCached } from './tokens.ts';
 
 interface SessionRow extends SessionUserRow {
   token_version: number;
@@ -14,7 +14,9 @@ interface SessionRow extends SessionUserRow {
  * the very next request, on every API process.
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
-  const claims = await verifyToken(deps.jwtKey, deps.config, token, deps.now());
+  const claims = deps.verifiedTokens
+    ? await verifyTokenCached(deps.verifiedTokens, deps.jwtKey, deps.config, token, deps.now())
+    : await verifyToken(deps.jwtKey, deps.config, token, deps.now());
   // Runs on every request: a postgres.js tagged query is prepared once per connection and
   // skips the query builder.
   const rows = await deps.db.$client<SessionRow[]>`
