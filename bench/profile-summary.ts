@@ -31,6 +31,8 @@ const LIBRARIES: [string, RegExp][] = [
   ['touch-crm code', /\/(apps|packages)\/[^/]+\/src\//],
 ];
 
+const LOADING = 'module loading and compiling (start-up, not per request)';
+
 const [file, requestsArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary.ts FILE.cpuprofile [requests]');
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
@@ -55,17 +57,25 @@ profile.samples.forEach((id, index) => {
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const frame = byId.get(at)?.callFrame.url ?? '';
+    if (frame.startsWith('node:internal/modules/')) seen.add(LOADING);
     for (const [name, pattern] of LIBRARIES) if (pattern.test(frame)) seen.add(name);
+  }
+  // Loading modules happens at start-up, whichever library asked for them.
+  if (seen.has(LOADING)) {
+    seen.clear();
+    seen.add(LOADING);
   }
   for (const name of seen) inclusive.set(name, (inclusive.get(name) ?? 0) + ms);
 });
 
 const perRequest = (ms: number) => (requests > 0 ? ` ${((ms / requests) * 1000).toFixed(1).padStart(7)} µs/req` : '');
-console.log(`profile ${file}: ${(total / 1000).toFixed(1)} s sampled, ${(idle / 1000).toFixed(1)} s idle`);
+console.log(
+  `profile ${file.replace(/^.*\//, '')}: ${(total / 1000).toFixed(1)} s sampled, ${(idle / 1000).toFixed(1)} s idle`,
+);
 console.log(`\ninclusive time by library${requests > 0 ? ` (${requests} requests)` : ''}`);
 for (const [name, ms] of [...inclusive].sort((a, b) => b[1] - a[1]))
   console.log(
-    `${ms.toFixed(0).padStart(8)} ms ${((ms / (total - idle)) * 100).toFixed(1).padStart(5)} %${perRequest(ms)}  ${name}`,
+    `${ms.toFixed(0).padStart(8)} ms ${((ms / (total - idle)) * 100).toFixed(1).padStart(5)} %${name === LOADING ? ' '.repeat(15) : perRequest(ms)}  ${name}`,
   );
 console.log('\ntop 40 functions by self time');
 for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40))

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,8 @@ async function rssMb(pid: number | undefined): Promise<number> {
 const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 
 function startApi(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [...cpuProfile, '--max-semi-space-size=8', join(root, 'apps/api/src/main.ts')], {
+  // As `pnpm start:api` runs it: the bundle of `pnpm build` when present, else the sources.
+  return spawn(process.execPath, [...cpuProfile, '--max-semi-space-size=8', join(root, 'scripts/start.mjs'), 'api'], {
     env: { ...process.env, NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'info', ...env },
     stdio: 'ignore',
   });
@@ -156,6 +158,8 @@ const secondsCase = (value: number, baseline: number, target?: number): CaseResu
 const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
 const pgPort = await freePort();
 log(`embedded PostgreSQL in ${dataDir}; ${SIZE.customers} customers${quick ? ' (quick)' : ''}`);
+const bundled = existsSync(join(root, 'apps/api/dist/main.js'));
+log(`the API runs ${bundled ? 'bundled (apps/api/dist, from pnpm build)' : 'from its TypeScript sources'}`);
 let server = await startEmbeddedPostgres({ dataDir, port: pgPort });
 const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database ${EMBEDDED_DATABASE_NAME}`);
@@ -169,6 +173,7 @@ const save = async () => {
     node: process.versions.node,
     postgres: String(version),
     concurrency: CONCURRENCY,
+    apiBundled: bundled,
     rounds: ROUNDS,
     secondsPerRound: SECONDS,
     dataset: SIZE,

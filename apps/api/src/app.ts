@@ -57,16 +57,22 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const buildContext = (c: HonoContext<Env>): Context => {
     const ip = clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS });
     const requestId = c.get('requestId');
-    let requestLog: Context['log'] | undefined;
+    // The pino child is built when something logs: one per request cost more than most requests'
+    // SQL. Plain methods, not a getter: tRPC copies the context, which would call a getter.
+    let child: Logger | undefined;
+    const requestLog = () => {
+      child ??= log.child({ requestId });
+      return child;
+    };
     return {
       deps,
       requestId,
       ip,
       credentials: credentialsOf(c.req.raw.headers, ip),
-      // Built when something logs: a pino child per request cost more than most requests' SQL.
-      get log() {
-        requestLog ??= log.child({ requestId });
-        return requestLog;
+      log: {
+        info: (object, message) => requestLog().info(object, message),
+        warn: (object, message) => requestLog().warn(object, message),
+        error: (object, message) => requestLog().error(object, message),
       },
     };
   };
