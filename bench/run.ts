@@ -1,5 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,8 +73,12 @@ async function rssMb(pid: number | undefined): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** `BENCH_CPU_PROF=DIR` writes a V8 CPU profile of the API process into DIR when it stops. */
+const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+
 function startApi(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--max-semi-space-size=8', join(root, 'apps/api/src/main.ts')], {
+  // As `pnpm start:api` runs it: the bundle of `pnpm build` when present, else the sources.
+  return spawn(process.execPath, [...cpuProfile, '--max-semi-space-size=8', join(root, 'scripts/start.mjs'), 'api'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -124,6 +129,7 @@ async function compare(
     const target = candidates[key]?.target;
     const rps = runs.map((r) => r.rps);
     const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    log(`${key}: ${runs.reduce((sum, r) => sum + r.requests, 0)} requests`);
     // A rate over refused requests measures the refusal, not the case.
     if (errors > 0) throw new Error(`${key}: ${errors} non-2xx answers; the figures would be meaningless`);
     cases[key] = {
@@ -161,6 +167,8 @@ const secondsCase = (value: number, baseline: number, target?: number): CaseResu
 const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
 const pgPort = await freePort();
 log(`embedded PostgreSQL in ${dataDir}; ${SIZE.customers} customers${quick ? ' (quick)' : ''}`);
+const bundled = existsSync(join(root, 'apps/api/dist/main.js'));
+log(`the API runs ${bundled ? 'bundled (apps/api/dist, from pnpm build)' : 'from its TypeScript sources'}`);
 let server = await startEmbeddedPostgres({ dataDir, port: pgPort });
 const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database ${EMBEDDED_DATABASE_NAME}`);
@@ -174,6 +182,7 @@ const save = async () => {
     node: process.versions.node,
     postgres: String(version),
     concurrency: CONCURRENCY,
+    apiBundled: bundled,
     rounds: ROUNDS,
     secondsPerRound: SECONDS,
     dataset: SIZE,

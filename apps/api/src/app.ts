@@ -57,27 +57,41 @@ export async function createApp({ deps, log, version }: AppOptions) {
 
   const buildContext = (c: HonoContext<Env>): Context => {
     const ip = clientIp(c, { trustProxy: deps.config.TRUST_PROXY, hops: deps.config.TRUST_PROXY_HOPS });
+    const requestId = c.get('requestId');
+    // The pino child is built when something logs: one per request cost more than most requests'
+    // SQL. Plain methods, not a getter: tRPC copies the context, which would call a getter.
+    let child: Logger | undefined;
+    const requestLog = () => {
+      child ??= log.child({ requestId });
+      return child;
+    };
     return {
       deps,
-      requestId: c.get('requestId'),
+      requestId,
       ip,
       credentials: credentialsOf(c.req.raw.headers, ip),
-      log: log.child({ requestId: c.get('requestId') }),
+      log: {
+        info: (object, message) => requestLog().info(object, message),
+        warn: (object, message) => requestLog().warn(object, message),
+        error: (object, message) => requestLog().error(object, message),
+      },
     };
   };
   /** The error body every route answers with, for failures of the edge itself. */
   const edgeError = (c: HonoContext<Env>, error: EdgeError) => toHttpError(error, c.get('requestId'));
 
+  // The access line's fields are fixed and hold no secret: redacting them cost more than writing them.
+  const accessLog = log.child({}, { redact: [] });
   app.use(async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
-    c.header('X-Request-Id', requestId);
+    setResponseHeaders(c, [['X-Request-Id', requestId]]);
     const seconds = (performance.now() - started) / 1000;
     metrics.observe(c.req.method, routeLabel(c), c.res.status, seconds);
-    log.info({
+    accessLog.info({
       requestId,
       method: c.req.method,
       path: c.req.path,
@@ -123,7 +137,11 @@ export async function createApp({ deps, log, version }: AppOptions) {
   };
   // CSV uploads get IMPORT_MAX_BYTES; every other route BODY_LIMIT_BYTES.
   const largeBodies = new Set(plain.filter((route) => route.largeBody).map((route) => `${REST_PREFIX}${route.path}`));
-  app.use((c, next) => (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next));
+  app.use((c, next) => {
+    // Without either header there is no body to limit; asking the limit would build a whole fetch Request.
+    if (c.req.header('content-length') === undefined && c.req.header('transfer-encoding') === undefined) return next();
+    return (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next);
+  });
   app.onError((error, c) =>
     error instanceof HTTPException ? error.getResponse() : errorResponse(handleError(error, buildContext(c))),
   );
@@ -167,6 +185,20 @@ export async function createApp({ deps, log, version }: AppOptions) {
   app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found'))));
 
   return app;
+}
+
+/**
+ * Sets headers on the response a handler returned. `c.header` after the handler rebuilds the
+ * response from its body, which turns @hono/node-server's string body into a stream it must then
+ * read back; the handlers' own responses have mutable headers, so they are set in place.
+ */
+function setResponseHeaders(c: HonoContext, headers: readonly (readonly [string, string])[]) {
+  try {
+    for (const [name, value] of headers) c.res.headers.set(name, value);
+  } catch {
+    // Immutable headers (a response passed through from fetch): the rebuild is unavoidable.
+    for (const [name, value] of headers) c.header(name, value);
+  }
 }
 
 /** Drops the client's connection mid-response (a cut-off export); false when not served by Node. */

@@ -125,6 +125,23 @@ describe('tokens', () => {
     expect((await api.rest('GET', '/auth/me', { token })).status).toBe(200);
   });
 
+  it('refuses a token it accepted before once the token has expired (verified tokens are remembered)', async () => {
+    let now = new Date();
+    const clocked = await startTestApi({ now: () => now });
+    try {
+      const { token } = await adminUser(clocked.deps);
+      expect((await clocked.rest('GET', '/auth/me', { token })).status).toBe(200);
+      now = new Date(now.getTime() + (clocked.config.JWT_TTL - 1) * 1000);
+      expect((await clocked.rest('GET', '/auth/me', { token })).status).toBe(200);
+      now = new Date(now.getTime() + 1000);
+      const expired = await clocked.rest('GET', '/auth/me', { token });
+      expect(expired.status).toBe(401);
+      expect(expired.body.message).toBe('Token expired');
+    } finally {
+      await clocked.close();
+    }
+  });
+
   it('stops working for a user deactivated after it was issued', async () => {
     const user = await createUser(api.deps);
     expect((await api.rest('GET', '/auth/me', { token: user.token })).status).toBe(200);

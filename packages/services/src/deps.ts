@@ -1,6 +1,7 @@
 import type { Config } from '@touch-crm/config';
 import type { Database } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
+import type { VerifiedTokens } from './auth/tokens.ts';
 
 /** What every service verb needs; built once per process. */
 export interface ServiceDeps {
@@ -11,6 +12,8 @@ export interface ServiceDeps {
   /** Injected so tests and schedules can control time. */
   now: () => Date;
   jwtKey: Uint8Array;
+  /** The API's cache of tokens whose signature was verified; without it every request verifies its token. */
+  verifiedTokens?: VerifiedTokens;
   /** Puts jobs on pg-boss queues through a transaction of `db` (packages/jobs; services/src/jobs/queue.ts). */
   jobs: JobQueue;
 }

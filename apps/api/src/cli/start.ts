@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@touch-crm/config';
 import { DEFAULT_ADMIN_PASSWORD } from '@touch-crm/db';
@@ -15,17 +16,19 @@ const log = createLogger(config.LOG_LEVEL, 'api');
 const { database, seed } = await prepareDatabase(config, log);
 const api = await startApi({ config, databaseUrl: database.url, log });
 
+/** The worker as this process runs: bundled beside a bundled start-up (`pnpm build`), else from source. */
+function workerEntry(): string {
+  const source = fileURLToPath(import.meta.resolve('@touch-crm/worker/main'));
+  return process.env.TOUCH_CRM_BUNDLE === '1' ? join(dirname(source), '../dist/main.js') : source;
+}
+
 let worker: ChildProcess | undefined;
 let stopping = false;
 const startWorkerProcess = () => {
-  worker = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.resolve('@touch-crm/worker/main'))],
-    {
-      env: { ...process.env, DATABASE_URL: database.url },
-      stdio: 'inherit',
-    },
-  );
+  worker = spawn(process.execPath, [...process.execArgv, workerEntry()], {
+    env: { ...process.env, DATABASE_URL: database.url },
+    stdio: 'inherit',
+  });
   worker.once('exit', (code, signal) => {
     if (stopping) return;
     log.error({ code, signal }, 'worker exited; restarting in 2 s');

@@ -3,7 +3,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
 import type { Scope } from '../scope.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
-import { verifyToken } from './tokens.ts';
+import { verifyToken, verifyTokenCached } from './tokens.ts';
 
 export interface SessionRow extends SessionUserRow {
   token_version: number;
@@ -15,7 +15,9 @@ export interface SessionRow extends SessionUserRow {
  * the very next request, on every API process.
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
-  const claims = await verifyToken(deps.jwtKey, deps.config, token, deps.now());
+  const claims = deps.verifiedTokens
+    ? await verifyTokenCached(deps.verifiedTokens, deps.jwtKey, deps.config, token, deps.now())
+    : await verifyToken(deps.jwtKey, deps.config, token, deps.now());
   const row = await loadSessionUser(deps, claims.userId);
   if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
   if (!row.is_active) throw new UnauthorizedError('Account is deactivated');

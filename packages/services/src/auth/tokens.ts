@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '@touch-crm/config';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { UnauthorizedError } from '../errors.ts';
 
 const ALGORITHM = 'HS256';
@@ -55,7 +56,7 @@ export async function verifyToken(
   config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
   token: string,
   now: Date,
-): Promise<TokenClaims> {
+): Promise<VerifiedToken> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: [ALGORITHM],
@@ -66,9 +67,45 @@ export async function verifyToken(
     });
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub) || typeof payload.ver !== 'number')
       throw new UnauthorizedError('Invalid token');
-    return { userId: payload.sub, tokenVersion: payload.ver };
+    return { userId: payload.sub, tokenVersion: payload.ver, exp: payload.exp as number };
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new UnauthorizedError('Token expired');
     throw new UnauthorizedError('Invalid token');
   }
+}
+
+/** A verified token's claims and its expiry (seconds since the epoch). */
+interface VerifiedToken extends TokenClaims {
+  exp: number;
+}
+
+/** Tokens whose signature was checked, so a repeated token costs no HMAC; one per API process. */
+export type VerifiedTokens = LRUCache<string, VerifiedToken>;
+
+export const createVerifiedTokens = (max = 10_000): VerifiedTokens => new LRUCache({ max });
+
+/**
+ * `verifyToken`, remembering tokens that passed: a signature, issuer and audience never change,
+ * so a token seen before is only checked for expiry (as jose does: expired once `exp` is reached).
+ * What the token says is still checked against the user row on every request.
+ */
+export async function verifyTokenCached(
+  cache: VerifiedTokens,
+  key: Uint8Array,
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+  token: string,
+  now: Date,
+): Promise<TokenClaims> {
+  const seconds = Math.floor(now.getTime() / 1000);
+  const known = cache.get(token);
+  if (known) {
+    if (known.exp <= seconds) {
+      cache.delete(token);
+      throw new UnauthorizedError('Token expired');
+    }
+    return { userId: known.userId, tokenVersion: known.tokenVersion };
+  }
+  const verified = await verifyToken(key, config, token, now);
+  cache.set(token, verified);
+  return { userId: verified.userId, tokenVersion: verified.tokenVersion };
 }

@@ -44,7 +44,7 @@ const selectCustomerPromotions = (executor: Executor) =>
 type Row = Awaited<ReturnType<typeof selectCustomerPromotions>>[number];
 
 /** Customer promotions with their promotion, in assignment order. */
-export async function loadCustomerPromotions(executor: Executor, where: SQL | undefined): Promise<CustomerPromotion[]> {
+async function loadCustomerPromotions(executor: Executor, where: SQL | undefined): Promise<CustomerPromotion[]> {
   const rows = await selectCustomerPromotions(executor)
     .where(where)
     .orderBy(customerPromotions.assignedAt, customerPromotions.id);

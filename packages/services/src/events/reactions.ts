@@ -1,7 +1,6 @@
 import type { Executor } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import { type SQL, sql } from 'drizzle-orm';
-import { uuids } from '../lib/sql.ts';
 import { enqueueWelcomeMessages, welcomeCtes } from '../messaging/welcome.ts';
 import { enqueueWebhookDeliveries, webhookDeliveriesCtes } from '../webhooks/reaction.ts';
 
@@ -14,7 +13,7 @@ export interface EventContext {
 /**
  * What follows from recorded events, written in the recording transaction: a rolled-back change
  * has no reaction and a committed one never misses its own. A reaction is set-based SQL over
- * recorded events, so the row path (`recordEvents`, over the rows it has just written) and the
+ * recorded events, so the row path (`recordEvents`, over the events it is given) and the
  * set path (`recordEventsCtes`, inside the caller's statement) apply the same code.
  */
 interface Reaction {
@@ -59,20 +58,4 @@ const writtenIds = (name: string): SQL =>
 export async function reactInStatement({ tx, jobs }: EventContext, name: string, withList: SQL): Promise<void> {
   const [written] = await tx.execute<Record<string, string[]>>(sql`with ${withList} select ${writtenIds(name)}`);
   for (const [reaction, { enqueue }] of Object.entries(REACTIONS)) await enqueue(jobs, tx, written?.[reaction] ?? []);
-}
-
-/** The row path: the reactions to events `recordEvents` has just written, read back by id. */
-export async function reactToRecorded(context: EventContext, eventIds: readonly string[]): Promise<void> {
-  if (eventIds.length === 0) return;
-  await reactInStatement(
-    context,
-    'recorded',
-    sql`recorded_src as (
-      select e.id as event_id, e.type, e.entity_type, e.entity_id, e.data, a.changes, e.occurred_at
-        from domain_events e
-        join audit_log a on a.entity_type = e.entity_type and a.entity_id = e.entity_id
-                        and a.occurred_at = e.occurred_at and a.event_id = e.id
-       where e.id = any(${uuids(eventIds)})),
-    ${reactionCtes('recorded', sql.raw('recorded_src'))}`,
-  );
 }

@@ -20,6 +20,12 @@ export function recordEventsCtes(name: string, source: SQL): SQL {
   const src = sql.raw(`${name}_src`);
   return sql`
     ${src} as materialized (select gen_random_uuid() as event_id, s.* from (${source}) s),
+    ${identifiedEventsCtes(name, src)}`;
+}
+
+/** `recordEventsCtes` over `src`, a CTE whose rows carry their event_id already. */
+export function identifiedEventsCtes(name: string, src: SQL): SQL {
+  return sql`
     ${sql.raw(`${name}_events`)} as (
       insert into domain_events (id, type, entity_type, entity_id, customer_id, actor_user_id, actor_job, data, occurred_at)
       select event_id, type, entity_type, entity_id, customer_id, actor_user_id, actor_job, data, occurred_at from ${src}

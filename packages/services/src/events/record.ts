@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { schema } from '@touch-crm/db';
+import { sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
-import { type EventContext, reactToRecorded } from './reactions.ts';
+import { type EventContext, reactInStatement } from './reactions.ts';
+import { identifiedEventsCtes } from './record-set.ts';
 
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
 
@@ -33,65 +34,42 @@ export async function recordEvent(context: EventContext, event: DomainEvent): Pr
   return id as string;
 }
 
-/** Rows per INSERT, well below Postgres' 65,535 bind parameters. */
+/** Events per statement: one JSON parameter each, kept to a bounded size. */
 const EVENT_BATCH = 1000;
 
-/** `recordEvent` for many events at once: three INSERTs per batch, then one statement for the reactions. */
+/**
+ * `recordEvent` for many events at once, set-based: per batch one statement writes the event,
+ * audit and timeline rows and the reactions (`identifiedEventsCtes`, as the set path does), from
+ * the events sent as one JSON parameter; then the reactions' jobs go out through the transaction.
+ */
 export async function recordEvents(context: EventContext, events: readonly DomainEvent[]): Promise<string[]> {
-  const { tx } = context;
   const rows = events.map((event) => ({
-    event,
-    id: randomUUID(),
-    actorUserId: event.actor.kind === 'user' ? event.actor.userId : null,
-    actorJob: event.actor.kind === 'job' ? event.actor.name : null,
-    occurredAt: event.occurredAt ?? new Date(),
+    event_id: randomUUID(),
+    type: event.type,
+    entity_type: event.entityType,
+    entity_id: event.entityId,
+    customer_id: event.customerId ?? null,
+    actor_user_id: event.actor.kind === 'user' ? event.actor.userId : null,
+    actor_job: event.actor.kind === 'job' ? event.actor.name : null,
+    data: event.data,
+    changes: event.changes ?? null,
+    subject: event.timeline ? (event.timeline.subject ?? event.type) : null,
+    content: event.timeline?.content ?? null,
+    occurred_at: (event.occurredAt ?? new Date()).toISOString(),
   }));
   for (let start = 0; start < rows.length; start += EVENT_BATCH) {
-    const batch = rows.slice(start, start + EVENT_BATCH);
-    await tx.insert(schema.domainEvents).values(
-      batch.map(({ event, id, actorUserId, actorJob, occurredAt }) => ({
-        id,
-        type: event.type,
-        entityType: event.entityType,
-        entityId: event.entityId,
-        customerId: event.customerId ?? null,
-        actorUserId,
-        actorJob,
-        data: event.data,
-        occurredAt,
-      })),
+    const batch = JSON.stringify(rows.slice(start, start + EVENT_BATCH));
+    await reactInStatement(
+      context,
+      'recorded',
+      sql`recorded_src as materialized (
+        select * from jsonb_to_recordset(${batch}::jsonb) as e(
+          event_id uuid, type text, entity_type text, entity_id uuid, customer_id uuid, actor_user_id uuid,
+          actor_job text, data jsonb, changes jsonb, subject text, content text, occurred_at timestamptz)),
+      ${identifiedEventsCtes('recorded', sql.raw('recorded_src'))}`,
     );
-    await tx.insert(schema.auditLog).values(
-      batch.map(({ event, id, actorUserId, actorJob, occurredAt }) => ({
-        eventId: id,
-        actorUserId,
-        actorJob,
-        entityType: event.entityType,
-        entityId: event.entityId,
-        action: event.type.slice(event.type.indexOf('.') + 1),
-        changes: event.changes ?? {},
-        occurredAt,
-      })),
-    );
-    const timeline = batch.filter(({ event }) => event.customerId && event.timeline);
-    if (timeline.length > 0)
-      await tx.insert(schema.workLogs).values(
-        timeline.map(({ event, id, actorUserId, occurredAt }) => ({
-          customerId: event.customerId as string,
-          userId: actorUserId,
-          type: 'SYSTEM' as const,
-          subject: event.timeline?.subject ?? event.type,
-          content: event.timeline?.content ?? null,
-          occurredAt,
-          eventId: id,
-          eventType: event.type,
-          details: event.changes ? { changes: event.changes } : null,
-        })),
-      );
   }
-  const ids = rows.map((row) => row.id);
-  await reactToRecorded(context, ids);
-  return ids;
+  return rows.map((row) => row.event_id);
 }
 
 /** Before/after of the fields that differ; `omit` keeps secrets out. */

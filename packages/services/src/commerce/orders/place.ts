@@ -12,7 +12,7 @@ import { discountFor, formatMoney } from '../money.ts';
 import { assignedEvents, assignOrderPromotions } from '../promotion-assignment.ts';
 import { ALL, loadOrderDetail } from './read.ts';
 
-const { orders, orderItems, transactions, customers, products, promotions, customerPromotions } = schema;
+const { customers, products, promotions, customerPromotions } = schema;
 
 /**
  * Prices the items from the catalogue. The rows are share-locked against deletion, so a
@@ -127,7 +127,10 @@ async function billOrder(tx: Transaction, customerId: string, input: CreateOrder
 }
 type Bill = Awaited<ReturnType<typeof billOrder>>;
 
-/** The order, its items and its payment; the redeemed promotion points at the order. */
+/**
+ * In one statement: the order, its items and its payment, the redeemed promotion pointed at the
+ * order, and the order added to the buyer's totals (a LEAD or PROSPECT becomes a CUSTOMER).
+ */
 async function insertOrder(
   tx: Transaction,
   user: AuthUser,
@@ -136,57 +139,51 @@ async function insertOrder(
   bill: Bill,
   currency: string,
   now: Date,
-): Promise<{ id: string; number: number }> {
+): Promise<{ id: string; number: number; becameCustomer: boolean }> {
   const { lines, subtotal, applied, discount, total } = bill;
-  const [order] = await tx
-    .insert(orders)
-    .values({
-      customerId: buyer.id,
-      createdById: user.id,
-      status: input.payment ? 'PAID' : 'PENDING',
-      currency,
-      subtotal,
-      discount,
-      total,
-      appliedCustomerPromotionId: applied?.id ?? null,
-      notes: input.notes ?? null,
-      paidAt: input.payment ? now : null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning({ id: orders.id, number: orders.number });
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const payment = input.payment ?? null;
+  const becameCustomer = buyer.status === 'LEAD' || buyer.status === 'PROSPECT';
+  const items = JSON.stringify(
+    lines.map((line) => ({
+      product_id: line.productId,
+      sku: line.sku,
+      product_name: line.productName,
+      unit_price: line.unitPrice,
+      quantity: line.quantity,
+      line_total: line.lineTotal,
+    })),
+  );
+  const [order] = await tx.execute<{ id: string; number: number }>(sql`
+    with placed as (
+      insert into orders (customer_id, created_by_id, status, currency, subtotal, discount, total,
+                          applied_customer_promotion_id, notes, paid_at, created_at, updated_at)
+      values (${buyer.id}::uuid, ${user.id}::uuid, ${payment ? 'PAID' : 'PENDING'}::order_status, ${currency},
+              ${subtotal}, ${discount}, ${total}, ${applied?.id ?? null}::uuid, ${input.notes ?? null}::text,
+              ${payment ? at : null}, ${at}, ${at})
+      returning id, number),
+    items as (
+      insert into order_items (order_id, product_id, sku, product_name, unit_price, quantity, line_total, created_at)
+      select placed.id, l.product_id, l.sku, l.product_name, l.unit_price, l.quantity, l.line_total, ${at}
+        from placed, jsonb_to_recordset(${items}::jsonb)
+          as l(product_id uuid, sku text, product_name text, unit_price bigint, quantity integer, line_total bigint)),
+    payment as (
+      insert into transactions (order_id, kind, method, reference, amount, currency, created_by_id, created_at)
+      select placed.id, 'PAYMENT'::transaction_kind, ${payment?.method ?? null}::payment_method,
+             ${payment?.reference ?? null}::text, ${total}::bigint, ${currency}::text, ${user.id}::uuid, ${at}
+        from placed where ${payment !== null}),
+    redeemed as (
+      update customer_promotions set redeemed_order_id = placed.id
+        from placed where customer_promotions.id = ${applied?.id ?? null}::uuid),
+    buyer as (
+      update customers
+         set order_count = order_count + 1, total_spent = total_spent + ${total}::bigint,
+             last_order_at = greatest(last_order_at, ${at}),
+             status = ${becameCustomer ? sql`'CUSTOMER'` : sql`status`}, updated_at = ${at}
+       where id = ${buyer.id}::uuid)
+    select id, number from placed`);
   const { id, number } = order as { id: string; number: number };
-  await tx.insert(orderItems).values(lines.map((line) => ({ ...line, orderId: id, createdAt: now })));
-  if (input.payment)
-    await tx.insert(transactions).values({
-      orderId: id,
-      kind: 'PAYMENT',
-      method: input.payment.method,
-      reference: input.payment.reference ?? null,
-      amount: total,
-      currency,
-      createdById: user.id,
-      createdAt: now,
-    });
-  if (applied)
-    await tx.update(customerPromotions).set({ redeemedOrderId: id }).where(eq(customerPromotions.id, applied.id));
-  return { id, number };
-}
-
-/** Adds the order to the buyer's totals; a LEAD or PROSPECT becomes a CUSTOMER (the result says whether). */
-async function addToBuyerTotals(tx: Transaction, buyer: Buyer, total: number, now: Date): Promise<boolean> {
-  const becomesCustomer = buyer.status === 'LEAD' || buyer.status === 'PROSPECT';
-  await tx
-    .update(customers)
-    .set({
-      orderCount: sql`${customers.orderCount} + 1`,
-      totalSpent: sql`${customers.totalSpent} + ${total}`,
-      lastOrderAt: sql`greatest(${customers.lastOrderAt}, ${now.toISOString()}::timestamptz)`,
-      ...(becomesCustomer ? { status: 'CUSTOMER' as const } : {}),
-      updatedAt: now,
-    })
-    .where(eq(customers.id, buyer.id));
-  return becomesCustomer;
+  return { id, number: Number(number), becameCustomer };
 }
 
 /** `order.placed`, and `promotion.redeemed` and `customer.status_changed` where they happened. */
@@ -263,8 +260,7 @@ export async function createOrder(
   return deps.db.transaction(async (tx) => {
     const buyer = await lockBuyer(tx, scope, input.customerId);
     const bill = await billOrder(tx, buyer.id, input, now);
-    const { id, number } = await insertOrder(tx, user, buyer, input, bill, currency, now);
-    const becameCustomer = await addToBuyerTotals(tx, buyer, bill.total, now);
+    const { id, number, becameCustomer } = await insertOrder(tx, user, buyer, input, bill, currency, now);
     const placed = { id, number, paid: Boolean(input.payment), becameCustomer };
     const events = placedEvents(actor, buyer, placed, bill, currency, now);
     const assigned = await assignOrderPromotions(

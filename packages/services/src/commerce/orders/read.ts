@@ -1,6 +1,6 @@
 import type { ListOrdersInput, Order, OrderDetail, SyncPage } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, asc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, type SQL, sql } from 'drizzle-orm';
 import type { Caller } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
@@ -8,7 +8,7 @@ import { sortBy, syncPageOf } from '../../lib/page.ts';
 import { type Scope, scopeWhere } from '../../scope.ts';
 import { customerPromotionsById } from '../customer-promotions.ts';
 
-const { orders, orderItems, transactions, customers } = schema;
+const { orders, customers } = schema;
 
 const selectOrders = (executor: Executor) =>
   executor
@@ -47,40 +47,50 @@ async function toOrders(executor: Executor, rows: Row[]): Promise<Order[]> {
 
 export const ALL: Scope = { kind: 'all' };
 
-/** An order within `scope`, with items and transactions. */
+/** A timestamptz as `Date#toISOString` writes it (UTC, milliseconds), for answers built as JSON. */
+const iso = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * An order within `scope`, with items, transactions and the promotion applied to it, in one
+ * statement that builds the answer as JSON (items and transactions as JSON aggregates).
+ */
 export async function loadOrderDetail(executor: Executor, scope: Scope, id: string): Promise<OrderDetail> {
-  const [row] = await selectOrders(executor).where(and(eq(orders.id, id), scopeWhere(scope, 'orders')));
+  const [row] = await executor.execute<{ detail: OrderDetail }>(sql`
+    select json_build_object(
+      'id', orders.id, 'number', orders.number,
+      'customer', json_build_object('id', c.id, 'firstName', c.first_name, 'lastName', c.last_name),
+      'status', orders.status, 'currency', orders.currency,
+      'subtotal', orders.subtotal, 'discount', orders.discount, 'total', orders.total,
+      'appliedPromotion', (
+        select json_build_object(
+          'id', cp.id, 'customerId', cp.customer_id,
+          'promotion', json_build_object('id', p.id, 'name', p.name, 'code', p.code, 'discountType', p.discount_type,
+            'discountValue', p.discount_value, 'conditionType', p.condition_type),
+          'status', cp.status, 'source', cp.source, 'sourceOrderId', cp.source_order_id,
+          'assignedAt', ${iso(sql`cp.assigned_at`)}, 'expiresAt', ${iso(sql`cp.expires_at`)},
+          'redeemedAt', ${iso(sql`cp.redeemed_at`)}, 'redeemedOrderId', cp.redeemed_order_id)
+          from customer_promotions cp join promotions p on p.id = cp.promotion_id
+         where cp.id = orders.applied_customer_promotion_id),
+      'notes', orders.notes, 'createdById', orders.created_by_id,
+      'paidAt', ${iso(sql`orders.paid_at`)}, 'cancelledAt', ${iso(sql`orders.cancelled_at`)},
+      'cancelReason', orders.cancel_reason,
+      'createdAt', ${iso(sql`orders.created_at`)}, 'updatedAt', ${iso(sql`orders.updated_at`)},
+      'items', coalesce((
+        select json_agg(json_build_object('id', i.id, 'productId', i.product_id, 'sku', i.sku,
+                 'productName', i.product_name, 'unitPrice', i.unit_price, 'quantity', i.quantity,
+                 'lineTotal', i.line_total) order by i.created_at, i.id)
+          from order_items i where i.order_id = orders.id), '[]'::json),
+      'transactions', coalesce((
+        select json_agg(json_build_object('id', t.id, 'kind', t.kind, 'method', t.method, 'amount', t.amount,
+                 'currency', t.currency, 'reference', t.reference, 'createdAt', ${iso(sql`t.created_at`)})
+                 order by t.created_at, t.id)
+          from transactions t where t.order_id = orders.id), '[]'::json)
+    ) as detail
+      from orders
+      join customers c on c.id = orders.customer_id
+     where orders.id = ${id} and ${scopeWhere(scope, 'orders') ?? sql`true`}`);
   if (!row) throw new NotFoundError('Order');
-  const [[order], items, payments] = await Promise.all([
-    toOrders(executor, [row]),
-    executor
-      .select({
-        id: orderItems.id,
-        productId: orderItems.productId,
-        sku: orderItems.sku,
-        productName: orderItems.productName,
-        unitPrice: orderItems.unitPrice,
-        quantity: orderItems.quantity,
-        lineTotal: orderItems.lineTotal,
-      })
-      .from(orderItems)
-      .where(eq(orderItems.orderId, id))
-      .orderBy(asc(orderItems.createdAt), asc(orderItems.id)),
-    executor.select().from(transactions).where(eq(transactions.orderId, id)).orderBy(asc(transactions.createdAt)),
-  ]);
-  return {
-    ...(order as Order),
-    items,
-    transactions: payments.map((t) => ({
-      id: t.id,
-      kind: t.kind,
-      method: t.method,
-      amount: t.amount,
-      currency: t.currency,
-      reference: t.reference,
-      createdAt: t.createdAt.toISOString(),
-    })),
-  };
+  return row.detail;
 }
 
 export const getOrder = (deps: ServiceDeps, { scope }: Caller, { id }: { id: string }): Promise<OrderDetail> =>
