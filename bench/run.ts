@@ -304,6 +304,9 @@ if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
   const customers = quick ? 50_000 : 1_000_000;
   log(`worker cases: ${customers} customers with about five orders each`);
   const bench = await prepareWorkerBench(server.url, customers, quick ? 20_000 : 100_000);
+  log(
+    `worker dataset generated in ${bench.generated.toFixed(1)} s (then VACUUM ANALYZE ${bench.vacuumed.toFixed(1)} s)`,
+  );
   if (wants('rfm.score')) {
     const { value, first, baseline } = await benchRfm(bench);
     cases['rfm.score-first'] = secondsCase(first, baseline);
