@@ -515,7 +515,7 @@ describe('the operator CLI', () => {
 
 describe('a file of several batches', () => {
   // The 100,000-row import and its memory are measured by `pnpm bench` (csv.import, csv.import-rss).
-  it('imports within the job batch by batch, committing progress in whole batches', async () => {
+  it('imports within the job batch by batch, committing progress in whole batches', { timeout: 60_000 }, async () => {
     const rows = IMPORT_BATCH * 3 + 17;
     // No CUSTOMER rows: welcome SMS would have the same worker deliver them meanwhile.
     const statuses = ['LEAD', 'PROSPECT', 'INACTIVE', 'LEAD'];
@@ -532,7 +532,7 @@ describe('a file of several batches', () => {
         seen.add(res.body.rowsRead);
         return res.body.status === 'COMPLETED' || res.body.status === 'FAILED' ? res.body : null;
       },
-      { timeoutMs: 30_000, intervalMs: 20, what: `the ${rows}-row import` },
+      { timeoutMs: 50_000, intervalMs: 20, what: `the ${rows}-row import` },
     );
     expect(done).toMatchObject({ status: 'COMPLETED', rowsRead: rows, created: rows, failed: 0 });
     // Progress commits batch by batch: any intermediate count is whole batches.
