@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -58,7 +58,7 @@ function runCli(
   script: string,
   args: string[],
   databaseUrl: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMb: number }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'apps/worker/src/cli', script), ...args], {
       env: {
@@ -72,18 +72,27 @@ function runCli(
     });
     let stdout = '';
     let stderr = '';
+    // The process's high-water mark of resident memory, read while it runs (gone once it exits).
+    let peakRssMb = 0;
+    const sampler = setInterval(async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+      peakRssMb = Math.max(peakRssMb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    }, 50);
     child.stdout?.on('data', (chunk) => {
       stdout += chunk;
     });
     child.stderr?.on('data', (chunk) => {
       stderr += chunk;
     });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      resolve({ code, stdout, stderr, peakRssMb: Math.round(peakRssMb) });
+    });
   });
 }
 
 /** 100,000 customers (fewer in --quick) through `pnpm customers:import` against a COPY of the same rows. */
-export async function benchCsvImport(context: Context, rows: number): Promise<CsvCaseResult> {
+export async function benchCsvImport(context: Context, rows: number): Promise<CsvCaseResult & { peakRssMb: number }> {
   const sql = postgres(context.databaseUrl, { max: 1, onnotice: () => {} });
   const dir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-csv-'));
   try {
@@ -124,6 +133,7 @@ export async function benchCsvImport(context: Context, rows: number): Promise<Cs
       ratio: Math.round((importSeconds / copySeconds) * 10) / 10,
       better: 'lower',
       target: 3,
+      peakRssMb: result.peakRssMb,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

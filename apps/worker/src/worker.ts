@@ -107,7 +107,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     max: Math.max(4, config.DATABASE_POOL_SIZE),
     applicationName: 'touch-crm-worker',
   });
-  const boss = createBoss(options.databaseUrl, { max: 4, schedule: true, supervise: true, listen: true });
+  const boss = createBoss(options.databaseUrl, {
+    max: 4,
+    schedule: true,
+    supervise: true,
+    listen: true,
+    cronIntervalSeconds: Math.round(config.WORKER_CRON_INTERVAL / 1000),
+  });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
   await boss.start();
   await ensureQueues(boss);

@@ -2,8 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ROLE_NAMES } from '@touch-crm/contract';
 import { roleIdsByName, schema } from '@touch-crm/db';
 import { CUSTOMER_EXPORT_COLUMNS, CUSTOMER_IMPORT_COLUMNS, IMPORT_BATCH } from '@touch-crm/services';
@@ -515,58 +513,33 @@ describe('the operator CLI', () => {
   });
 });
 
-describe('100,000 rows', () => {
-  it('imports within the job in batches, with bounded memory', { timeout: 60_000 }, async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const rows = 100_000;
-    // No CUSTOMER rows: 25,000 welcome SMS would have the same worker deliver them meanwhile.
+describe('a file of several batches', () => {
+  // The 100,000-row import and its memory are measured by `pnpm bench` (csv.import, csv.import-rss).
+  it('imports within the job batch by batch, committing progress in whole batches', { timeout: 60_000 }, async () => {
+    const rows = IMPORT_BATCH * 3 + 17;
+    // No CUSTOMER rows: welcome SMS would have the same worker deliver them meanwhile.
     const statuses = ['LEAD', 'PROSPECT', 'INACTIVE', 'LEAD'];
     let csv = 'firstName,lastName,phone,email,status,smsOptIn\n';
     // +1 720 2xx xxxx: valid, and used by no other test.
     for (let i = 0; i < rows; i++)
       csv += `First${i},Last${i},+1720${2_000_000 + i},p${i}@example.com,${statuses[i % 4]},${i % 2 ? 'yes' : 'no'}\n`;
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
-    let heapPeak = heapBefore;
-    const sampler = setInterval(() => {
-      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-    }, 25);
     const seen = new Set<number>();
-    const started = performance.now();
     const accepted = await upload(csv);
-    csv = '';
     expect(accepted.status).toBe(202);
-    const heapUpload = heapPeak;
-    heapPeak = process.memoryUsage().heapUsed;
     const done = await waitFor(
       async () => {
         const res = await getImport(accepted.body.id, team.manager.token, '?pageSize=1');
         seen.add(res.body.rowsRead);
         return res.body.status === 'COMPLETED' || res.body.status === 'FAILED' ? res.body : null;
       },
-      { timeoutMs: 50_000, intervalMs: 100, what: 'the 100,000-row import' },
+      { timeoutMs: 50_000, intervalMs: 20, what: `the ${rows}-row import` },
     );
-    clearInterval(sampler);
-    const seconds = (performance.now() - started) / 1000;
-    gc();
-    const heapAfter = process.memoryUsage().heapUsed;
     expect(done).toMatchObject({ status: 'COMPLETED', rowsRead: rows, created: rows, failed: 0 });
-    // Progress commits batch by batch: intermediate counts are whole batches.
-    const partial = [...seen].filter((n) => n > 0 && n < rows);
-    expect(partial.length).toBeGreaterThan(1);
-    for (const n of partial) expect(n % IMPORT_BATCH).toBe(0);
+    // Progress commits batch by batch: any intermediate count is whole batches.
+    for (const n of [...seen].filter((count) => count > 0 && count < rows)) expect(n % IMPORT_BATCH).toBe(0);
     const [{ n }] = (await sql()`select count(*)::int as n from customers where phone like '+17202%'`) as [
       { n: number },
     ];
     expect(n).toBe(rows);
-    const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-    console.log(
-      `100,000-row import: ${seconds.toFixed(1)} s; heap before ${mb(heapBefore)} MB, upload peak ${mb(heapUpload)} MB, job peak ${mb(heapPeak)} MB, after ${mb(heapAfter)} MB`,
-    );
-    // Loosely (heapUsed includes garbage not yet collected): nothing per row survives the job, and
-    // neither the upload nor the job comes near holding 100,000 parsed rows with their events.
-    expect(heapAfter - heapBefore).toBeLessThan(40 * 1024 * 1024);
-    expect(Math.max(heapUpload, heapPeak) - heapBefore).toBeLessThan(300 * 1024 * 1024);
   });
 });

@@ -80,7 +80,10 @@ beforeAll(async () => {
   for (const port of ports) apis.push(`http://127.0.0.1:${port}/api/v1`);
   await Promise.all(
     [1, 2].map(() =>
-      start(WORKER_MAIN, { CRON_RFM_SCORE: '* * * * *' }, (output) => output.includes('"msg":"worker ready"')),
+      // The cron pass every second, not every 30: the schedule's first occurrence comes due at once.
+      start(WORKER_MAIN, { CRON_RFM_SCORE: '* * * * *', WORKER_CRON_INTERVAL: '1s' }, (output) =>
+        output.includes('"msg":"worker ready"'),
+      ),
     ),
   );
 }, 90_000);
@@ -125,7 +128,17 @@ describe('two API processes and two workers against one PostgreSQL', () => {
     expect(created.map((r) => r.status)).toEqual(phones.map(() => 201));
     const ours = () => carrier.requests.filter((r) => phones.includes(r.to ?? ''));
     await waitFor(() => ours().length >= phones.length, { what: 'a welcome SMS per customer', timeoutMs: 30_000 });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Settled rather than a pause: no message QUEUED or SENDING and no sms.send job left to run, so no call can follow.
+    await waitFor(
+      async () => {
+        const [row] = await database.deps.db.$client<{ open: number }[]>`
+          select (select count(*)::int from message_queue where phone = any(${phones}) and status in ('QUEUED', 'SENDING'))
+               + (select count(*)::int from pgboss.job where name = 'sms.send' and state in ('created', 'retry', 'active'))
+                 as open`;
+        return row?.open === 0;
+      },
+      { what: 'every welcome message settled', timeoutMs: 30_000 },
+    );
     expect(new Set(ours().map((r) => r.idempotencyKey)).size).toBe(phones.length);
     // One call per attempt: a second call only as a retry (a call that timed out on a loaded machine).
     const rows = await database.deps.db
@@ -158,12 +171,22 @@ describe('two API processes and two workers against one PostgreSQL', () => {
           select count(*)::int as n from pgboss.job where name = 'rfm.score' and state = 'completed'`;
         return (row?.n ?? 0) >= 1;
       },
-      { what: 'the every-minute rfm.score schedule to run', timeoutMs: 100_000, intervalMs: 500 },
+      { what: 'the every-minute rfm.score schedule to run', timeoutMs: 30_000, intervalMs: 200 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Both workers pass over the schedule again (a pass a second, one per claim) before the count.
+    const [completed] = await sql<{ at: Date }[]>`
+      select max(completed_on) as at from pgboss.job where name = 'rfm.score' and state = 'completed'`;
+    await waitFor(
+      async () => {
+        const [row] = await sql<{ passes: number }[]>`
+          select count(*)::int as passes from pgboss.version where cron_on > ${completed?.at as Date} + interval '2 seconds'`;
+        return (row?.passes ?? 0) > 0;
+      },
+      { what: 'cron passes after the run', timeoutMs: 30_000, intervalMs: 200 },
+    );
     const perMinute = await sql<{ n: number }[]>`
       select count(*)::int as n from pgboss.job where name = 'rfm.score'
        group by date_trunc('minute', created_on)`;
     for (const minute of perMinute) expect(minute.n).toBe(1);
-  }, 120_000);
+  }, 60_000);
 });

@@ -76,6 +76,15 @@ const settled = (webhookId: string, predicate: (row: typeof webhookDeliveries.$i
     },
     { what, timeoutMs: 10_000 },
   );
+/**
+ * Every delivery of the hook has an outcome: whatever was queued for it has reached the receiver
+ * (a delivery is recorded with its event, and SUCCEEDED only after the receiver answered).
+ */
+const quiet = (webhookId: string) =>
+  waitFor(async () => (await deliveriesOf(webhookId)).every((row) => row.status !== 'PENDING'), {
+    what: 'the deliveries to settle',
+    timeoutMs: 10_000,
+  });
 const createCustomerOverRest = async () => {
   const response = await api.rest('POST', '/customers', {
     token: admin(),
@@ -159,8 +168,8 @@ describe('delivery', () => {
     });
     expect(order.status).toBe(201);
     await waitFor(() => receiver.on(hook.path).length > 0, { what: 'the order.placed delivery' });
-    // Give anything wrongly queued time to arrive.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Anything wrongly queued would be a delivery row too: wait until every one has arrived.
+    await quiet(hook.id);
     const received = receiver.on(hook.path);
     expect(received.map((r) => r.body.type)).toEqual(['order.placed']);
     expect(received[0]?.body.data).toMatchObject({ id: order.body.id, customerId: customer.id });
@@ -267,7 +276,7 @@ describe('delivery', () => {
     await waitFor(() => receiver.on(hook.path).some((r) => r.body.data.id === committed.id), {
       what: 'the committed customer',
     });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await quiet(hook.id);
     expect(receiver.on(hook.path).map((r) => r.body.type)).toEqual(['customer.created']);
     expect((await deliveriesOf(hook.id)).map((row) => row.eventType)).toEqual(['customer.created']);
     const orders = await api.deps.db.select().from(schema.orders).where(eq(schema.orders.customerId, customer.id));
@@ -403,7 +412,7 @@ describe('safety and health', () => {
     const sent = receiver.on(hook.path).length;
     // No new deliveries while disabled.
     await createCustomerOverRest();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await quiet(hook.id);
     expect(receiver.on(hook.path)).toHaveLength(sent);
     expect((await deliveriesOf(hook.id)).filter((row) => row.eventType === 'customer.created')).toHaveLength(1);
     // Re-enabled, it is healthy again.

@@ -225,6 +225,7 @@ export const configSchema = z
     CRON_LOGIN_FAILURES_PRUNE: cron.default('17 * * * *'),
     CRON_REQUEST_RECORDS_PRUNE: cron.default('*/10 * * * *'),
     WORKER_POLL_INTERVAL: durationMs.default(2_000),
+    WORKER_CRON_INTERVAL: durationMs.default(30_000),
     WORKER_SHUTDOWN_TIMEOUT: durationMs.default(30_000),
     WORKER_HEARTBEAT_TIMEOUT: durationMs.default(10_000),
 
@@ -282,6 +283,8 @@ export const configSchema = z
       });
     if (config.WORKER_HEARTBEAT_TIMEOUT < 500)
       ctx.addIssue({ code: 'custom', path: ['WORKER_HEARTBEAT_TIMEOUT'], message: 'must be at least 500ms' });
+    if (config.WORKER_CRON_INTERVAL < 1_000 || config.WORKER_CRON_INTERVAL > 45_000)
+      ctx.addIssue({ code: 'custom', path: ['WORKER_CRON_INTERVAL'], message: 'must be from 1s to 45s' });
     if (config.WORKER_POLL_INTERVAL < 500)
       ctx.addIssue({ code: 'custom', path: ['WORKER_POLL_INTERVAL'], message: 'must be at least 500ms' });
   });

@@ -16,6 +16,8 @@ export interface BossOptions {
   /** Hold a LISTEN connection so notify-enabled queues wake workers at once. */
   listen?: boolean;
   applicationName?: string;
+  /** How often the cron pass runs (and picks up the jobs it forwards), in seconds; pg-boss's default is 30. */
+  cronIntervalSeconds?: number;
 }
 
 export function createBoss(connectionString: string, options: BossOptions = {}) {
@@ -27,6 +29,12 @@ export function createBoss(connectionString: string, options: BossOptions = {}) 
     supervise: options.supervise ?? true,
     useListenNotify: options.listen ?? false,
     application_name: options.applicationName ?? 'touch-crm-jobs',
+    ...(options.cronIntervalSeconds
+      ? {
+          cronMonitorIntervalSeconds: options.cronIntervalSeconds,
+          cronWorkerIntervalSeconds: Math.min(5, options.cronIntervalSeconds),
+        }
+      : {}),
   });
 }
 

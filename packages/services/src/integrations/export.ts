@@ -7,7 +7,7 @@ import type { Caller } from '../actor.ts';
 import { customerFilters } from '../commerce/customers-read.ts';
 import { orderFilters } from '../commerce/orders/read.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { csvLine } from './csv.ts';
+import { csvField, csvLine } from './csv.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -16,8 +16,11 @@ const { customers, customerLevels, users, orders } = schema;
 /** Renders the queries the way the application's drizzle instance does (snake_case columns). */
 const dialect = new PgDialect({ casing: 'snake_case' });
 
-/** Rows fetched per round trip: memory stays flat however many rows match. */
-const BATCH = 1000;
+/**
+ * Rows fetched per round trip: memory stays flat however many rows match (a few MB a batch), and
+ * a million rows take a hundred round trips rather than a thousand.
+ */
+const BATCH = 10_000;
 
 /** Export columns, in order: the CSV header and the NDJSON keys. The importer reads the same names. */
 export const CUSTOMER_EXPORT_COLUMNS = [
@@ -96,6 +99,13 @@ async function* cursorBatches(client: postgres.Sql, text: string, params: unknow
   }
 }
 
+/** One CSV line of a row, without the intermediate arrays of `csvLine` (a million rows add up). */
+function csvRow(row: Row, columns: readonly string[]): string {
+  let line = csvField(row[columns[0] as string]);
+  for (let index = 1; index < columns.length; index++) line += `,${csvField(row[columns[index] as string])}`;
+  return `${line}\r\n`;
+}
+
 /**
  * Runs the query on the exports' pool. The CSV header goes out with the first batch, so a query
  * that fails before its first row fails the first `next()` and nothing has been sent.
@@ -111,10 +121,10 @@ async function* stream(
   for await (const rows of cursorBatches((deps.exportDb ?? deps.db).$client, text, params)) {
     let chunk = header;
     header = '';
-    for (const row of rows) {
-      if (format === 'csv') chunk += csvLine(columns.map((column) => row[column]));
-      else chunk += `${JSON.stringify(Object.fromEntries(columns.map((column) => [column, row[column] ?? null])))}\n`;
-    }
+    // The row is already keyed by the export's column names, in order (the query's aliases), and
+    // SQL NULL arrives as null.
+    if (format === 'csv') for (const row of rows) chunk += csvRow(row, columns);
+    else for (const row of rows) chunk += `${JSON.stringify(row)}\n`;
     yield chunk;
   }
   if (header) yield header;
