@@ -1,5 +1,6 @@
 import { ROLE_NAMES } from '@touch-crm/contract';
 import { createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SecondApi, startSecondApi } from './support/second-api.ts';
 
@@ -118,6 +119,13 @@ describe('across API processes', () => {
     expect(left).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
     expect((await call('/api/v1/customers', { token, on: 'second' })).status).toBe(429);
     expect((await call('/api/v1/customers', { token, on: 'first' })).status).toBe(429);
+  });
+
+  it('keeps its counters in an UNLOGGED table (no WAL per request)', async () => {
+    const rows = await api.deps.db.execute<{ relpersistence: string }>(
+      sql`select relpersistence from pg_class where relname = 'rate_limit_counters'`,
+    );
+    expect(rows[0]?.relpersistence).toBe('u');
   });
 });
 
