@@ -23,8 +23,11 @@ describe('message templates', () => {
     expect(Object.keys(byType).sort()).toEqual([
       'BIRTHDAY',
       'CAMPAIGN',
+      'HELP',
       'INACTIVITY',
       'MANUAL',
+      'OPT_IN_CONFIRMATION',
+      'OPT_OUT_CONFIRMATION',
       'PROMOTION',
       'WELCOME',
     ]);

@@ -39,6 +39,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'worklog.created',
   'message.sent',
   'message.failed',
+  'message.received',
   'message_template.updated',
   'campaign.created',
   'campaign.updated',

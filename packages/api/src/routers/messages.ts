@@ -4,7 +4,7 @@ import {
   messagePage,
   messageSchema,
   messageTemplateSchema,
-  messageTypeSchema,
+  templatedMessageTypeSchema,
   updateMessageTemplateInput,
 } from '@touch-crm/contract';
 import {
@@ -49,7 +49,7 @@ export const messageTemplatesRouter = router({
 
   get: permissionProcedure('message_templates:read')
     .meta(rest('GET', '/message-templates/{type}', 'messages', 'The SMS template of one message type'))
-    .input(z.object({ type: messageTypeSchema }))
+    .input(z.object({ type: templatedMessageTypeSchema }))
     .output(messageTemplateSchema)
     .query(({ ctx, input }) => getMessageTemplate(ctx.deps, input.type)),
 

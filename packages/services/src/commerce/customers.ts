@@ -5,6 +5,7 @@ import { type AuthUser, userActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
+import { recordConsent } from '../messaging/consent.ts';
 import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
@@ -69,6 +70,12 @@ async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, e
   );
 }
 
+/** What the consent record keeps of an API change: the operation, and the API key when one was used. */
+const apiEvidence = (user: AuthUser, operation: string) => ({
+  operation,
+  ...(user.apiKeyId ? { apiKeyId: user.apiKeyId } : {}),
+});
+
 const customerName = (c: { firstName: string; lastName: string }) => `${c.firstName} ${c.lastName}`;
 
 /** Owner defaults to the caller; naming another owner needs the `_all` create permission. */
@@ -93,6 +100,16 @@ export async function createCustomer(
         .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
         .returning();
       const created = row as typeof customers.$inferSelect;
+      await recordConsent(tx, [
+        {
+          customerId: created.id,
+          granted: created.smsOptIn,
+          source: 'api',
+          actor,
+          evidence: apiEvidence(user, 'createCustomer'),
+          occurredAt: now,
+        },
+      ]);
       // Welcome messages (and anything else reacting to new customers) start from this event.
       await recordEvents({ tx, jobs: deps.jobs }, [
         {
@@ -189,11 +206,24 @@ export async function updateCustomer(
       if (values.referredById !== before.referredById) await assertReferrer(tx, values.referredById, id);
       const changes = diffFields(before, { ...before, ...values }, UPDATE_FIELDS);
       if (Object.keys(changes).length === 0) return;
+      // A new number is worth trying again, whatever the carrier said of the old one.
+      if (changes.phone) Object.assign(values, { phoneUndeliverableAt: null, phoneUndeliverableReason: null });
 
       await tx
         .update(customers)
         .set({ ...values, updatedAt: now })
         .where(eq(customers.id, id));
+      if (changes.smsOptIn)
+        await recordConsent(tx, [
+          {
+            customerId: id,
+            granted: values.smsOptIn as boolean,
+            source: 'api',
+            actor,
+            evidence: apiEvidence(user, 'updateCustomer'),
+            occurredAt: now,
+          },
+        ]);
       const levels = changes.levelId
         ? { before: await levelName(tx, before.levelId), after: await levelName(tx, values.levelId ?? null) }
         : { before: null, after: null };

@@ -3,6 +3,7 @@ import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
+import { SKIPPED_UNDELIVERABLE } from './carrier-errors.ts';
 import { at, isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
 import { renderSql } from './template-language.ts';
 import { nextAllowedMinute } from './time.ts';
@@ -49,13 +50,17 @@ export async function queueMessages(deps: ServiceDeps, tx: Executor, input: Mess
     promotionCode: sql`r.promotion_code`,
   });
   const optedOut = marketing ? sql`not r.sms_opt_in` : sql`false`;
+  // Marketing skips a phone the carrier called undeliverable, until the customer's phone changes.
+  const undeliverable = marketing
+    ? sql`exists (select 1 from customers u where u.id = r.customer_id and u.phone_undeliverable_at is not null)`
+    : sql`false`;
   const rows = await tx.execute<{ id: string; queued: boolean }>(sql`
     with r as (${input.recipients})
     insert into message_queue
       (customer_id, phone, body, type, campaign_id, status, last_error, scheduled_for, idempotency_key, created_at, updated_at)
     select r.customer_id, r.phone, ${body}, ${input.type}::message_type, ${input.campaignId ?? null}::uuid,
-           case when ${optedOut} then 'SKIPPED' else 'QUEUED' end::message_status,
-           case when ${optedOut} then ${SKIPPED_OPTED_OUT} end,
+           case when ${optedOut} or ${undeliverable} then 'SKIPPED' else 'QUEUED' end::message_status,
+           case when ${optedOut} then ${SKIPPED_OPTED_OUT} when ${undeliverable} then ${SKIPPED_UNDELIVERABLE} end,
            ${at(scheduledFor)}, r.idempotency_key, ${at(input.now)}, ${at(input.now)}
       from r
     on conflict (idempotency_key) do nothing
