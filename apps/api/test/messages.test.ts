@@ -26,6 +26,7 @@ describe('message templates', () => {
       'HELP',
       'INACTIVITY',
       'MANUAL',
+      'MANUAL_MARKETING',
       'OPT_IN_CONFIRMATION',
       'OPT_OUT_CONFIRMATION',
       'PROMOTION',

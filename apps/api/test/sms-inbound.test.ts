@@ -267,3 +267,46 @@ describe('POST /sms/inbound/http: signed JSON with a replay window', () => {
     expect((await postHttpSmsCallback(url(), SECRET, body, { timestamp: stale })).status).toBe(200);
   });
 });
+
+describe('POST /sms/status/http: the http gateway delivery receipts', () => {
+  it('marks a SENT message DELIVERED or UNDELIVERED with the code and time; repeats and late ones change nothing', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    const sent = (id: string) => ({
+      customerId: customer.id,
+      phone: customer.phone,
+      body: 'Your order shipped',
+      type: 'MANUAL' as const,
+      status: 'SENT' as const,
+      provider: 'http',
+      providerMessageId: id,
+      idempotencyKey: unique('receipt-test:'),
+    });
+    const [delivered, undelivered] = await api.deps.db
+      .insert(messageQueue)
+      .values([sent(`gw-r-${process.pid}-1`), sent(`gw-r-${process.pid}-2`)])
+      .returning();
+    const url = `${listening}/api/v1/sms/status/http`;
+    const timestamp = Math.floor(clock.getTime() / 1000);
+    const post = (body: unknown) => postHttpSmsCallback(url, SECRET, body, { timestamp });
+    const first = await post({ id: delivered?.providerMessageId, status: 'delivered', at: '2026-06-01T14:59:00Z' });
+    expect(JSON.parse(first.text)).toMatchObject({ messageId: delivered?.id, status: 'DELIVERED' });
+    expect(JSON.parse((await post({ id: delivered?.providerMessageId, status: 'delivered' })).text)).toMatchObject({
+      messageId: null,
+    });
+    await post({ id: delivered?.providerMessageId, status: 'sent' });
+    await post({ id: undelivered?.providerMessageId, status: 'undelivered', errorCode: '30006' });
+    const rows = await messagesOf(customer.id);
+    expect(rows.find((m) => m.id === delivered?.id)).toMatchObject({
+      status: 'DELIVERED',
+      deliveryReportedAt: new Date('2026-06-01T14:59:00Z'),
+    });
+    expect(rows.find((m) => m.id === undelivered?.id)).toMatchObject({
+      status: 'UNDELIVERED',
+      carrierErrorCode: '30006',
+    });
+    expect((await postHttpSmsCallback(url, 'not-the-secret-at-all', { id: 'x', status: 'delivered' })).status).toBe(
+      403,
+    );
+    expect((await post({ id: 'x', status: 'lost' })).status).toBe(400);
+  });
+});

@@ -48,7 +48,11 @@ export const campaignCountsSchema = z.object({
   audience: z.number().int().nullable(),
   /** Waiting for or in delivery (QUEUED and SENDING). */
   queued: z.number().int(),
+  /** Handed to the carrier (SENT, DELIVERED and UNDELIVERED). */
   sent: z.number().int(),
+  /** Of those sent, what the carrier's receipts said. */
+  delivered: z.number().int(),
+  undelivered: z.number().int(),
   failed: z.number().int(),
   skipped: z.number().int(),
   cancelled: z.number().int(),

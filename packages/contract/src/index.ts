@@ -11,6 +11,7 @@ export * from './jobs.ts';
 export * from './limits.ts';
 export * from './messages.ts';
 export * from './money.ts';
+export * from './one-to-one.ts';
 export * from './orders.ts';
 export * from './permissions.ts';
 export * from './products.ts';

@@ -3,6 +3,7 @@ import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './commo
 
 /**
  * The outbound types each have a template; REPLY is a text the customer sent us (direction INBOUND).
+ * MANUAL and MANUAL_MARKETING are one-to-one texts (transactional, marketing).
  * OPT_OUT_CONFIRMATION, OPT_IN_CONFIRMATION and HELP answer the keywords STOP, START and HELP.
  */
 export const messageTypes = [
@@ -12,6 +13,7 @@ export const messageTypes = [
   'CAMPAIGN',
   'PROMOTION',
   'MANUAL',
+  'MANUAL_MARKETING',
   'OPT_OUT_CONFIRMATION',
   'OPT_IN_CONFIRMATION',
   'HELP',

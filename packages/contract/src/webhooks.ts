@@ -40,6 +40,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.sent',
   'message.failed',
   'message.received',
+  'message.delivered',
+  'message.undelivered',
   'message_template.updated',
   'campaign.created',
   'campaign.updated',

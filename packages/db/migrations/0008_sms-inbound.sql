@@ -2,6 +2,7 @@ CREATE TYPE "public"."message_direction" AS ENUM('OUTBOUND', 'INBOUND');--> stat
 ALTER TYPE "public"."message_status" ADD VALUE 'DELIVERED';--> statement-breakpoint
 ALTER TYPE "public"."message_status" ADD VALUE 'UNDELIVERED';--> statement-breakpoint
 ALTER TYPE "public"."message_status" ADD VALUE 'RECEIVED';--> statement-breakpoint
+ALTER TYPE "public"."message_type" ADD VALUE 'MANUAL_MARKETING';--> statement-breakpoint
 ALTER TYPE "public"."message_type" ADD VALUE 'OPT_OUT_CONFIRMATION';--> statement-breakpoint
 ALTER TYPE "public"."message_type" ADD VALUE 'OPT_IN_CONFIRMATION';--> statement-breakpoint
 ALTER TYPE "public"."message_type" ADD VALUE 'HELP';--> statement-breakpoint

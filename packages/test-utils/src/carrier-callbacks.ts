@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { FakeCarrier } from './carrier.ts';
 
 /**
  * The carrier's side of the callbacks, written from the carriers' documentation independently of
@@ -67,4 +68,26 @@ export async function postHttpSmsCallback(
     body: raw,
   });
   return { status: response.status, text: await response.text() };
+}
+
+/**
+ * The fake carrier playing Twilio's status callbacks: posts the receipt of the message it accepted
+ * under `idempotencyKey` to the StatusCallback that send carried, signed with `authToken`.
+ */
+export async function sendTwilioReceipt(
+  carrier: FakeCarrier,
+  idempotencyKey: string,
+  authToken: string,
+  status: 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed',
+  errorCode?: string,
+): Promise<CallbackResult> {
+  const request = carrier.requests.find((r) => r.idempotencyKey === idempotencyKey && r.fields.StatusCallback);
+  const delivery = carrier.deliveries.get(idempotencyKey);
+  if (!request || !delivery) throw new Error(`the carrier never accepted ${idempotencyKey} with a StatusCallback`);
+  return postTwilioCallback(String(request.fields.StatusCallback), authToken, {
+    AccountSid: 'ACtest',
+    MessageSid: `SM${delivery.id}`,
+    MessageStatus: status,
+    ...(errorCode ? { ErrorCode: errorCode } : {}),
+  });
 }

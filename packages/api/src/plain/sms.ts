@@ -1,5 +1,5 @@
-import { httpInboundSmsInput } from '@touch-crm/contract';
-import { receiveInboundSms, type ServiceDeps, ValidationError } from '@touch-crm/services';
+import { httpInboundSmsInput, httpSmsStatusInput } from '@touch-crm/contract';
+import { receiveInboundSms, recordDeliveryReceipt, type ServiceDeps, ValidationError } from '@touch-crm/services';
 import { REST_PREFIX } from '../openapi-document.ts';
 import type { PlainRoute } from './route.ts';
 import { answering } from './route.ts';
@@ -78,6 +78,39 @@ export function smsRoutes(deps: ServiceDeps): PlainRoute[] {
           body: input.body,
         });
         return Response.json({ id: result.messageId, duplicate: result.duplicate });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/sms/status/twilio',
+      handle: answering(async (request) => {
+        const form = await signedTwilioForm(deps, request, '/sms/status/twilio');
+        const sid = form.get('MessageSid') ?? form.get('SmsSid');
+        const status = form.get('MessageStatus') ?? form.get('SmsStatus');
+        if (sid && status)
+          await recordDeliveryReceipt(deps, {
+            provider: 'twilio',
+            providerMessageId: sid,
+            status,
+            errorCode: form.get('ErrorCode') || null,
+            at: null,
+          });
+        return new Response(null, { status: 204 });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/sms/status/http',
+      handle: answering(async (request) => {
+        const input = httpSmsStatusInput.parse(await signedHttpBody(deps, request));
+        const result = await recordDeliveryReceipt(deps, {
+          provider: 'http',
+          providerMessageId: input.id,
+          status: input.status,
+          errorCode: input.errorCode ?? null,
+          at: input.at ? new Date(input.at) : null,
+        });
+        return Response.json(result);
       }),
     },
   ];

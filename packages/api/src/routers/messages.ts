@@ -4,6 +4,7 @@ import {
   messagePage,
   messageSchema,
   messageTemplateSchema,
+  sendMessageInput,
   templatedMessageTypeSchema,
   updateMessageTemplateInput,
 } from '@touch-crm/contract';
@@ -12,6 +13,7 @@ import {
   getMessageTemplate,
   listMessages,
   listMessageTemplates,
+  sendMessage,
   updateMessageTemplate,
   userActor,
 } from '@touch-crm/services';
@@ -38,6 +40,16 @@ export const messagesRouter = router({
     .input(z.object({ id: idSchema }))
     .output(messageSchema)
     .query(({ ctx, input }) => getMessage(ctx.deps, ctx.scope, input.id)),
+
+  send: permissionProcedure('messages:send')
+    .meta(
+      rest('POST', '/messages', 'messages', 'Text one customer (own customers with messages:send_own)', {
+        successStatus: 201,
+      }),
+    )
+    .input(sendMessageInput)
+    .output(messageSchema)
+    .mutation(({ ctx, input }) => sendMessage(ctx.deps, ctx.scope, input)),
 });
 
 export const messageTemplatesRouter = router({

@@ -13,18 +13,22 @@ export type CampaignRow = typeof campaigns.$inferSelect;
 type Counts = {
   queued: number;
   sent: number;
+  delivered: number;
+  undelivered: number;
   failed: number;
   skipped: number;
   cancelled: number;
 };
-const noCounts: Counts = { queued: 0, sent: 0, failed: 0, skipped: 0, cancelled: 0 };
+const noCounts: Counts = { queued: 0, sent: 0, delivered: 0, undelivered: 0, failed: 0, skipped: 0, cancelled: 0 };
 
 async function countsOf(executor: Executor, ids: readonly string[]): Promise<Map<string, Counts>> {
   if (ids.length === 0) return new Map();
   const rows = await executor.execute<Counts & { campaign_id: string }>(sql`
     select campaign_id,
            count(*) filter (where status in ('QUEUED', 'SENDING'))::int as queued,
-           count(*) filter (where status = 'SENT')::int as sent,
+           count(*) filter (where status in ('SENT', 'DELIVERED', 'UNDELIVERED'))::int as sent,
+           count(*) filter (where status = 'DELIVERED')::int as delivered,
+           count(*) filter (where status = 'UNDELIVERED')::int as undelivered,
            count(*) filter (where status = 'FAILED')::int as failed,
            count(*) filter (where status = 'SKIPPED')::int as skipped,
            count(*) filter (where status = 'CANCELLED')::int as cancelled

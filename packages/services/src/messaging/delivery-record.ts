@@ -55,6 +55,7 @@ const TYPE_LABELS: Record<MessageType, string> = {
   CAMPAIGN: 'campaign',
   PROMOTION: 'promotion',
   MANUAL: 'message',
+  MANUAL_MARKETING: 'message',
   OPT_OUT_CONFIRMATION: 'opt-out confirmation',
   OPT_IN_CONFIRMATION: 'opt-in confirmation',
   HELP: 'help',

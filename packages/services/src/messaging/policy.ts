@@ -5,7 +5,13 @@ import { sql } from 'drizzle-orm';
  * Marketing messages respect the customer's SMS opt-in and the quiet hours. WELCOME (a
  * confirmation of becoming a customer) and MANUAL (written by a person for one customer) do not.
  */
-export const MARKETING_TYPES: readonly MessageType[] = ['BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION'];
+export const MARKETING_TYPES: readonly MessageType[] = [
+  'BIRTHDAY',
+  'INACTIVITY',
+  'CAMPAIGN',
+  'PROMOTION',
+  'MANUAL_MARKETING',
+];
 export const isMarketing = (type: MessageType) => MARKETING_TYPES.includes(type);
 
 export const SKIPPED_OPTED_OUT = 'customer opted out of marketing SMS';
