@@ -6,6 +6,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
 import { recordConsent } from '../messaging/consent.ts';
+import { timeZoneFromPhone } from '../messaging/phone-lookup.ts';
 import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
@@ -33,7 +34,7 @@ const FIELDS = [
 /** The audited customer fields (the import records the same changes). */
 export const CUSTOMER_AUDIT_FIELDS = FIELDS;
 /** An edit also records a level set or cleared by hand (the import never sets one). */
-const UPDATE_FIELDS = [...FIELDS, 'manualLevelId'] as const;
+const UPDATE_FIELDS = [...FIELDS, 'manualLevelId', 'timeZone'] as const;
 
 async function assertActiveUser(executor: Executor, userId: string) {
   const [user] = await executor
@@ -97,7 +98,14 @@ export async function createCustomer(
       await assertReferrer(tx, input.referredById);
       const [row] = await tx
         .insert(customers)
-        .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
+        .values({
+          ...input,
+          phone,
+          ownerId,
+          timeZone: input.timeZone ?? timeZoneFromPhone(phone),
+          createdAt: now,
+          updatedAt: now,
+        })
         .returning();
       const created = row as typeof customers.$inferSelect;
       await recordConsent(tx, [
@@ -208,6 +216,9 @@ export async function updateCustomer(
       if (Object.keys(changes).length === 0) return;
       // A new number is worth trying again, whatever the carrier said of the old one.
       if (changes.phone) Object.assign(values, { phoneUndeliverableAt: null, phoneUndeliverableReason: null });
+      // A zone cleared, or a new number without a zone given, is derived from the phone again.
+      if (fields.timeZone === null || (changes.phone && fields.timeZone === undefined))
+        values.timeZone = timeZoneFromPhone(values.phone ?? before.phone);
 
       await tx
         .update(customers)
