@@ -1,10 +1,10 @@
 import { schema } from '@touch-crm/db';
-import { queueBirthdayMessages } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { previewCampaign, queueBirthdayMessages } from '@touch-crm/services';
+import { createTeam, insertCustomer, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const { messageQueue } = schema;
+const { messageQueue, campaigns } = schema;
 
 let api: TestApi;
 let team: Awaited<ReturnType<typeof createTeam>>;
@@ -66,5 +66,27 @@ describe('the customer time zone', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('timeZone');
+  });
+});
+
+describe('the campaign preview shows who quiet hours hold', () => {
+  it('counts the recipients still in their night and says until when', async () => {
+    const lastName = unique('Held');
+    for (const timeZone of ['America/Los_Angeles', 'Europe/London', 'Asia/Tokyo'])
+      await insertCustomer(api.deps, team.rep.id, {
+        lastName,
+        timeZone,
+        status: 'PROSPECT',
+        ownerId: team.otherRep.id,
+      });
+    const [campaign] = await api.deps.db
+      .insert(campaigns)
+      .values({ name: unique('Zones '), message: 'Hi', audience: { ownerIds: [team.otherRep.id] } })
+      .returning();
+    // 12:00 UTC: 05:00 in Los Angeles (held until 08:00 PDT, 15:00 UTC), 13:00 in London, 21:00 in Tokyo
+    // (held until 08:00 JST, 23:00 UTC).
+    const now = new Date('2026-06-01T12:00:00Z');
+    const preview = await previewCampaign({ ...api.deps, now: () => now }, campaign?.id as string);
+    expect(preview).toMatchObject({ audienceSize: 3, held: 2, heldUntil: '2026-06-01T23:00:00.000Z' });
   });
 });
