@@ -23,8 +23,12 @@ describe('message templates', () => {
     expect(Object.keys(byType).sort()).toEqual([
       'BIRTHDAY',
       'CAMPAIGN',
+      'HELP',
       'INACTIVITY',
       'MANUAL',
+      'MANUAL_MARKETING',
+      'OPT_IN_CONFIRMATION',
+      'OPT_OUT_CONFIRMATION',
       'PROMOTION',
       'WELCOME',
     ]);

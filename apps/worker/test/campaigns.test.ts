@@ -232,7 +232,16 @@ describe('audience, preview and execution', () => {
         },
         { what: 'the campaign to complete' },
       );
-      expect(done.counts).toEqual({ audience: 3, queued: 0, sent: 2, failed: 0, skipped: 1, cancelled: 0 });
+      expect(done.counts).toEqual({
+        audience: 3,
+        queued: 0,
+        sent: 2,
+        delivered: 0,
+        undelivered: 0,
+        failed: 0,
+        skipped: 1,
+        cancelled: 0,
+      });
       expect(done.completedAt).not.toBeNull();
       const received = carrier.requests.filter((r) => r.idempotencyKey?.startsWith(`campaign:${res.body.id}:`));
       expect(received).toHaveLength(2);

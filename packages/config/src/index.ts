@@ -204,6 +204,20 @@ export const configSchema = z
     TWILIO_FROM: z.string().optional(),
     TWILIO_MESSAGING_SERVICE_SID: z.string().optional(),
     TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    /** The http provider's inbound and status callbacks are signed with this (HMAC-SHA256). */
+    SMS_INBOUND_SECRET: z.string().min(16).optional(),
+    /** A signed carrier callback older or newer than this is refused (replay window). */
+    SMS_INBOUND_TOLERANCE: durationMs.default(300_000),
+    /** Opt-out keywords besides the ones the law names (STOP, QUIT, END, …), comma-separated. */
+    SMS_STOP_KEYWORDS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((word) => word.trim())
+          .filter(Boolean),
+      ),
     SMS_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
     SMS_QUIET_HOURS: quietHours.default({ start: 21 * 60, end: 8 * 60 }),
     SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),

@@ -48,7 +48,11 @@ export const campaignCountsSchema = z.object({
   audience: z.number().int().nullable(),
   /** Waiting for or in delivery (QUEUED and SENDING). */
   queued: z.number().int(),
+  /** Handed to the carrier (SENT, DELIVERED and UNDELIVERED). */
   sent: z.number().int(),
+  /** Of those sent, what the carrier's receipts said. */
+  delivered: z.number().int(),
+  undelivered: z.number().int(),
   failed: z.number().int(),
   skipped: z.number().int(),
   cancelled: z.number().int(),
@@ -112,6 +116,10 @@ export const campaignPreviewSchema = z
     audienceSize: z.number().int(),
     /** Of those, how many would be skipped for having opted out of marketing SMS. */
     optedOut: z.number().int(),
+    /** Of those who would get it, how many quiet hours in their own time zone would hold now. */
+    held: z.number().int(),
+    /** When the last of the held messages would go (null: none held). */
+    heldUntil: isoDateTime.nullable(),
     /** A few recipients with their rendered message. */
     samples: z.array(z.object({ customerId: idSchema, phone: z.string(), body: z.string() })),
   })

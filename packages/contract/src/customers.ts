@@ -31,6 +31,10 @@ export const customerSchema = z
     notes: z.string().nullable(),
     status: customerStatusSchema,
     smsOptIn: z.boolean(),
+    /** IANA time zone for quiet hours: as set, or derived from a single-zone country's phone; null: APP_TIMEZONE. */
+    timeZone: z.string().nullable(),
+    /** When the carrier said this phone cannot receive SMS (marketing skips it until the phone changes). */
+    phoneUndeliverableAt: isoDateTime.nullable(),
     level: z.object({ id: idSchema, name: z.string(), rank: z.number().int() }).nullable(),
     /** A level set by hand: the RFM job never puts the customer below it until it is cleared. */
     manualLevelId: idSchema.nullable(),
@@ -67,6 +71,22 @@ const phone = safeString.trim().min(3).max(32).meta({ example: '+1 202 555 0123'
 const email = z.email().max(320);
 const birthday = calendarDate.meta({ example: '1990-04-21' });
 const text = (max: number) => safeString.trim().max(max);
+const timeZone = z
+  .string()
+  .trim()
+  .max(64)
+  .refine(
+    (zone) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'expected an IANA time zone such as America/New_York' },
+  )
+  .meta({ example: 'America/New_York' });
 
 export const createCustomerInput = z.object({
   firstName: name,
@@ -83,6 +103,8 @@ export const createCustomerInput = z.object({
   ownerId: idSchema.optional(),
   referredById: idSchema.optional(),
   smsOptIn: z.boolean().default(true),
+  /** For quiet hours; derived from the phone when its country has one zone, else APP_TIMEZONE applies. */
+  timeZone: timeZone.optional(),
 });
 export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
 
@@ -107,6 +129,8 @@ export const updateCustomerInput = z.object({
   ownerId: idSchema.optional(),
   referredById: idSchema.nullable().optional(),
   smsOptIn: z.boolean().optional(),
+  /** null: derive it from the phone again (or APP_TIMEZONE). */
+  timeZone: timeZone.nullable().optional(),
 });
 export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
 

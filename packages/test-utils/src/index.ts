@@ -1,4 +1,5 @@
 export * from './carrier.ts';
+export * from './carrier-callbacks.ts';
 export * from './database.ts';
 export * from './factories.ts';
 export * from './harness.ts';

@@ -25,6 +25,7 @@ export function createSmsProvider(config: Config, log: Logger): SmsProvider {
         authToken: config.TWILIO_AUTH_TOKEN as string,
         from: config.TWILIO_FROM,
         messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID,
+        statusCallback: config.PUBLIC_URL && `${config.PUBLIC_URL.replace(/\/+$/, '')}/api/v1/sms/status/twilio`,
         client: client(),
       });
     default:

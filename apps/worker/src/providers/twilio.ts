@@ -13,6 +13,7 @@ export class TwilioSmsProvider implements SmsProvider {
   readonly #url: URL;
   readonly #authorization: string;
   readonly #from: { From: string } | { MessagingServiceSid: string };
+  readonly #callback: { StatusCallback: string } | Record<string, never>;
   readonly #client: HttpClient;
 
   constructor(options: {
@@ -21,6 +22,8 @@ export class TwilioSmsProvider implements SmsProvider {
     authToken: string;
     from?: string;
     messagingServiceSid?: string;
+    /** Where Twilio posts delivery receipts (PUBLIC_URL/api/v1/sms/status/twilio); none without PUBLIC_URL. */
+    statusCallback?: string;
     client: HttpClient;
   }) {
     const base = options.baseUrl.replace(/\/+$/, '');
@@ -29,11 +32,12 @@ export class TwilioSmsProvider implements SmsProvider {
     this.#from = options.messagingServiceSid
       ? { MessagingServiceSid: options.messagingServiceSid }
       : { From: options.from ?? '' };
+    this.#callback = options.statusCallback ? { StatusCallback: options.statusCallback } : {};
     this.#client = options.client;
   }
 
   async send(sms: OutgoingSms): Promise<SendOutcome> {
-    const form = new URLSearchParams({ To: sms.to, Body: sms.body, ...this.#from });
+    const form = new URLSearchParams({ To: sms.to, Body: sms.body, ...this.#from, ...this.#callback });
     try {
       const response = await this.#client.post(
         this.#url,

@@ -1,5 +1,6 @@
 import {
   createCustomerInput,
+  customerConsentSchema,
   customerDetailSchema,
   customerPage,
   deleteResultSchema,
@@ -7,7 +8,14 @@ import {
   listCustomersInput,
   updateCustomerInput,
 } from '@touch-crm/contract';
-import { createCustomer, deleteCustomer, getCustomer, listCustomers, updateCustomer } from '@touch-crm/services';
+import {
+  createCustomer,
+  deleteCustomer,
+  getCustomer,
+  getCustomerConsent,
+  listCustomers,
+  updateCustomer,
+} from '@touch-crm/services';
 import { z } from 'zod';
 import { rest } from '../openapi-meta.ts';
 import { permissionProcedure, router } from '../trpc.ts';
@@ -49,6 +57,19 @@ export const customersRouter = router({
     .input(z.object({ id: idSchema }))
     .output(customerDetailSchema)
     .query(({ ctx, input }) => getCustomer(ctx.deps, ctx.caller, input)),
+
+  consent: permissionProcedure('customers:read')
+    .meta(
+      rest(
+        'GET',
+        '/customers/{id}/consent',
+        'customers',
+        'The SMS consent record: every grant and withdrawal with its source, actor, time and evidence',
+      ),
+    )
+    .input(z.object({ id: idSchema }))
+    .output(customerConsentSchema)
+    .query(({ ctx, input }) => getCustomerConsent(ctx.deps, ctx.caller, input)),
 
   update: permissionProcedure('customers:update')
     .meta(rest('PUT', '/customers/{id}', 'customers', 'Update the given fields; a new level assigns its promotions'))

@@ -4,7 +4,8 @@ import {
   messagePage,
   messageSchema,
   messageTemplateSchema,
-  messageTypeSchema,
+  sendMessageInput,
+  templatedMessageTypeSchema,
   updateMessageTemplateInput,
 } from '@touch-crm/contract';
 import {
@@ -12,6 +13,7 @@ import {
   getMessageTemplate,
   listMessages,
   listMessageTemplates,
+  sendMessage,
   updateMessageTemplate,
 } from '@touch-crm/services';
 import { z } from 'zod';
@@ -37,6 +39,16 @@ export const messagesRouter = router({
     .input(z.object({ id: idSchema }))
     .output(messageSchema)
     .query(({ ctx, input }) => getMessage(ctx.deps, ctx.caller, input)),
+
+  send: permissionProcedure('messages:send')
+    .meta(
+      rest('POST', '/messages', 'messages', 'Text one customer (own customers with messages:send_own)', {
+        successStatus: 201,
+      }),
+    )
+    .input(sendMessageInput)
+    .output(messageSchema)
+    .mutation(({ ctx, input }) => sendMessage(ctx.deps, ctx.caller, input)),
 });
 
 export const messageTemplatesRouter = router({
@@ -48,7 +60,7 @@ export const messageTemplatesRouter = router({
 
   get: permissionProcedure('message_templates:read')
     .meta(rest('GET', '/message-templates/{type}', 'messages', 'The SMS template of one message type'))
-    .input(z.object({ type: messageTypeSchema }))
+    .input(z.object({ type: templatedMessageTypeSchema }))
     .output(messageTemplateSchema)
     .query(({ ctx, input }) => getMessageTemplate(ctx.deps, input.type)),
 

@@ -57,6 +57,12 @@ export const customers = pgTable(
       .references(() => users.id),
     referredById: uuid().references((): AnyPgColumn => customers.id),
     smsOptIn: boolean().notNull().default(true),
+    /**
+     * Set when the carrier said this phone cannot receive SMS (invalid, landline, unreachable):
+     * marketing skips the customer until the phone changes, which clears it.
+     */
+    phoneUndeliverableAt: timestamptz(),
+    phoneUndeliverableReason: text(),
     orderCount: integer().notNull().default(0),
     totalSpent: money().notNull().default(0),
     lastOrderAt: timestamptz(),

@@ -5,6 +5,7 @@ import {
   discountTypes,
   genders,
   importStatuses,
+  messageDirections,
   messageStatuses,
   messageTypes,
   orderStatuses,
@@ -37,5 +38,6 @@ export const workLogType = pgEnum('work_log_type', timelineEntryTypes);
 export const campaignStatus = pgEnum('campaign_status', campaignStatuses);
 export const messageType = pgEnum('message_type', messageTypes);
 export const messageStatus = pgEnum('message_status', messageStatuses);
+export const messageDirection = pgEnum('message_direction', messageDirections);
 export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', webhookDeliveryStatuses);
 export const importStatus = pgEnum('import_status', importStatuses);

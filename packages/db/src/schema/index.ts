@@ -1,5 +1,6 @@
 export * from './auth.ts';
 export * from './commerce.ts';
+export * from './consent.ts';
 export * from './customers.ts';
 export * from './enums.ts';
 export * from './events.ts';

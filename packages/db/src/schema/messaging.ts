@@ -4,7 +4,7 @@ import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/p
 import { users } from './auth.ts';
 import { id, timestamps, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
-import { campaignStatus, messageStatus, messageType } from './enums.ts';
+import { campaignStatus, messageDirection, messageStatus, messageType } from './enums.ts';
 import { promotions } from './promotions.ts';
 
 export const campaigns = pgTable(
@@ -36,6 +36,7 @@ export const messageQueue = pgTable(
     customerId: uuid().references(() => customers.id),
     phone: text().notNull(),
     body: text().notNull(),
+    direction: messageDirection().notNull().default('OUTBOUND'),
     type: messageType().notNull(),
     campaignId: uuid().references(() => campaigns.id),
     status: messageStatus().notNull().default('QUEUED'),
@@ -45,6 +46,10 @@ export const messageQueue = pgTable(
     providerMessageId: text(),
     scheduledFor: timestamptz().notNull().defaultNow(),
     sentAt: timestamptz(),
+    /** When the carrier's receipt said DELIVERED or UNDELIVERED; a late, older receipt never overwrites it. */
+    deliveryReportedAt: timestamptz(),
+    /** The carrier's error code (Twilio's `ErrorCode`), from a failed send or an undelivered receipt. */
+    carrierErrorCode: text(),
     /** Unique per logical message (e.g. `birthday:<customer>:<year>`); also sent to the carrier. */
     idempotencyKey: text().notNull().unique(),
     /** The worker process holding the claim while SENDING (null: claimed outside a worker, lease applies). */
@@ -57,6 +62,7 @@ export const messageQueue = pgTable(
     index('message_queue_campaign_status_idx').on(t.campaignId, t.status),
     index('message_queue_status_scheduled_idx').on(t.status, t.scheduledFor),
     index('message_queue_type_idx').on(t.type),
+    index('message_queue_provider_message_idx').on(t.provider, t.providerMessageId),
     index('message_queue_sending_worker_idx').on(t.workerId).where(sql`${t.status} = 'SENDING'`),
     check('message_queue_attempts_nonnegative', sql`${t.attempts} >= 0`),
   ],

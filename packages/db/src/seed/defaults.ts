@@ -14,4 +14,8 @@ export const DEFAULT_MESSAGE_TEMPLATES = {
   CAMPAIGN: '{{firstName}}, we have news for you.',
   PROMOTION: '{{firstName}}, you have a new reward: {{promotionName}}. Use code {{promotionCode}}.',
   MANUAL: '{{firstName}}',
+  MANUAL_MARKETING: '{{firstName}}',
+  OPT_OUT_CONFIRMATION: 'You are unsubscribed and will receive no more marketing texts. Reply START to resubscribe.',
+  OPT_IN_CONFIRMATION: 'You are subscribed again to our texts. Reply STOP to unsubscribe, HELP for help.',
+  HELP: 'Touch CRM customer texts. Reply STOP to unsubscribe, START to resubscribe. Msg & data rates may apply.',
 } as const;

@@ -4,7 +4,8 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { pageOf, sortBy } from '../lib/page.ts';
-import { uuids } from '../lib/sql.ts';
+import { at, uuids } from '../lib/sql.ts';
+import { nextAllowedSql } from '../messaging/quiet-hours.ts';
 import { renderSql } from '../messaging/template-language.ts';
 import { audienceSize, audienceWhere } from './audience.ts';
 
@@ -14,18 +15,22 @@ export type CampaignRow = typeof campaigns.$inferSelect;
 type Counts = {
   queued: number;
   sent: number;
+  delivered: number;
+  undelivered: number;
   failed: number;
   skipped: number;
   cancelled: number;
 };
-const noCounts: Counts = { queued: 0, sent: 0, failed: 0, skipped: 0, cancelled: 0 };
+const noCounts: Counts = { queued: 0, sent: 0, delivered: 0, undelivered: 0, failed: 0, skipped: 0, cancelled: 0 };
 
 async function countsOf(executor: Executor, ids: readonly string[]): Promise<Map<string, Counts>> {
   if (ids.length === 0) return new Map();
   const rows = await executor.execute<Counts & { campaign_id: string }>(sql`
     select campaign_id,
            count(*) filter (where status in ('QUEUED', 'SENDING'))::int as queued,
-           count(*) filter (where status = 'SENT')::int as sent,
+           count(*) filter (where status in ('SENT', 'DELIVERED', 'UNDELIVERED'))::int as sent,
+           count(*) filter (where status = 'DELIVERED')::int as delivered,
+           count(*) filter (where status = 'UNDELIVERED')::int as undelivered,
            count(*) filter (where status = 'FAILED')::int as failed,
            count(*) filter (where status = 'SKIPPED')::int as skipped,
            count(*) filter (where status = 'CANCELLED')::int as cancelled
@@ -112,9 +117,20 @@ export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize 
     promotionName: sql`${row.promotion?.name ?? ''}::text`,
     promotionCode: sql`${row.promotion?.code ?? ''}::text`,
   });
-  const [sizes] = await deps.db.execute<{ size: number; opted_out: number }>(sql`
-    select count(*)::int as size, count(*) filter (where not c.sms_opt_in)::int as opted_out
-      from customers c where ${audienceWhere(audience)}`);
+  const now = deps.now();
+  // The same per-recipient quiet hours as executing it now would apply (queueMessages).
+  const due = nextAllowedSql(now, deps.config.SMS_QUIET_HOURS, sql`coalesce(c.time_zone, ${deps.config.APP_TIMEZONE})`);
+  const [sizes] = await deps.db.execute<{
+    size: number;
+    opted_out: number;
+    held: number;
+    held_until: string | null;
+  }>(sql`
+    select count(*)::int as size, count(*) filter (where not c.sms_opt_in)::int as opted_out,
+           count(*) filter (where c.sms_opt_in and d.due > ${at(now)})::int as held,
+           max(d.due) filter (where c.sms_opt_in and d.due > ${at(now)}) as held_until
+      from customers c cross join lateral (select ${due} as due) d
+     where ${audienceWhere(audience)}`);
   const samples = await deps.db.execute<{ customer_id: string; phone: string; body: string }>(sql`
     select c.id as customer_id, c.phone, ${body} as body
       from customers c left join customer_levels l on l.id = c.level_id
@@ -124,6 +140,8 @@ export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize 
   return {
     audienceSize: sizes?.size ?? 0,
     optedOut: sizes?.opted_out ?? 0,
+    held: sizes?.held ?? 0,
+    heldUntil: sizes?.held_until ? new Date(sizes.held_until).toISOString() : null,
     samples: samples.map((sample) => ({ customerId: sample.customer_id, phone: sample.phone, body: sample.body })),
   };
 }

@@ -38,6 +38,8 @@ function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
     notes: c.notes,
     status: c.status,
     smsOptIn: c.smsOptIn,
+    timeZone: c.timeZone,
+    phoneUndeliverableAt: c.phoneUndeliverableAt?.toISOString() ?? null,
     level,
     owner,
     manualLevelId: c.manualLevelId,

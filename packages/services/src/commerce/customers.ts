@@ -6,7 +6,9 @@ import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, ValidationError } from '../errors.ts';
 import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '../events/record.ts';
 import { theRow } from '../lib/sql.ts';
-import { resolveScope, scopeWhere } from '../scope.ts';
+import { recordConsent } from '../messaging/consent.ts';
+import { timeZoneFromPhone } from '../messaging/phone-lookup.ts';
+import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
@@ -33,7 +35,7 @@ const FIELDS = [
 /** The audited customer fields (the import records the same changes). */
 export const CUSTOMER_AUDIT_FIELDS = FIELDS;
 /** An edit also records a level set or cleared by hand (the import never sets one). */
-const UPDATE_FIELDS = [...FIELDS, 'manualLevelId'] as const;
+const UPDATE_FIELDS = [...FIELDS, 'manualLevelId', 'timeZone'] as const;
 
 async function assertActiveUser(executor: Executor, userId: string) {
   const [user] = await executor
@@ -70,6 +72,12 @@ async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, e
   );
 }
 
+/** What the consent record keeps of an API change: the operation, and the API key when one was used. */
+const apiEvidence = (user: AuthUser, operation: string) => ({
+  operation,
+  ...(user.apiKeyId ? { apiKeyId: user.apiKeyId } : {}),
+});
+
 const customerName = (c: { firstName: string; lastName: string }) => `${c.firstName} ${c.lastName}`;
 
 /** Owner defaults to the caller; naming another owner needs the `_all` create permission. */
@@ -92,10 +100,27 @@ export async function createCustomer(
       const row = theRow(
         await tx
           .insert(customers)
-          .values({ ...input, phone, ownerId, createdAt: now, updatedAt: now })
+          .values({
+            ...input,
+            phone,
+            ownerId,
+            timeZone: input.timeZone ?? timeZoneFromPhone(phone),
+            createdAt: now,
+            updatedAt: now,
+          })
           .returning(),
       );
       const created = row;
+      await recordConsent(tx, [
+        {
+          customerId: created.id,
+          granted: created.smsOptIn,
+          source: 'api',
+          actor,
+          evidence: apiEvidence(user, 'createCustomer'),
+          occurredAt: now,
+        },
+      ]);
       // Welcome messages (and anything else reacting to new customers) start from this event.
       await recordEvents({ tx, jobs: deps.jobs }, [
         {
@@ -192,11 +217,27 @@ export async function updateCustomer(
       if (values.referredById !== before.referredById) await assertReferrer(tx, values.referredById, id);
       const changes = diffFields(before, { ...before, ...values }, UPDATE_FIELDS);
       if (Object.keys(changes).length === 0) return;
+      // A new number is worth trying again, whatever the carrier said of the old one.
+      if (changes.phone) Object.assign(values, { phoneUndeliverableAt: null, phoneUndeliverableReason: null });
+      // A zone cleared, or a new number without a zone given, is derived from the phone again.
+      if (fields.timeZone === null || (changes.phone && fields.timeZone === undefined))
+        values.timeZone = timeZoneFromPhone(values.phone ?? before.phone);
 
       await tx
         .update(customers)
         .set({ ...values, updatedAt: now })
         .where(eq(customers.id, id));
+      if (changes.smsOptIn)
+        await recordConsent(tx, [
+          {
+            customerId: id,
+            granted: values.smsOptIn as boolean,
+            source: 'api',
+            actor,
+            evidence: apiEvidence(user, 'updateCustomer'),
+            occurredAt: now,
+          },
+        ]);
       const levels = changes.levelId
         ? { before: await levelName(tx, before.levelId), after: await levelName(tx, values.levelId ?? null) }
         : { before: null, after: null };

@@ -37,6 +37,8 @@ export const CUSTOMER_EXPORT_COLUMNS = [
   'level',
   'ownerUsername',
   'smsOptIn',
+  'smsConsentSource',
+  'smsConsentAt',
   'orderCount',
   'totalSpent',
   'lastOrderAt',
@@ -130,7 +132,7 @@ async function* stream(
   if (header) yield header;
 }
 
-const iso = (column: AnyPgColumn) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const iso = (column: AnyPgColumn | SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** Customers matching the list's filters, in the caller's scope, streamed through a cursor. */
 export function exportCustomers(
@@ -143,12 +145,17 @@ export function exportCustomers(
            ${customers.phone} as "phone", ${customers.email} as "email", ${customers.birthday}::text as "birthday",
            ${customers.gender} as "gender", ${customers.address} as "address", ${customers.notes} as "notes",
            ${customers.status} as "status", ${customerLevels.name} as "level", ${users.username} as "ownerUsername",
-           ${customers.smsOptIn} as "smsOptIn", ${customers.orderCount} as "orderCount",
+           ${customers.smsOptIn} as "smsOptIn", consent.source::text as "smsConsentSource",
+           ${iso(sql`consent.occurred_at`)} as "smsConsentAt", ${customers.orderCount} as "orderCount",
            ${customers.totalSpent}::text as "totalSpent", ${iso(customers.lastOrderAt)} as "lastOrderAt",
            ${customers.rfmSegment} as "rfmSegment", ${iso(customers.createdAt)} as "createdAt"
       from ${customers}
       join ${users} on ${users.id} = ${customers.ownerId}
       left join ${customerLevels} on ${customerLevels.id} = ${customers.levelId}
+      -- The entry behind the current marketing consent: where it came from, and when.
+      left join lateral (select source, occurred_at from consent_events e
+                          where e.customer_id = ${customers.id} and e.purpose = 'marketing'
+                          order by e.occurred_at desc, e.seq desc limit 1) consent on true
      where ${customerFilters(scope, filters) ?? sql`true`}
      order by ${customers.createdAt}, ${customers.id}`;
   return stream(deps, query, CUSTOMER_EXPORT_COLUMNS, format);

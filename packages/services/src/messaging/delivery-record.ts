@@ -8,6 +8,7 @@ import { recordEvents } from '../events/record.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
 import { jobDb } from '../jobs/queue.ts';
 import { at, uuids } from '../lib/sql.ts';
+import { applyCarrierErrors, carrierFailuresOf } from './carrier-errors.ts';
 import type { Answered, Recorded } from './delivery-types.ts';
 
 export const SEND_JOB = 'sms.send';
@@ -54,6 +55,11 @@ const TYPE_LABELS: Record<MessageType, string> = {
   CAMPAIGN: 'campaign',
   PROMOTION: 'promotion',
   MANUAL: 'message',
+  MANUAL_MARKETING: 'message',
+  OPT_OUT_CONFIRMATION: 'opt-out confirmation',
+  OPT_IN_CONFIRMATION: 'opt-in confirmation',
+  HELP: 'help',
+  REPLY: 'reply',
 };
 
 /**
@@ -89,7 +95,7 @@ export async function recordOutcomes(
   );
   // One statement: the outcomes, and for SENT and FAILED their `message.sent` / `message.failed`
   // events with audit rows and timeline entries (the rows recordEvents writes).
-  const write = (tx: Executor) =>
+  const writeOutcomes = (tx: Executor) =>
     tx.execute<Recorded>(sql`
       with v as (
         select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
@@ -124,6 +130,12 @@ export async function recordOutcomes(
           from upd where upd.status in ('SENT', 'FAILED')`,
       )}
       select * from upd`);
+  // What a carrier error code says about the recipient (opted out, undeliverable) goes with the outcome.
+  const write = async (tx: Executor) => {
+    const rows = [...(await writeOutcomes(tx))];
+    await applyCarrierErrors(tx, carrierFailuresOf(answered, rows), now, SEND_JOB);
+    return rows;
+  };
   const writeWithRetries = async (tx: Executor) => {
     const rows = [...(await write(tx))];
     const slots = new Set(
@@ -133,7 +145,8 @@ export async function recordOutcomes(
     return rows;
   };
   if (executor) return writeWithRetries(executor);
-  if (!values.some((value) => value.status === 'QUEUED')) return [...(await write(deps.db))];
+  if (!values.some((value) => value.status === 'QUEUED') && carrierFailuresOf(answered).length === 0)
+    return write(deps.db);
   return deps.db.transaction(writeWithRetries);
 }
 

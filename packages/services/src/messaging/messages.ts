@@ -16,6 +16,7 @@ export function toMessage(row: MessageRow): Message {
     customerId: row.customerId,
     phone: row.phone,
     body: row.body,
+    direction: row.direction,
     type: row.type,
     campaignId: row.campaignId,
     status: row.status,
@@ -25,6 +26,8 @@ export function toMessage(row: MessageRow): Message {
     providerMessageId: row.providerMessageId,
     scheduledFor: row.scheduledFor.toISOString(),
     sentAt: row.sentAt?.toISOString() ?? null,
+    deliveryReportedAt: row.deliveryReportedAt?.toISOString() ?? null,
+    carrierErrorCode: row.carrierErrorCode,
     idempotencyKey: row.idempotencyKey,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -48,6 +51,7 @@ export async function listMessages(
   if (input.campaignId) conditions.push(eq(messageQueue.campaignId, input.campaignId));
   if (input.status) conditions.push(eq(messageQueue.status, input.status));
   if (input.type) conditions.push(eq(messageQueue.type, input.type));
+  if (input.direction) conditions.push(eq(messageQueue.direction, input.direction));
   const where = and(...conditions);
   return syncPageOf(
     deps.db,

@@ -13,6 +13,12 @@ export const TEMPLATE_VARIABLES: Record<MessageType, readonly TemplateVariable[]
   CAMPAIGN: [...PERSON, ...PROMOTION],
   PROMOTION: [...PERSON, ...PROMOTION],
   MANUAL: PERSON,
+  MANUAL_MARKETING: PERSON,
+  OPT_OUT_CONFIRMATION: PERSON,
+  OPT_IN_CONFIRMATION: PERSON,
+  HELP: PERSON,
+  // A text the customer sent: never rendered.
+  REPLY: [],
 };
 export type TemplateVariable = (typeof PERSON)[number] | (typeof PROMOTION)[number];
 

@@ -1,4 +1,9 @@
-import type { MessageTemplate, MessageType, UpdateMessageTemplateInput } from '@touch-crm/contract';
+import type {
+  MessageTemplate,
+  MessageType,
+  TemplatedMessageType,
+  UpdateMessageTemplateInput,
+} from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq } from 'drizzle-orm';
 import { actorOf, type Caller } from '../actor.ts';
@@ -22,7 +27,7 @@ export async function templateBodyOf(executor: Executor, type: MessageType): Pro
 
 function toTemplate(row: typeof messageTemplates.$inferSelect): MessageTemplate {
   return {
-    type: row.type,
+    type: row.type as TemplatedMessageType,
     body: row.body,
     variables: [...TEMPLATE_VARIABLES[row.type]],
     updatedById: row.updatedById,
@@ -91,5 +96,10 @@ const TEMPLATE_IDS: Record<MessageType, string> = {
   CAMPAIGN: '00000000-0000-4000-8000-000000000004',
   PROMOTION: '00000000-0000-4000-8000-000000000005',
   MANUAL: '00000000-0000-4000-8000-000000000006',
+  OPT_OUT_CONFIRMATION: '00000000-0000-4000-8000-000000000007',
+  OPT_IN_CONFIRMATION: '00000000-0000-4000-8000-000000000008',
+  HELP: '00000000-0000-4000-8000-000000000009',
+  REPLY: '00000000-0000-4000-8000-00000000000a',
+  MANUAL_MARKETING: '00000000-0000-4000-8000-00000000000b',
 };
 export const templateEntityId = (type: MessageType) => TEMPLATE_IDS[type];

@@ -6,6 +6,7 @@ import type { EventContext } from '../../events/reactions.ts';
 import type { DomainEvent, FieldChanges } from '../../events/record.ts';
 import { recordEventsSet } from '../../events/record-set.ts';
 import { at } from '../../lib/sql.ts';
+import { recordConsentSet } from '../../messaging/consent.ts';
 import type { Gender, RowValues, Status } from './parse-row.ts';
 
 /** A new customer's audited fields, defaults filled in. */
@@ -118,6 +119,14 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
       )
       select count(*)::int as inserted from ins`);
     if (result?.inserted !== creates.length) throw new PhoneTakenMeanwhile();
+    await recordConsentSet(
+      tx,
+      sql`select v.id as customer_id, v.sms_opt_in as granted, jsonb_build_object('operation', 'import') as evidence
+            from ${values}`,
+      'import',
+      actor,
+      now,
+    );
     await recordEventsSet(
       context,
       sql`
@@ -159,6 +168,18 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
           as v(id uuid, first_name text, last_name text, email text, birthday date, gender gender, address text,
                notes text, status customer_status, owner_id uuid, sms_opt_in boolean)
        where c.id = v.id`);
+    const consent = updates
+      .filter(({ changes }) => changes.smsOptIn)
+      .map(({ id, values: v, rowNumber }) => ({ customer_id: id, granted: v.smsOptIn, row: rowNumber }));
+    if (consent.length > 0)
+      await recordConsentSet(
+        tx,
+        sql`select customer_id, granted, jsonb_build_object('operation', 'import', 'rowNumber', row) as evidence
+              from jsonb_to_recordset(${JSON.stringify(consent)}::jsonb) as c(customer_id uuid, granted boolean, row int)`,
+        'import',
+        actor,
+        now,
+      );
   }
   const events: DomainEvent[] = [];
   for (const { id, values, changes } of updates)
