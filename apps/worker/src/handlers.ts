@@ -10,6 +10,7 @@ import {
   queueBirthdayMessages,
   queueInactivityMessages,
   runCustomerImport,
+  type SendSlots,
   type ServiceDeps,
   type SmsProvider,
   scoreRfm,
@@ -18,8 +19,8 @@ import {
 export interface JobContext {
   deps: ServiceDeps;
   provider: SmsProvider;
-  /** Carrier calls in flight per delivery loop (default SMS_CONCURRENCY). */
-  sendConcurrency?: number;
+  /** The process's carrier-call slots (SMS_CONCURRENCY), shared by the delivery loops. */
+  sendSlots?: SendSlots;
   /** The worker process's id (its heartbeat vouches for its claims). */
   workerId?: string;
   /** Aborted when the worker stops: deliveries start no more carrier calls. */
@@ -71,9 +72,9 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
     for (const { importId } of payloads) imports.push(await runCustomerImport(deps, importId));
     return { imports };
   },
-  'sms.send': async ({ deps, provider, sendConcurrency, workerId, signal, breaker }, payloads) => {
+  'sms.send': async ({ deps, provider, sendSlots, workerId, signal, breaker }, payloads) => {
     const messageIds = payloads.flatMap((payload) => payload.messageIds ?? []);
-    const options = { concurrency: sendConcurrency, workerId, signal, breaker };
+    const options = { slots: sendSlots, workerId, signal, breaker };
     let report = await deliverMessages(deps, provider, { ...options, messageIds });
     if (payloads.some((payload) => !payload.messageIds))
       report = add(report, await deliverMessages(deps, provider, options));

@@ -16,6 +16,7 @@ import {
 import {
   beatHeartbeat,
   CircuitBreaker,
+  createSendSlots,
   recoverMessages,
   recoverWebhookDeliveries,
   releaseDeadWorkers,
@@ -128,7 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const context: JobContext = {
     deps,
     provider,
-    sendConcurrency: Math.ceil(config.SMS_CONCURRENCY / (workerSettingsOf('sms.send').loops ?? 1)),
+    sendSlots: createSendSlots(config.SMS_CONCURRENCY),
     workerId: worker.id,
     signal: shutdown.signal,
     breaker: CircuitBreaker.forConfig(config),

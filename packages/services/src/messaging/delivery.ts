@@ -4,10 +4,11 @@ import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { claimMessages, type Target } from './delivery-claim.ts';
 import { completeFinishedCampaigns } from './delivery-record.ts';
-import { sendAndRecord, untilWritten } from './delivery-send.ts';
+import { createSendSlots, type SendSlots, sendAndRecord, untilWritten } from './delivery-send.ts';
 import type { SmsProvider } from './delivery-types.ts';
 
 export { completeFinishedCampaigns, retryDelayMs } from './delivery-record.ts';
+export { createSendSlots, type SendSlots } from './delivery-send.ts';
 export type { OutgoingSms, SendOutcome, SmsProvider } from './delivery-types.ts';
 
 export interface DeliveryReport {
@@ -29,8 +30,8 @@ export interface DeliverOptions {
   messageIds?: readonly string[];
   /** Stop starting new batches after this long (the rest is left to a follow-up job). */
   timeBudgetMs?: number;
-  /** Carrier calls in flight at once (default SMS_CONCURRENCY). */
-  concurrency?: number;
+  /** The worker's carrier-call slots, shared by its delivery loops; without them, SMS_CONCURRENCY of this run's own. */
+  slots?: SendSlots;
   /** The worker process claiming (its heartbeat vouches for the claims); none outside a worker. */
   workerId?: string;
   /** Aborted on shutdown: no carrier call starts after it, and claims not sent go back to QUEUED. */
@@ -40,8 +41,8 @@ export interface DeliverOptions {
 }
 
 /**
- * Delivers messages: claim a batch, call the carrier for each (SMS_CONCURRENCY at a time),
- * record each outcome before its slot calls again, repeat. At most one carrier call per message
+ * Delivers messages: claim a batch, call the carrier for each in one of the worker's slots
+ * (SMS_CONCURRENCY in all), record each outcome before its slot calls again, repeat. At most one carrier call per message
  * per claim. Stops claiming on shutdown, while the circuit is open and when the time budget is
  * spent, handing what is left to a later job. A claim lost to an unreachable database is retried
  * here until it comes back (see docs/campaigns-and-sms.md: delivery guarantees).
@@ -57,7 +58,7 @@ export async function deliverMessages(
   const budget = options.timeBudgetMs ?? 60_000;
   const batch = config.SMS_BATCH_SIZE;
   const control = {
-    concurrency: options.concurrency ?? config.SMS_CONCURRENCY,
+    slots: options.slots ?? createSendSlots(config.SMS_CONCURRENCY),
     signal: options.signal,
     breaker: options.breaker,
   };
