@@ -9,6 +9,8 @@ import {
   pruneLoginFailures,
   queueBirthdayMessages,
   queueInactivityMessages,
+  recoverMessages,
+  recoverWebhookDeliveries,
   runCustomerImport,
   type SendSlots,
   type ServiceDeps,
@@ -88,5 +90,21 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
       for (const key of Object.keys(report) as (keyof typeof report)[]) report[key] += due[key];
     }
     return report;
+  },
+};
+
+/**
+ * The periodic pass of each queue whose worker settings name a `recoveryInterval`: what a dead
+ * worker or a set-based write left without a job gets one. A result is logged; none means nothing
+ * was found.
+ */
+export const RECOVERY_PASSES: Partial<Record<QueueName, (deps: ServiceDeps) => Promise<object | undefined>>> = {
+  'sms.send': async (deps) => {
+    const report = await recoverMessages(deps);
+    return report.requeued || report.orphaned || report.campaignsCompleted ? report : undefined;
+  },
+  'webhooks.deliver': async (deps) => {
+    const { queued } = await recoverWebhookDeliveries(deps);
+    return queued ? { queued } : undefined;
   },
 };

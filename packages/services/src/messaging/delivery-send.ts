@@ -1,22 +1,13 @@
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { ServiceDeps } from '../deps.ts';
+import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
 import { recordOutcomes } from './delivery-record.ts';
 import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
 
-/**
- * A worker's carrier-call slots: SMS_CONCURRENCY for the whole process, shared by its delivery
- * loops. A slot is held from the carrier call until the outcome is written, so however many
- * loops run, at most SMS_CONCURRENCY answered messages are ever unrecorded; and a loop busy
- * claiming or between jobs leaves its slots to the others instead of idle.
- */
-export type SendSlots = LimitFunction;
-
-export const createSendSlots = (concurrency: number): SendSlots => pLimit(concurrency);
-
 /** What a delivery run listens to besides its messages. */
 export interface SendControl {
+  /** The worker's carrier-call slots: one is held from a call until its outcome is written. */
   slots: SendSlots;
   /** Aborted on shutdown: no carrier call starts after it. */
   signal?: AbortSignal;
