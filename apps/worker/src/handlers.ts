@@ -10,7 +10,10 @@ import {
   pruneRequestRecords,
   queueBirthdayMessages,
   queueInactivityMessages,
+  recoverMessages,
+  recoverWebhookDeliveries,
   runCustomerImport,
+  type SendSlots,
   type ServiceDeps,
   type SmsProvider,
   scoreRfm,
@@ -19,8 +22,8 @@ import {
 export interface JobContext {
   deps: ServiceDeps;
   provider: SmsProvider;
-  /** Carrier calls in flight per delivery loop (default SMS_CONCURRENCY). */
-  sendConcurrency?: number;
+  /** The process's carrier-call slots (SMS_CONCURRENCY), shared by the delivery loops. */
+  sendSlots?: SendSlots;
   /** The worker process's id (its heartbeat vouches for its claims). */
   workerId?: string;
   /** Aborted when the worker stops: deliveries start no more carrier calls. */
@@ -73,9 +76,9 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
     for (const { importId } of payloads) imports.push(await runCustomerImport(deps, importId));
     return { imports };
   },
-  'sms.send': async ({ deps, provider, sendConcurrency, workerId, signal, breaker }, payloads) => {
+  'sms.send': async ({ deps, provider, sendSlots, workerId, signal, breaker }, payloads) => {
     const messageIds = payloads.flatMap((payload) => payload.messageIds ?? []);
-    const options = { concurrency: sendConcurrency, workerId, signal, breaker };
+    const options = { slots: sendSlots, workerId, signal, breaker };
     let report = await deliverMessages(deps, provider, { ...options, messageIds });
     if (payloads.some((payload) => !payload.messageIds))
       report = add(report, await deliverMessages(deps, provider, options));
@@ -89,5 +92,21 @@ export const JOB_HANDLERS: { [N in QueueName]: Handler<N> } = {
       for (const key of Object.keys(report) as (keyof typeof report)[]) report[key] += due[key];
     }
     return report;
+  },
+};
+
+/**
+ * The periodic pass of each queue whose worker settings name a `recoveryInterval`: what a dead
+ * worker or a set-based write left without a job gets one. A result is logged; none means nothing
+ * was found.
+ */
+export const RECOVERY_PASSES: Partial<Record<QueueName, (deps: ServiceDeps) => Promise<object | undefined>>> = {
+  'sms.send': async (deps) => {
+    const report = await recoverMessages(deps);
+    return report.requeued || report.orphaned || report.campaignsCompleted ? report : undefined;
+  },
+  'webhooks.deliver': async (deps) => {
+    const { queued } = await recoverWebhookDeliveries(deps);
+    return queued ? { queued } : undefined;
   },
 };

@@ -16,15 +16,14 @@ import {
 import {
   beatHeartbeat,
   CircuitBreaker,
-  recoverMessages,
-  recoverWebhookDeliveries,
+  createSendSlots,
   releaseDeadWorkers,
   removeHeartbeat,
   type ServiceDeps,
   type SmsProvider,
 } from '@touch-crm/services';
 import type { Logger } from 'pino';
-import { JOB_HANDLERS, type JobContext } from './handlers.ts';
+import { JOB_HANDLERS, type JobContext, RECOVERY_PASSES } from './handlers.ts';
 import { createSmsProvider } from './providers/index.ts';
 
 export interface StopResult {
@@ -134,7 +133,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const context: JobContext = {
     deps,
     provider,
-    sendConcurrency: Math.ceil(config.SMS_CONCURRENCY / (workerSettingsOf('sms.send').loops ?? 1)),
+    sendSlots: createSendSlots(config.SMS_CONCURRENCY),
     workerId: worker.id,
     signal: shutdown.signal,
     breaker: CircuitBreaker.forConfig(config),
@@ -162,7 +161,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           log.error({ job: name, err: error }, 'job failed');
           throw error;
         }
-        if (name === 'sms.send') await deliverBacklog(started);
+        if (workerSettingsOf(name).backlog) await takeBacklog(name, started);
         return result;
       } finally {
         running -= 1;
@@ -171,22 +170,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
 
   /**
-   * After its own job, a delivery loop takes the next one at once while any is waiting (for up to
-   * BACKLOG_BURST_MS, so other work and shutdown get their turn): pg-boss would otherwise pause a
-   * poll interval after each job of a backlog. Still one job (one claim) at a time, so a worker that
-   * dies holds at most one job per loop, all of its messages claimed.
+   * After its own job, a loop of a `backlog` queue takes the next one at once while any is waiting
+   * (for up to BACKLOG_BURST_MS, so other work and shutdown get their turn): pg-boss would otherwise
+   * pause a poll interval after each job of a backlog. Still one job (one claim) at a time, so a
+   * worker that dies holds at most one job per loop, all of its items claimed.
    */
-  async function deliverBacklog(started: number) {
-    const handler = JOB_HANDLERS['sms.send'];
+  async function takeBacklog(name: QueueName, started: number) {
+    const handler = JOB_HANDLERS[name] as (context: JobContext, payloads: QueuePayload<QueueName>[]) => Promise<object>;
     while (!shutdown.signal.aborted && performance.now() - started < BACKLOG_BURST_MS) {
-      const [job] = await boss.fetch<QueuePayload<'sms.send'>>('sms.send', { batchSize: 1 });
+      const [job] = await boss.fetch<QueuePayload<QueueName>>(name, { batchSize: 1 });
       if (!job) return;
       try {
         const result = await handler(context, [job.data]);
-        await boss.complete('sms.send', job, result);
+        await boss.complete(name, job, result);
       } catch (error) {
-        log.error({ job: 'sms.send', err: error }, 'job failed');
-        await boss.fail('sms.send', job, { message: error instanceof Error ? error.message : String(error) });
+        log.error({ job: name, err: error }, 'job failed');
+        await boss.fail(name, job, { message: error instanceof Error ? error.message : String(error) });
       }
     }
   }
@@ -202,22 +201,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log.warn({ err: error }, 'heartbeat failed');
     }
   });
-  const stopRecovery = every(config.SMS_RECOVERY_INTERVAL, async () => {
-    try {
-      const report = await recoverMessages(deps);
-      if (report.requeued || report.orphaned || report.campaignsCompleted) log.info({ report }, 'message recovery');
-    } catch (error) {
-      log.error({ err: error }, 'message recovery failed');
-    }
+  // Each outbox queue's recovery pass, every interval its settings name; none starts once stopping
+  // (its jobs would go to a queue that is closing).
+  const stopRecoveries = QUEUE_NAMES.flatMap((name) => {
+    const setting = workerSettingsOf(name).recoveryInterval;
+    const pass = RECOVERY_PASSES[name];
+    if (!setting || !pass) return [];
+    return [
+      every(config[setting], async () => {
+        if (shutdown.signal.aborted) return;
+        try {
+          const result = await pass(deps);
+          if (result) log.info({ job: name, result }, 'recovery');
+        } catch (error) {
+          log.error({ job: name, err: error }, 'recovery failed');
+        }
+      }),
+    ];
   });
-  // Due webhook deliveries no job covers (recorded set-based, or left by a dead worker) get a job.
-  let recoveringWebhooks: Promise<unknown> = Promise.resolve();
-  const webhookTimer = setInterval(() => {
-    recoveringWebhooks = recoverWebhookDeliveries(deps).catch((error: unknown) =>
-      log.error({ err: error }, 'webhook recovery failed'),
-    );
-  }, config.WEBHOOK_RECOVERY_INTERVAL);
-  webhookTimer.unref();
 
   log.info({ provider: provider.name, timezone: config.APP_TIMEZONE, workerId: worker.id }, 'worker ready');
   return {
@@ -228,7 +229,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     stop: async () => {
       // No carrier call starts from here on; deliveries hand their unsent claims back to QUEUED.
       shutdown.abort();
-      clearInterval(webhookTimer);
       // Stop fetching, let jobs in flight finish (bounded), then close the pools.
       await boss.stop({ graceful: true, timeout: config.WORKER_SHUTDOWN_TIMEOUT });
       const cutShort = running > 0;
@@ -237,9 +237,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           { jobs: running, timeoutMs: config.WORKER_SHUTDOWN_TIMEOUT },
           'shutdown deadline cut work short: jobs still running were failed for a retry; messages they held SENDING are queued again by the other workers',
         );
-      await stopRecovery();
+      for (const stop of stopRecoveries) await stop();
       await stopHeartbeat();
-      await recoveringWebhooks;
       // Gone at once: whatever a cut-short job still holds SENDING is queued again by the others.
       await removeHeartbeat(deps, worker.id).catch((error: unknown) =>
         log.warn({ err: error }, 'heartbeat not removed'),

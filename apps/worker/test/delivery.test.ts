@@ -1,5 +1,5 @@
 import { schema } from '@touch-crm/db';
-import { jobActor, recordEvent } from '@touch-crm/services';
+import { createSendSlots, deliverMessages, jobActor, recordEvent, type SmsProvider } from '@touch-crm/services';
 import {
   createTeam,
   type FakeCarrier,
@@ -320,5 +320,46 @@ describe('two workers at once', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('the worker’s send slots (SMS_CONCURRENCY), shared by its delivery loops', () => {
+  it('bounds the carrier calls of two runs together', async () => {
+    // No jobs: only the two runs below claim them, not this file's worker.
+    const ids = async (body: string) => {
+      const rows = await api.deps.db
+        .insert(messageQueue)
+        .values(
+          Array.from({ length: 12 }, (_, i) => ({
+            phone: uniquePhone(),
+            body: `${body} ${i}`,
+            type: 'MANUAL' as const,
+            idempotencyKey: `${body}:${i}:${Date.now()}`,
+          })),
+        )
+        .returning({ id: messageQueue.id });
+      return rows.map((row) => row.id);
+    };
+    const [first, second] = [await ids('slots a'), await ids('slots b')];
+    let inFlight = 0;
+    let most = 0;
+    const provider: SmsProvider = {
+      name: 'slots-test',
+      send: async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        // Answers on a later turn, so the calls of both runs overlap.
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight -= 1;
+        return { status: 'sent', providerMessageId: null };
+      },
+    };
+    const slots = createSendSlots(3);
+    const reports = await Promise.all([
+      deliverMessages(api.deps, provider, { messageIds: first, slots }),
+      deliverMessages(api.deps, provider, { messageIds: second, slots }),
+    ]);
+    expect(reports.map((report) => report.sent)).toEqual([12, 12]);
+    expect(most).toBe(3);
   });
 });

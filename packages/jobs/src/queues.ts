@@ -31,6 +31,10 @@ export interface WorkerSettings {
   jobsPerFetch?: number;
   /** Runs are logged at debug (continuous queues), not info. */
   quiet?: boolean;
+  /** After a job, a loop takes the next waiting one at once instead of after a poll interval (outboxes). */
+  backlog?: boolean;
+  /** The configuration variable holding how often the queue's recovery pass runs (outboxes). */
+  recoveryInterval?: 'SMS_RECOVERY_INTERVAL' | 'WEBHOOK_RECOVERY_INTERVAL';
 }
 
 interface QueueDefinition {
@@ -117,7 +121,7 @@ export const QUEUES = {
      * Two loops, each one job (one claim) at a time: while one waits on the database the other talks
      * to the carrier, and a worker that dies holds at most one job per loop.
      */
-    worker: { loops: 2, jobsPerFetch: 1, quiet: true },
+    worker: { loops: 2, jobsPerFetch: 1, quiet: true, backlog: true, recoveryInterval: 'SMS_RECOVERY_INTERVAL' },
   },
   'customers.import': {
     /** One uploaded CSV (imports row). Progress commits with each batch, so a retried job resumes. */
@@ -142,7 +146,7 @@ export const QUEUES = {
     payload: z.object({ deliveryIds: z.array(z.uuid()).max(1000).optional() }),
     options: DELIVERY_QUEUE_OPTIONS,
     description: 'POST signed domain events to the webhook subscriptions that asked for them',
-    worker: { loops: 2, jobsPerFetch: 10, quiet: true },
+    worker: { loops: 2, jobsPerFetch: 10, quiet: true, recoveryInterval: 'WEBHOOK_RECOVERY_INTERVAL' },
   },
 } as const satisfies Record<string, QueueDefinition>;
 

@@ -3,13 +3,12 @@ import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
 import { at, uuids } from '../lib/sql.ts';
+import type { Target } from '../outbox/drain.ts';
 import type { ClaimedMessage } from './delivery-types.ts';
 import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
 const RATE_LIMIT_LOCK = 0x5a5_0001;
-
-export type Target = { ids: readonly string[] } | { due: true };
 
 export interface Claim {
   claimed: ClaimedMessage[];

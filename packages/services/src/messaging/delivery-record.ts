@@ -110,7 +110,11 @@ export async function recordOutcomes(
                worker_id = null,
                updated_at = ${at(now)}
           from v
-         where m.id = v.id and m.status = 'SENDING' and m.attempts = v.attempt
+         -- Found by primary key: the status compared as text, so the planner cannot take the partial
+         -- index of SENDING rows instead (its statistics lag behind a campaign, and that index holds
+         -- an entry for every message claimed since the last vacuum: each write would scan them all).
+         where m.id = any(${uuids(answered.map(({ message }) => message.id))})
+           and m.id = v.id and m.status::text = 'SENDING' and m.attempts = v.attempt
         returning m.id, m.status, m.type, m.customer_id, m.campaign_id, m.body, m.provider, m.provider_message_id,
                   m.last_error, m.attempts, m.scheduled_for, m.sent_at
       ), ${recordEventsCtes(

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
 import { at } from '../lib/sql.ts';
+import { hasWaitingJob } from '../outbox/recovery.ts';
 import { completeFinishedCampaigns, SEND_JOB } from './delivery-record.ts';
 import { priorityOf } from './policy.ts';
 
@@ -116,13 +117,9 @@ export async function recoverMessages(deps: ServiceDeps): Promise<RecoveryReport
   });
   const orphaned = await deps.db.transaction(async (tx) => {
     // Due for a while (twice the lease) and no delivery job waiting to run: whatever was meant to
-    // deliver them is lost (a job of a dead worker, or a message written without a job). Jobs in
-    // hand are not counted: a live worker claims its messages the moment it takes a job.
+    // deliver them is lost (a job of a dead worker, or a message written without a job).
     const overdue = new Date(now.getTime() - Math.max(2 * lease, 4_000));
-    const [pending] = await tx.execute<{ any: boolean }>(sql`
-      select exists (select 1 from pgboss.job
-                      where name = ${SEND_JOB} and state in ('created', 'retry') and start_after <= now()) as any`);
-    return pending?.any ? 0 : sendDrainJobs(deps, tx, overdue);
+    return (await hasWaitingJob(tx, SEND_JOB)) ? 0 : sendDrainJobs(deps, tx, overdue);
   });
   const campaignsCompleted = await deps.db.transaction((tx) => completeFinishedCampaigns(tx, deps.jobs, now));
   return { requeued, orphaned, campaignsCompleted };

@@ -1,5 +1,5 @@
 import type { ServiceDeps } from '../deps.ts';
-import { mapLimit } from '../map-limit.ts';
+import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
 import { recordOutcomes } from './delivery-record.ts';
@@ -7,8 +7,8 @@ import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } fro
 
 /** What a delivery run listens to besides its messages. */
 export interface SendControl {
-  /** Carrier calls in flight at once. */
-  concurrency: number;
+  /** The worker's carrier-call slots: one is held from a call until its outcome is written. */
+  slots: SendSlots;
   /** Aborted on shutdown: no carrier call starts after it. */
   signal?: AbortSignal;
   /** The provider's circuit breaker, shared by the worker's delivery loops. */
@@ -41,10 +41,12 @@ export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>
 }
 
 /**
- * Calls the carrier for each claimed message, `concurrency` at a time, and makes each outcome
- * durable before its slot starts another call: answers are written in groups (whatever arrived
- * while the previous write ran, one write at a time), and a slot waits for its group. A worker
- * killed at any moment therefore leaves at most one carrier-accepted, unrecorded message per slot.
+ * Calls the carrier for each claimed message in one of the worker's slots, and makes each outcome
+ * durable before the slot is free for another call: answers are written in groups (whatever
+ * arrived while the previous write ran, one write at a time), and a slot waits for its group. A
+ * worker killed at any moment therefore leaves at most one carrier-accepted, unrecorded message
+ * per slot. Since the slots are the worker's, not the run's, another run's messages take the
+ * slots this one is not using while it claims, waits for its last writes or fetches its next job.
  *
  * No call starts once a write has failed, the run is aborted (shutdown) or the circuit is open.
  * Then the answers not yet written are kept here and written once the database takes them again,
@@ -63,6 +65,8 @@ export async function sendAndRecord(
   let writing = false;
   let writeFailed = false;
 
+  // One write at a time per run, of whatever arrived while the previous one ran: under load a
+  // second writer only makes the groups smaller and the statements more.
   const writeGroups = async () => {
     writing = true;
     while (waiting.length > 0) {
@@ -87,19 +91,28 @@ export async function sendAndRecord(
       if (!writing) void writeGroups();
     });
 
-  await mapLimit(claimed, control.concurrency, async (message) => {
-    const permit =
-      writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
-    if (!permit) {
-      unsent.push(message);
-      return;
-    }
-    const outcome = await provider
-      .send({ messageId: message.id, to: message.phone, body: message.body, idempotencyKey: message.idempotency_key })
-      .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
-    control.breaker?.record(permit, outcome);
-    await durable({ message, outcome });
-  });
+  await Promise.all(
+    claimed.map((message) =>
+      control.slots(async () => {
+        const permit =
+          writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
+        if (!permit) {
+          unsent.push(message);
+          return;
+        }
+        const outcome = await provider
+          .send({
+            messageId: message.id,
+            to: message.phone,
+            body: message.body,
+            idempotencyKey: message.idempotency_key,
+          })
+          .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
+        control.breaker?.record(permit, outcome);
+        await durable({ message, outcome });
+      }),
+    ),
+  );
   if (held.length === 0 && unsent.length === 0) return { recorded, released: 0 };
 
   const resumeAt = control.breaker && !control.breaker.isClosed ? control.breaker.reopensAt() : deps.now();

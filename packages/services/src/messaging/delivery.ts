@@ -1,12 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery, jobDb } from '../jobs/queue.ts';
+import { drainOutbox, type OutboxChannel } from '../outbox/drain.ts';
+import { createSendSlots, type SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import { claimMessages, type Target } from './delivery-claim.ts';
+import { claimMessages } from './delivery-claim.ts';
 import { completeFinishedCampaigns } from './delivery-record.ts';
 import { sendAndRecord, untilWritten } from './delivery-send.ts';
-import type { SmsProvider } from './delivery-types.ts';
+import type { ClaimedMessage, SmsProvider } from './delivery-types.ts';
 
+export { createSendSlots, type SendSlots } from '../outbox/slots.ts';
 export { completeFinishedCampaigns, retryDelayMs } from './delivery-record.ts';
 export type { OutgoingSms, SendOutcome, SmsProvider } from './delivery-types.ts';
 
@@ -29,8 +31,8 @@ export interface DeliverOptions {
   messageIds?: readonly string[];
   /** Stop starting new batches after this long (the rest is left to a follow-up job). */
   timeBudgetMs?: number;
-  /** Carrier calls in flight at once (default SMS_CONCURRENCY). */
-  concurrency?: number;
+  /** The worker's carrier-call slots, shared by its delivery loops; without them, SMS_CONCURRENCY of this run's own. */
+  slots?: SendSlots;
   /** The worker process claiming (its heartbeat vouches for the claims); none outside a worker. */
   workerId?: string;
   /** Aborted on shutdown: no carrier call starts after it, and claims not sent go back to QUEUED. */
@@ -40,11 +42,12 @@ export interface DeliverOptions {
 }
 
 /**
- * Delivers messages: claim a batch, call the carrier for each (SMS_CONCURRENCY at a time),
- * record each outcome before its slot calls again, repeat. At most one carrier call per message
- * per claim. Stops claiming on shutdown, while the circuit is open and when the time budget is
- * spent, handing what is left to a later job. A claim lost to an unreachable database is retried
- * here until it comes back (see docs/campaigns-and-sms.md: delivery guarantees).
+ * Delivers messages through the outbox drain (claim a batch, send, record, repeat): each claimed
+ * message is sent in one of the worker's slots (SMS_CONCURRENCY in all), and its outcome recorded
+ * before the slot calls again. At most one carrier call per message per claim. Stops claiming on
+ * shutdown, while the circuit is open and when the time budget is spent, handing what is left to
+ * a later job. A claim lost to an unreachable database is retried here until it comes back (see
+ * docs/campaigns-and-sms.md: delivery guarantees).
  */
 export async function deliverMessages(
   deps: ServiceDeps,
@@ -53,65 +56,23 @@ export async function deliverMessages(
 ): Promise<DeliveryReport> {
   const { config } = deps;
   const report = emptyReport();
-  const started = Date.now();
-  const budget = options.timeBudgetMs ?? 60_000;
-  const batch = config.SMS_BATCH_SIZE;
-  const control = {
-    concurrency: options.concurrency ?? config.SMS_CONCURRENCY,
-    signal: options.signal,
-    breaker: options.breaker,
-  };
+  const { signal, breaker } = options;
+  const control = { slots: options.slots ?? createSendSlots(config.SMS_CONCURRENCY), signal, breaker };
   const claimer = { provider: provider.name, workerId: options.workerId ?? null };
-  const chunks: string[][] = [];
-  if (options.messageIds) {
-    const ids = [...new Set(options.messageIds)];
-    for (let start = 0; start < ids.length; start += batch) chunks.push(ids.slice(start, start + batch));
-  }
-  const drain = !options.messageIds;
-  let chunkIndex = 0;
-  const targetAt = (index: number): Target | undefined => {
-    if (drain) return index === 0 ? { due: true } : undefined;
-    const ids = chunks[index];
-    return ids ? { ids } : undefined;
-  };
-  let target = targetAt(0);
   const campaigns = new Set<string>();
 
-  /** Hands the chunks not yet done (or, for a drain, whatever is due) to a job starting at `when`. */
-  const postponeRest = async (when?: Date) => {
-    const rest = drain ? [] : chunks.slice(chunkIndex).flat();
-    await untilWritten(deps, () =>
-      deps.db.transaction(async (tx) => {
-        if (drain) await deps.jobs.send(jobDb(tx), 'sms.send', {}, when ? { startAfter: when } : {});
-        else await enqueueDelivery(deps.jobs, tx, rest, { batchSize: batch, startAfter: when });
-      }),
-    );
-    report.postponed += rest.length;
-  };
-
-  while (target) {
-    if (options.signal?.aborted || Date.now() - started > budget) {
-      await postponeRest();
-      break;
-    }
-    const limit = options.breaker ? options.breaker.claimLimit(batch) : batch;
-    if (limit === 0) {
-      // The circuit is open: wait for it while the budget allows (nothing can be sent meanwhile),
-      // else hand the rest to a job that starts when it may close.
-      const reopensAt = options.breaker?.reopensAt() ?? new Date();
-      const waitMs = reopensAt.getTime() - Date.now();
-      if (Date.now() + waitMs - started > budget) {
-        await postponeRest(reopensAt);
-        break;
-      }
-      await sleep(waitMs, undefined, { signal: options.signal }).catch(() => undefined);
-      continue;
-    }
-    const claim = await untilWritten(deps, () => claimMessages(deps, claimer, target as Target, limit), options.signal);
-    report.skipped += claim.skipped;
-    report.deferred += claim.deferred;
-    if (claim.claimed.length > 0) {
-      const { recorded, released } = await sendAndRecord(deps, provider, claim.claimed, control);
+  const channel: OutboxChannel<ClaimedMessage> = {
+    batchSize: config.SMS_BATCH_SIZE,
+    claimLimit: breaker ? () => breaker.claimLimit(config.SMS_BATCH_SIZE) : undefined,
+    reopensAt: breaker ? () => breaker.reopensAt() : undefined,
+    claim: async (target, limit) => {
+      const claim = await untilWritten(deps, () => claimMessages(deps, claimer, target, limit), signal);
+      report.skipped += claim.skipped;
+      report.deferred += claim.deferred;
+      return { ...claim, settled: claim.skipped + claim.deferred };
+    },
+    deliver: async (claimed) => {
+      const { recorded, released } = await sendAndRecord(deps, provider, claimed, control);
       report.postponed += released;
       for (const row of recorded) {
         if (row.status === 'SENT') report.sent += 1;
@@ -119,19 +80,20 @@ export async function deliverMessages(
         else report.retrying += 1;
         if (row.campaign_id) campaigns.add(row.campaign_id);
       }
-    }
-    if (claim.waitMs > 0) {
-      // Rate limit reached: wait for the window (bounded by the time budget), then try again.
-      await new Promise((resolve) => setTimeout(resolve, claim.waitMs));
-      continue;
-    }
-    const handled = claim.claimed.length + claim.skipped + claim.deferred;
-    // Keep claiming this target while the rate limit or the circuit's probe cut it short, and a
-    // drain while batches come back full.
-    if ((claim.limited && handled > 0) || (handled === limit && (drain || limit < batch))) continue;
-    chunkIndex += 1;
-    target = targetAt(chunkIndex);
-  }
+    },
+    postpone: (ids, when) =>
+      untilWritten(deps, () =>
+        deps.db.transaction(async (tx) => {
+          if (!ids) await deps.jobs.send(jobDb(tx), 'sms.send', {}, when ? { startAfter: when } : {});
+          else await enqueueDelivery(deps.jobs, tx, ids, { batchSize: config.SMS_BATCH_SIZE, startAfter: when });
+        }),
+      ),
+  };
+  report.postponed += await drainOutbox(channel, {
+    ids: options.messageIds,
+    timeBudgetMs: options.timeBudgetMs ?? 60_000,
+    signal,
+  });
   if (campaigns.size > 0)
     await untilWritten(deps, () => completeFinishedCampaigns(deps.db, deps.jobs, deps.now(), [...campaigns]));
   return report;

@@ -6,11 +6,13 @@ import { recordEvents } from '../events/record.ts';
 import { jobDb } from '../jobs/queue.ts';
 import { at, uuids } from '../lib/sql.ts';
 import { mapLimit } from '../map-limit.ts';
+import { drainOutbox, type OutboxChannel, type Target } from '../outbox/drain.ts';
+import { hasWaitingJob } from '../outbox/recovery.ts';
 import { sendWebhookRequest, type WebhookAttempt, type WebhookSender } from './http.ts';
 import { enqueueWebhookDeliveries, WEBHOOK_JOB_BATCH } from './reaction.ts';
 import { webhookHeaders } from './signing.ts';
 import { toWebhook } from './subscriptions.ts';
-import { urlPolicyOf } from './url-safety.ts';
+import { type UrlPolicy, urlPolicyOf } from './url-safety.ts';
 
 const DELIVER_JOB = 'webhooks.deliver';
 
@@ -49,8 +51,6 @@ const leaseMs = (deps: ServiceDeps, batch: number, concurrency: number) =>
 /** Backoff before attempt `attempts + 1`: WEBHOOK_RETRY_DELAY doubled per attempt, capped. */
 export const webhookRetryDelayMs = (deps: ServiceDeps, attempts: number) =>
   Math.min(deps.config.WEBHOOK_RETRY_MAX_DELAY, deps.config.WEBHOOK_RETRY_DELAY * 2 ** Math.max(0, attempts - 1));
-
-type Target = { ids: readonly string[] } | { due: true };
 
 /**
  * Claims due deliveries in one statement: locks them (FOR UPDATE SKIP LOCKED, so two workers
@@ -227,77 +227,74 @@ export interface DeliverWebhooksOptions {
   send?: WebhookSender;
 }
 
+/** Sends one claimed delivery with a fresh timestamp and signature; a thrown error is an attempt to retry. */
+function sendDelivery(
+  deps: ServiceDeps,
+  send: WebhookSender,
+  policy: UrlPolicy,
+  delivery: Claimed,
+): Promise<WebhookAttempt> {
+  const body = JSON.stringify(delivery.payload);
+  const headers = webhookHeaders(
+    {
+      id: delivery.id,
+      eventId: String(delivery.payload.id ?? delivery.event_id ?? delivery.id),
+      eventType: delivery.event_type,
+      secret: delivery.secret,
+    },
+    body,
+    new Date(),
+  );
+  return send({ url: delivery.url, body, headers, timeoutMs: deps.config.WEBHOOK_TIMEOUT, policy }).catch(
+    (error: unknown): WebhookAttempt => ({
+      outcome: 'retry',
+      status: null,
+      body: null,
+      error: `send failed: ${String(error)}`,
+      durationMs: 0,
+    }),
+  );
+}
+
 /**
- * Delivers webhooks: claim a batch, POST each (WEBHOOK_CONCURRENCY at a time) with a fresh
- * timestamp and signature, record the outcomes, repeat. At least once: a worker that dies after
- * the receiver answered but before the outcome is written sends again after the lease, with the
- * same event id for the receiver to recognise.
+ * Delivers webhooks through the outbox drain: claim a batch, POST each (WEBHOOK_CONCURRENCY at a
+ * time) with a fresh timestamp and signature, record the batch's outcomes, repeat. At least once:
+ * a worker that dies after the receiver answered but before the outcome is written sends again
+ * after the lease, with the same event id for the receiver to recognise.
  */
 export async function deliverWebhooks(
   deps: ServiceDeps,
   options: DeliverWebhooksOptions = {},
 ): Promise<WebhookDeliveryReport> {
   const report: WebhookDeliveryReport = { succeeded: 0, failed: 0, retrying: 0, disabled: 0, postponed: 0 };
-  const started = Date.now();
-  const budget = options.timeBudgetMs ?? 60_000;
   const send = options.send ?? sendWebhookRequest;
   const policy = urlPolicyOf(deps.config);
   const concurrency = options.concurrency ?? deps.config.WEBHOOK_CONCURRENCY;
-  const chunks: Target[] = [];
-  if (options.deliveryIds) {
-    const ids = [...new Set(options.deliveryIds)];
-    for (let start = 0; start < ids.length; start += WEBHOOK_JOB_BATCH)
-      chunks.push({ ids: ids.slice(start, start + WEBHOOK_JOB_BATCH) });
-  }
-  const drain = !options.deliveryIds;
-  let index = 0;
-  let target: Target | undefined = drain ? { due: true } : chunks[0];
-  while (target) {
-    if (Date.now() - started > budget) {
-      const rest = drain ? [] : chunks.slice(index).flatMap((chunk) => ('ids' in chunk ? [...chunk.ids] : []));
-      await deps.db.transaction(async (tx) => {
-        if (drain) await deps.jobs.send(jobDb(tx), DELIVER_JOB, {});
-        else await enqueueWebhookDeliveries(deps.jobs, tx, rest);
-      });
-      report.postponed += rest.length;
-      break;
-    }
-    const { claimed, dropped } = await claimDeliveries(deps, target, WEBHOOK_JOB_BATCH, concurrency);
-    report.failed += dropped;
-    if (claimed.length > 0) {
-      const attempts = await mapLimit(claimed, concurrency, (delivery) => {
-        const body = JSON.stringify(delivery.payload);
-        const headers = webhookHeaders(
-          {
-            id: delivery.id,
-            eventId: String(delivery.payload.id ?? delivery.event_id ?? delivery.id),
-            eventType: delivery.event_type,
-            secret: delivery.secret,
-          },
-          body,
-          new Date(),
-        );
-        return send({ url: delivery.url, body, headers, timeoutMs: deps.config.WEBHOOK_TIMEOUT, policy }).catch(
-          (error: unknown): WebhookAttempt => ({
-            outcome: 'retry',
-            status: null,
-            body: null,
-            error: `send failed: ${String(error)}`,
-            durationMs: 0,
-          }),
-        );
-      });
+  const channel: OutboxChannel<Claimed> = {
+    batchSize: WEBHOOK_JOB_BATCH,
+    claim: async (target, limit) => {
+      const { claimed, dropped } = await claimDeliveries(deps, target, limit, concurrency);
+      report.failed += dropped;
+      return { claimed, settled: dropped };
+    },
+    deliver: async (claimed) => {
+      const attempts = await mapLimit(claimed, concurrency, (delivery) => sendDelivery(deps, send, policy, delivery));
       const outcome = await recordAttempts(deps, claimed, attempts);
       report.succeeded += outcome.succeeded;
       report.failed += outcome.failed;
       report.retrying += outcome.retrying;
       report.disabled += outcome.disabled;
-    }
-    const handled = claimed.length + dropped;
-    if (drain && handled === WEBHOOK_JOB_BATCH) continue;
-    index += 1;
-    target = drain ? undefined : chunks[index];
-  }
+    },
+    postpone: (ids) =>
+      deps.db.transaction(async (tx) => {
+        if (!ids) await deps.jobs.send(jobDb(tx), DELIVER_JOB, {});
+        else await enqueueWebhookDeliveries(deps.jobs, tx, ids);
+      }),
+  };
+  report.postponed += await drainOutbox(channel, {
+    ids: options.deliveryIds,
+    timeBudgetMs: options.timeBudgetMs ?? 60_000,
+  });
   return report;
 }
 
@@ -309,12 +306,10 @@ export async function deliverWebhooks(
 export async function recoverWebhookDeliveries(deps: ServiceDeps): Promise<{ queued: boolean }> {
   const now = deps.now();
   return deps.db.transaction(async (tx) => {
-    const [state] = await tx.execute<{ pending: boolean; due: boolean }>(sql`
-      select exists (select 1 from pgboss.job
-                      where name = ${DELIVER_JOB} and state in ('created', 'retry') and start_after <= now()) as pending,
-             exists (select 1 from webhook_deliveries
-                      where status = 'PENDING' and next_attempt_at <= ${at(now)}) as due`);
-    if (!state || state.pending || !state.due) return { queued: false };
+    if (await hasWaitingJob(tx, DELIVER_JOB)) return { queued: false };
+    const [state] = await tx.execute<{ due: boolean }>(sql`
+      select exists (select 1 from webhook_deliveries where status = 'PENDING' and next_attempt_at <= ${at(now)}) as due`);
+    if (!state?.due) return { queued: false };
     await deps.jobs.send(jobDb(tx), DELIVER_JOB, {});
     return { queued: true };
   });
