@@ -11,6 +11,7 @@ import {
   errorResponse,
   handleError,
   plainRoutes,
+  problemBody,
   REST_PREFIX,
   toHttpError,
 } from '@touch-crm/api';
@@ -99,7 +100,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       deps.config.REQUEST_TIMEOUT_MS,
       (c) =>
         new HTTPException(503, {
-          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long'))),
+          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long')), c.req.path),
         }),
     ),
   );
@@ -114,6 +115,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
             c,
             new EdgeError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxSize} bytes`, { Connection: 'close' }),
           ),
+          c.req.path,
         ),
     });
   const bodyLimits = {
@@ -124,7 +126,9 @@ export async function createApp({ deps, log, version }: AppOptions) {
   const largeBodies = new Set(plain.filter((route) => route.largeBody).map((route) => `${REST_PREFIX}${route.path}`));
   app.use((c, next) => (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next));
   app.onError((error, c) =>
-    error instanceof HTTPException ? error.getResponse() : errorResponse(handleError(error, buildContext(c))),
+    error instanceof HTTPException
+      ? error.getResponse()
+      : errorResponse(handleError(error, buildContext(c)), c.req.path),
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -134,7 +138,10 @@ export async function createApp({ deps, log, version }: AppOptions) {
     // bearerAuth answers 400 for a header of another scheme, 401 otherwise.
     const refused = (status: number) => ({
       message: (c: HonoContext<Env>) =>
-        edgeError(c, new EdgeError(status, 'UNAUTHORIZED', 'A valid metrics token is required')).body,
+        problemBody(
+          edgeError(c, new EdgeError(status, 'UNAUTHORIZED', 'A valid metrics token is required')),
+          c.req.path,
+        ),
     });
     app.get(
       '/metrics',
@@ -158,7 +165,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       route.handle(c.req.raw, buildContext(c), { abort: () => abortConnection(c) }),
     );
   app.all(`${REST_PREFIX}/*`, (c) => restHandler(c.req.raw, buildContext(c)));
-  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found'))));
+  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found')), c.req.path));
 
   return app;
 }

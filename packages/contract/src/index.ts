@@ -12,6 +12,7 @@ export * from './messages.ts';
 export * from './money.ts';
 export * from './orders.ts';
 export * from './permissions.ts';
+export * from './problem.ts';
 export * from './products.ts';
 export * from './promotions.ts';
 export * from './webhooks.ts';
