@@ -4,6 +4,7 @@ import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { campaignsRouter } from './routers/campaigns.ts';
 import { customersRouter } from './routers/customers.ts';
+import { eventsRouter } from './routers/events.ts';
 import { importsRouter } from './routers/imports.ts';
 import { jobsRouter } from './routers/jobs.ts';
 import { messagesRouter, messageTemplatesRouter } from './routers/messages.ts';
@@ -37,6 +38,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   imports: importsRouter,
   apiKeys: apiKeysRouter,
+  events: eventsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -29,6 +29,7 @@ const TAGS: Record<string, string> = {
   jobs: 'Background jobs: their runs and manual starts',
   webhooks: 'Webhook subscriptions and deliveries',
   'api-keys': 'API keys (service accounts) acting for their creator',
+  events: 'The domain event feed: the pull alternative to webhooks',
 };
 
 const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({

@@ -4,6 +4,7 @@ export * from './auth.ts';
 export * from './campaigns.ts';
 export * from './common.ts';
 export * from './customers.ts';
+export * from './events.ts';
 export * from './exports.ts';
 export * from './imports.ts';
 export * from './jobs.ts';

@@ -13,6 +13,7 @@ export * from './commerce/index.ts';
 export * from './demo/seed-demo.ts';
 export * from './deps.ts';
 export * from './errors.ts';
+export * from './events/feed.ts';
 export type { EventContext } from './events/reactions.ts';
 export * from './events/record.ts';
 export * from './events/record-set.ts';
