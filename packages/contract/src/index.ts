@@ -8,6 +8,7 @@ export * from './events.ts';
 export * from './exports.ts';
 export * from './imports.ts';
 export * from './jobs.ts';
+export * from './levels.ts';
 export * from './limits.ts';
 export * from './messages.ts';
 export * from './money.ts';
