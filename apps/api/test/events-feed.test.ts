@@ -118,9 +118,11 @@ describe('GET /events: what it shows', () => {
     const bad = await api.rest('GET', '/events?types=customer.*,nothing.*', { token: team.admin.token });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].path[0]).toBe('types');
-    const cursor = await api.rest('GET', '/events?after=abc', { token: team.admin.token });
-    expect(cursor.status).toBe(400);
-    expect(cursor.body.errors[0].path).toEqual(['after']);
+    for (const after of ['abc', '99999999999999999999.1', '1.9999999999999999999']) {
+      const cursor = await api.rest('GET', `/events?after=${after}`, { token: team.admin.token });
+      expect(cursor.status, after).toBe(400);
+      expect(cursor.body.errors[0].path).toEqual(['after']);
+    }
   });
 
   it('pages with `after` and `limit` without repeating or skipping; at the end, the same cursor back', async () => {

@@ -16,9 +16,18 @@ const eventTypePattern = z
   );
 
 /** The feed's position: opaque to clients (today the writing transaction's id and the row's sequence). */
+const NOT_A_CURSOR = 'not a cursor from this feed (use `nextCursor`)';
+const CURSOR = /^\d{1,20}\.\d{1,19}$/;
+const fitsCursor = (value: string) => {
+  if (!CURSOR.test(value)) return true; // the regex check reports it
+  const [txId = '', seq = ''] = value.split('.');
+  // xid8 is unsigned 64-bit, the sequence a bigint: larger numbers would fail in PostgreSQL.
+  return BigInt(txId) < 2n ** 64n && BigInt(seq) < 2n ** 63n;
+};
 export const eventCursorSchema = z
   .string()
-  .regex(/^\d{1,20}\.\d{1,19}$/, { message: 'not a cursor from this feed (use `nextCursor`)' })
+  .regex(CURSOR, { message: NOT_A_CURSOR })
+  .refine(fitsCursor, { message: NOT_A_CURSOR, abort: true })
   .meta({ example: '7961.1042' });
 
 export const listEventsInput = z.object({
