@@ -29,7 +29,7 @@ export type TouchErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'GATEWAY_TIMEOUT';
 
-/** A failing field of an input that did not validate; `code` is zod's issue code (`invalid_type`, `too_small`, `custom` …). */
+/** A failing field of an input that did not validate; `code` is the validator's issue code (`invalid_type`, `too_small`, `custom` …). */
 export interface TouchFieldIssue {
   path: (string | number)[];
   message: string;
