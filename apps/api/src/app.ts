@@ -12,6 +12,7 @@ import {
   guarded,
   handleError,
   plainRoutes,
+  problemBody,
   REST_PREFIX,
   toHttpError,
 } from '@touch-crm/api';
@@ -114,7 +115,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       deps.config.REQUEST_TIMEOUT_MS,
       (c) =>
         new HTTPException(503, {
-          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long'))),
+          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long')), c.req.path),
         }),
     ),
   );
@@ -129,6 +130,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
             c,
             new EdgeError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxSize} bytes`, { Connection: 'close' }),
           ),
+          c.req.path,
         ),
     });
   const bodyLimits = {
@@ -143,7 +145,9 @@ export async function createApp({ deps, log, version }: AppOptions) {
     return (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next);
   });
   app.onError((error, c) =>
-    error instanceof HTTPException ? error.getResponse() : errorResponse(handleError(error, buildContext(c))),
+    error instanceof HTTPException
+      ? error.getResponse()
+      : errorResponse(handleError(error, buildContext(c)), c.req.path),
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -153,7 +157,10 @@ export async function createApp({ deps, log, version }: AppOptions) {
     // bearerAuth answers 400 for a header of another scheme, 401 otherwise.
     const refused = (status: number) => ({
       message: (c: HonoContext<Env>) =>
-        edgeError(c, new EdgeError(status, 'UNAUTHORIZED', 'A valid metrics token is required')).body,
+        problemBody(
+          edgeError(c, new EdgeError(status, 'UNAUTHORIZED', 'A valid metrics token is required')),
+          c.req.path,
+        ),
     });
     app.get(
       '/metrics',
@@ -182,7 +189,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
       serve(c, (context) => route.handle(c.req.raw, context, { abort: () => abortConnection(c) })),
     );
   app.all(`${REST_PREFIX}/*`, (c) => serve(c, (context) => restHandler(c.req.raw, context)));
-  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found'))));
+  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found')), c.req.path));
 
   return app;
 }

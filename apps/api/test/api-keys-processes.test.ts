@@ -65,7 +65,7 @@ describe('revoking a key on one API process', () => {
     expect((await api.rest('DELETE', `/api-keys/${id}`, { token: team.admin.token })).status).toBe(200);
     const refused = await onChild('/customers', key);
     expect(refused.status).toBe(401);
-    expect(refused.body.message).toBe('Invalid API key');
+    expect(refused.body.detail).toBe('Invalid API key');
     expect(childOutput).not.toContain(key.slice(5));
   });
 });

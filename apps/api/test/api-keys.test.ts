@@ -77,7 +77,7 @@ describe('creating a key', () => {
       permissions: ['customers:read_own', 'customers:read_all', 'jobs:run'],
     });
     expect(refused.status).toBe(403);
-    expect(refused.body.message).toContain('customers:read_all, jobs:run');
+    expect(refused.body.detail).toContain('customers:read_all, jobs:run');
     expect(await api.deps.db.$count(schema.apiKeys)).toBe(before);
   });
 
@@ -85,13 +85,13 @@ describe('creating a key', () => {
     const unknown = await createKey(team.admin, { permissions: ['customers:read_all', 'customers:fly'] });
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(unknown.body)).toContain('customers:fly');
-    expect(unknown.body.data.issues[0].path).toEqual(['permissions', 1]);
+    expect(unknown.body.errors[0].path).toEqual(['permissions', 1]);
     const empty = await createKey(team.admin, { permissions: [] });
     expect(empty.status).toBe(400);
-    expect(empty.body.data.issues[0].path).toEqual(['permissions']);
+    expect(empty.body.errors[0].path).toEqual(['permissions']);
     const past = await createKey(team.admin, { expiresAt: new Date(clock - 1000).toISOString() });
     expect(past.status).toBe(400);
-    expect(past.body.data.issues[0].path).toEqual(['expiresAt']);
+    expect(past.body.errors[0].path).toEqual(['expiresAt']);
   });
 
   it('is refused to a role without api_keys:manage_own/_all (403), and to an API key itself', async () => {
@@ -103,7 +103,7 @@ describe('creating a key', () => {
     const { key } = await keyOf(team.admin);
     const byKey = await api.rest('POST', '/api-keys', { token: key, body: { name: 'Minted by a key' } });
     expect(byKey.status).toBe(403);
-    expect(byKey.body.message).toContain('cannot create API keys');
+    expect(byKey.body.detail).toContain('cannot create API keys');
   });
 });
 
@@ -146,7 +146,7 @@ describe('listing and revoking keys per role', () => {
     expect(revoked.body).toEqual({ id: mine.id, outcome: 'REVOKED' });
     const after = await api.rest('GET', '/customers', { token: mine.key });
     expect(after.status).toBe(401);
-    expect(after.body.message).toBe('Invalid API key');
+    expect(after.body.detail).toBe('Invalid API key');
 
     expect((await api.rest('DELETE', `/api-keys/${theirs.id}`, { token: team.admin.token })).status).toBe(200);
     expect((await api.rest('GET', '/customers', { token: theirs.key })).status).toBe(401);
@@ -216,11 +216,11 @@ describe('a key acts for its creator with the permissions it names', () => {
   it('refuses an unknown key, a malformed one and two credentials at once with 401', async () => {
     const { key } = await keyOf(team.rep);
     const forged = `tcrm_${'A'.repeat(43)}`;
-    expect((await api.rest('GET', '/customers', { token: forged })).body.message).toBe('Invalid API key');
+    expect((await api.rest('GET', '/customers', { token: forged })).body.detail).toBe('Invalid API key');
     expect((await api.rest('GET', '/customers', viaHeader('not-a-key'))).status).toBe(401);
     const both = await api.rest('GET', '/customers', { token: team.rep.token, ...viaHeader(key) });
     expect(both.status).toBe(401);
-    expect(both.body.message).toContain('not both');
+    expect(both.body.detail).toContain('not both');
   });
 
   it('cannot change its creator’s password', async () => {
@@ -260,7 +260,7 @@ describe('the creator’s current standing bounds the key at every request', () 
     await deactivateUser(api.deps, rep.id);
     const refused = await api.rest('GET', '/customers', { token: key });
     expect(refused.status).toBe(401);
-    expect(refused.body.message).toBe('Account is deactivated');
+    expect(refused.body.detail).toBe('Account is deactivated');
   });
 });
 
@@ -271,7 +271,7 @@ describe('expiry and last use', () => {
     clock += 3_600_000;
     const expired = await api.rest('GET', '/customers', { token: key });
     expect(expired.status).toBe(401);
-    expect(expired.body.message).toBe('API key expired');
+    expect(expired.body.detail).toBe('API key expired');
   });
 
   it('records when and from where a key was last used, at most once a minute', async () => {

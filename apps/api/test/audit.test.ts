@@ -115,10 +115,10 @@ describe('GET /audit', () => {
   it('names the failing field on bad filters', async () => {
     const badId = await audit('entityId=not-an-id');
     expect(badId.status).toBe(400);
-    expect(badId.body.issues[0].path).toEqual(['entityId']);
+    expect(badId.body.errors[0].path).toEqual(['entityId']);
     const backwards = await audit('from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z');
     expect(backwards.status).toBe(400);
-    expect(backwards.body.issues[0].path).toEqual(['to']);
+    expect(backwards.body.errors[0].path).toEqual(['to']);
   });
 
   it('offers no way to change or delete audit rows', async () => {

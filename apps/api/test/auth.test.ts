@@ -35,7 +35,7 @@ describe('POST /auth/login', () => {
     const wrong = await login('admin', 'wrong-password', { 'x-forwarded-for': '10.0.0.2' });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);
-    expect(unknown.body.message).toBe(wrong.body.message);
+    expect(unknown.body.detail).toBe(wrong.body.detail);
     expect(unknown.body.code).toBe(wrong.body.code);
   });
 
@@ -48,7 +48,7 @@ describe('POST /auth/login', () => {
   it('names the failing field on bad input, and never leaks a stack', async () => {
     const res = await api.rest('POST', '/auth/login', { body: { username: 'admin' } });
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['password']);
+    expect(res.body.errors[0].path).toEqual(['password']);
     expect(res.text).not.toMatch(/stack|at .*\.ts:\d+/);
   });
 
@@ -174,12 +174,12 @@ describe('POST /auth/change-password', () => {
       body: { currentPassword: DEFAULT_TEST_PASSWORD, newPassword: 'short' },
     });
     expect(short.status).toBe(400);
-    expect(short.body.issues[0].path).toEqual(['newPassword']);
+    expect(short.body.errors[0].path).toEqual(['newPassword']);
     const same = await api.rest('POST', '/auth/change-password', {
       token: user.token,
       body: { currentPassword: DEFAULT_TEST_PASSWORD, newPassword: user.username },
     });
     expect(same.status).toBe(400);
-    expect(same.body.issues[0].path).toEqual(['newPassword']);
+    expect(same.body.errors[0].path).toEqual(['newPassword']);
   });
 });

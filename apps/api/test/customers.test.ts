@@ -57,7 +57,7 @@ describe('POST /customers', () => {
       body: { firstName: 'No', lastName: 'Phone', phone: '12345' },
     });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues[0].path).toEqual(['phone']);
+    expect(res.body.errors[0].path).toEqual(['phone']);
   });
 
   it.each([
@@ -72,7 +72,7 @@ describe('POST /customers', () => {
       body: { firstName: 'A', lastName: 'B', phone: uniquePhone(), ...change },
     });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues[0].path).toEqual([field]);
+    expect(res.body.errors[0].path).toEqual([field]);
   });
 
   it('refuses a second live customer with the same phone, naming the existing one only to who may read it', async () => {
@@ -80,13 +80,13 @@ describe('POST /customers', () => {
     const body = { firstName: 'Twin', lastName: 'Phone', phone: existing.phone };
     const byManager = await api.rest('POST', '/customers', { token: team.manager.token, body });
     expect(byManager.status).toBe(409);
-    expect(byManager.body.data.details).toEqual({ existingCustomerId: existing.id });
+    expect(byManager.body.details).toEqual({ existingCustomerId: existing.id });
     const byOwner = await api.rest('POST', '/customers', { token: team.rep.token, body });
     expect(byOwner.status).toBe(409);
-    expect(byOwner.body.data.details).toEqual({ existingCustomerId: existing.id });
+    expect(byOwner.body.details).toEqual({ existingCustomerId: existing.id });
     const byOtherRep = await api.rest('POST', '/customers', { token: team.otherRep.token, body });
     expect(byOtherRep.status).toBe(409);
-    expect(byOtherRep.body.data.details).toBeUndefined();
+    expect(byOtherRep.body.details).toBeUndefined();
     expect(byOtherRep.text).not.toContain(existing.id);
   });
 
@@ -108,7 +108,7 @@ describe('POST /customers', () => {
       body: { ...body, ownerId: MISSING_ID, phone: uniquePhone() },
     });
     expect(unknownOwner.status).toBe(400);
-    expect(unknownOwner.body.data.issues[0].path).toEqual(['ownerId']);
+    expect(unknownOwner.body.errors[0].path).toEqual(['ownerId']);
   });
 
   it('records the referrer, who may belong to another rep', async () => {
@@ -385,7 +385,7 @@ describe('JSON bodies keep their types on the REST mirror', () => {
       body: { firstName: 'Opt', lastName: 'Out', phone: uniquePhone(), smsOptIn: 'false' },
     });
     expect(stringly.status).toBe(400);
-    expect(stringly.body.issues[0].path).toEqual(['smsOptIn']);
+    expect(stringly.body.errors[0].path).toEqual(['smsOptIn']);
     await expect(
       api.caller(team.rep.token).customers.create({
         firstName: 'Opt',

@@ -155,9 +155,10 @@ describe('PostgreSQL killed with SIGKILL, then restarted on the same data and po
       expect(JSON.stringify(result.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack|select /i);
     }
     expect(outage.rest.body).toMatchObject({
-      message: 'The database is unavailable; retry shortly',
+      detail: 'The database is unavailable; retry shortly',
       code: 'SERVICE_UNAVAILABLE',
-      data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503, details: { reason: 'DATABASE_UNAVAILABLE' } },
+      status: 503,
+      details: { reason: 'DATABASE_UNAVAILABLE' },
     });
     expect(outage.trpc.body.error.data).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
@@ -165,7 +166,7 @@ describe('PostgreSQL killed with SIGKILL, then restarted on the same data and po
     });
     expect(outage.plainRoute.body).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
-      data: { details: { reason: 'DATABASE_UNAVAILABLE' } },
+      details: { reason: 'DATABASE_UNAVAILABLE' },
     });
     const ready = await timed('/readyz');
     expect(ready).toMatchObject({ status: 503, body: { status: 'database unreachable' } });

@@ -82,7 +82,7 @@ describe('stalled exports', () => {
     const perUser = await api.rest('GET', '/customers/export', { token: (managers[0] as TestUser).token });
     expect(perUser.status).toBe(429);
     expect(Number(perUser.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(perUser.body).toMatchObject({ code: 'TOO_MANY_REQUESTS', data: { requestId: expect.any(String) } });
+    expect(perUser.body).toMatchObject({ code: 'TOO_MANY_REQUESTS', status: 429, requestId: expect.any(String) });
     const perProcess = await api.rest('GET', '/customers/export', { token: (managers[5] as TestUser).token });
     expect(perProcess.status).toBe(429);
     expect(perProcess.headers.get('retry-after')).toBeTruthy();
@@ -150,10 +150,11 @@ describe('idle exports and early failures', () => {
     const res = await api.rest('GET', '/customers/export', { token: manager.token });
     // The export pool is gone (CONNECTION_ENDED): the database is away for this request, 503 as everywhere.
     expect(res.status).toBe(503);
-    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.body).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
-      data: { requestId: expect.any(String), details: { reason: 'DATABASE_UNAVAILABLE' } },
+      requestId: expect.any(String),
+      details: { reason: 'DATABASE_UNAVAILABLE' },
     });
     expect(res.text).not.toContain('firstName');
   });

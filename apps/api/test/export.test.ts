@@ -103,7 +103,7 @@ describe('GET /customers/export', () => {
     expect((await api.rest('GET', '/customers/export')).status).toBe(401);
     const bad = await exportAs('/customers/export?status=NOPE', team.manager.token);
     expect(bad.status).toBe(400);
-    expect(bad.body.issues[0].path).toEqual(['status']);
+    expect(bad.body.errors[0].path).toEqual(['status']);
   });
 });
 

@@ -17,10 +17,11 @@ const NUL = 'bad\u0000value';
 const LONE_SURROGATE = 'bad\ud800value';
 const OUT_OF_RANGE = ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+14:00', '9999-12-31T23:59:59-14:00'];
 
-/** A 400 whose issues name exactly `path`. */
+/** A 400 whose failing fields name `path`: the REST problem's `errors`, or tRPC's `error.data.errors`. */
 function expectFieldError(res: { status: number; body: any; text: string }, path: (string | number)[]) {
   expect(res.status, res.text).toBe(400);
-  expect(res.body.data.issues.map((issue: { path: unknown }) => issue.path)).toContainEqual(path);
+  const errors = res.body.errors ?? res.body.data.errors;
+  expect(errors.map((issue: { path: unknown }) => issue.path)).toContainEqual(path);
 }
 
 /** POST/PUT `/trpc/<procedure>` over real HTTP, as a non-batching client sends it. */

@@ -20,10 +20,15 @@ describe('every error body carries the request id', () => {
     for (const path of ['//nothing-here', '/nothing-here']) {
       const res = await api.rest('GET', path, withId('edge-404'));
       expect(res.status, path).toBe(404);
-      expect(res.body, path).toMatchObject({
-        message: 'Not found',
+      expect(res.headers.get('content-type'), path).toBe('application/problem+json');
+      expect(res.body, path).toEqual({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: 'Not found',
+        instance: path.startsWith('//') ? path.slice(1) : `/api/v1${path}`,
         code: 'NOT_FOUND',
-        data: { requestId: 'edge-404' },
+        requestId: 'edge-404',
       });
     }
   });
@@ -36,9 +41,13 @@ describe('every error body carries the request id', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('connection')).toBe('close');
     expect(res.body).toEqual({
-      message: `Request body exceeds ${api.config.BODY_LIMIT_BYTES} bytes`,
+      type: 'about:blank',
+      title: 'Payload Too Large',
+      status: 413,
+      detail: `Request body exceeds ${api.config.BODY_LIMIT_BYTES} bytes`,
+      instance: '/api/v1/auth/login',
       code: 'PAYLOAD_TOO_LARGE',
-      data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, requestId: 'edge-413' },
+      requestId: 'edge-413',
     });
   });
 
@@ -58,10 +67,15 @@ describe('every error body carries the request id', () => {
       duplex: 'half',
     } as RequestInit);
     expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(await res.json()).toEqual({
-      message: 'The request took too long',
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The request took too long',
+      instance: '/api/v1/auth/login',
       code: 'TIMEOUT',
-      data: { code: 'TIMEOUT', httpStatus: 503, requestId: 'edge-503' },
+      requestId: 'edge-503',
     });
     stall?.close();
   });
@@ -69,16 +83,16 @@ describe('every error body carries the request id', () => {
   it('malformed JSON (400), a refused upload type (415) and a refused metrics scrape', async () => {
     const malformed = await api.rest('POST', '/auth/login', { ...withId('edge-400'), rawBody: '{"username":' });
     expect(malformed.status).toBe(400);
-    expect(malformed.body).toMatchObject({ code: 'PARSE_ERROR', data: { requestId: 'edge-400' } });
+    expect(malformed.body).toMatchObject({ code: 'PARSE_ERROR', requestId: 'edge-400' });
     const unsupported = await api.rest('POST', '/customers/import', {
       ...withId('edge-415', team.manager.token),
       rawBody: '{}',
     });
     expect(unsupported.status).toBe(415);
-    expect(unsupported.body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', data: { requestId: 'edge-415' } });
+    expect(unsupported.body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', requestId: 'edge-415' });
     const scrape = await api.rest('GET', '//metrics', withId('edge-401', 'not-the-metrics-token'));
     expect(scrape.status).toBe(401);
-    expect(scrape.body).toMatchObject({ code: 'UNAUTHORIZED', data: { requestId: 'edge-401' } });
+    expect(scrape.body).toMatchObject({ code: 'UNAUTHORIZED', requestId: 'edge-401' });
   });
 });
 
@@ -89,8 +103,10 @@ describe('plain routes and procedures answer the same failure with the same body
     const plain = await api.rest('GET', `/customers/export${query}`, { ...options, headers });
     const procedure = await api.rest('GET', `/customers${query}`, { ...options, headers });
     expect(plain.status).toBe(procedure.status);
-    expect(plain.body).toEqual(procedure.body);
-    expect(plain.body.data.requestId).toBe(requestId);
+    // The same problem but for `instance`, each request's own path.
+    expect({ ...plain.body, instance: undefined }).toEqual({ ...procedure.body, instance: undefined });
+    expect(plain.body.instance).toBe('/api/v1/customers/export');
+    expect(plain.body.requestId).toBe(requestId);
     return procedure;
   };
 
@@ -103,23 +119,26 @@ describe('plain routes and procedures answer the same failure with the same body
   it('a filter that fails the contract: 400 naming the field', async () => {
     const res = await both('parity-400', { token: team.manager.token }, '?status=NOT_A_STATUS');
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['status']);
-    expect(res.body.data.issues[0].path).toEqual(['status']);
+    expect(res.body.errors).toEqual([{ path: ['status'], message: expect.any(String), code: expect.any(String) }]);
+    // Only our fields: no raw zod issue fields (`origin`, `pattern` …) at the top level or in `errors`.
+    expect(Object.keys(res.body).sort()).toEqual(
+      ['code', 'detail', 'errors', 'instance', 'requestId', 'status', 'title', 'type'].sort(),
+    );
   });
 
   it('a caller without the permission: 403, and tRPC carries the same data', async () => {
     const plain = await api.rest('GET', '/customers/export', withId('parity-403', team.rep.token));
     const procedure = await api.rest('GET', '/users', withId('parity-403', team.rep.token));
     expect([plain.status, procedure.status]).toEqual([403, 403]);
-    expect(plain.body).toEqual(procedure.body);
+    expect({ ...plain.body, instance: undefined }).toEqual({ ...procedure.body, instance: undefined });
     const trpc = await fetch(`${api.url}/trpc/users.list?input=${encodeURIComponent('{}')}`, {
       headers: { authorization: `Bearer ${team.rep.token}`, 'x-request-id': 'parity-403' },
     });
     expect(trpc.status).toBe(403);
     const { error } = (await trpc.json()) as { error: { message: string; data: unknown } };
     expect({ message: error.message, data: error.data }).toEqual({
-      message: plain.body.message,
-      data: plain.body.data,
+      message: plain.body.detail,
+      data: { code: plain.body.code, httpStatus: plain.body.status, requestId: plain.body.requestId },
     });
   });
 });

@@ -37,8 +37,8 @@ describe('the last user administrator cannot lock everyone out', () => {
   it('refuses demoting yourself when nobody else could manage users and roles (409, nothing changed)', async () => {
     const res = await setRole(admin.token, admin.id, repRole());
     expect(res.status).toBe(409);
-    expect(res.body.message).toMatch(/no active user could manage users and roles/);
-    expect(res.body.data.details).toEqual({ required: ['users:update', 'roles:update'] });
+    expect(res.body.detail).toMatch(/no active user could manage users and roles/);
+    expect(res.body.details).toEqual({ required: ['users:update', 'roles:update'] });
     expect(await roleOf(admin.id)).toBe(adminRole());
   });
 

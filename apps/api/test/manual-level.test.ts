@@ -34,7 +34,7 @@ describe('setting a level by hand needs customers:set_level', () => {
     const mine = await insertCustomer(api.deps, team.rep.id);
     const res = await setLevel(team.rep, mine.id, levels.Platinum as string);
     expect(res.status).toBe(403);
-    expect(res.body.message).toMatch(/customers:set_level/);
+    expect(res.body.detail).toMatch(/customers:set_level/);
     expect(await stored(mine.id)).toMatchObject({ levelId: null, manualLevelId: null });
     const held = await api.deps.db.select().from(customerPromotions).where(eq(customerPromotions.promotionId, vip.id));
     expect(held).toEqual([]);
@@ -84,7 +84,7 @@ describe('setting a level by hand needs customers:set_level', () => {
     const customer = await insertCustomer(api.deps, team.rep.id);
     const res = await setLevel(team.manager, customer.id, '00000000-0000-4000-8000-000000000000');
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['levelId']);
+    expect(res.body.errors[0].path).toEqual(['levelId']);
   });
 });
 

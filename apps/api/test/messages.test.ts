@@ -93,8 +93,8 @@ describe('message templates', () => {
   ])('rejects %s with 400 naming `body`', async (_, type, body, message) => {
     const res = await api.rest('PUT', `/message-templates/${type}`, { token: team.admin.token, body: { body } });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues[0].path).toEqual(['body']);
-    expect(res.body.data.issues[0].message).toMatch(message);
+    expect(res.body.errors[0].path).toEqual(['body']);
+    expect(res.body.errors[0].message).toMatch(message);
   });
 
   it('accepts promotion variables where the type has them; managers may not edit (403)', async () => {

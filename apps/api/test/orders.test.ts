@@ -349,7 +349,7 @@ describe('POST /orders: redeeming a promotion', () => {
     expect(first.body).toMatchObject({ discount: 250, total: 1_750, appliedPromotion: { promotion: { code } } });
     const again = await placeOrder(team.rep, order);
     expect(again.status).toBe(409);
-    expect(again.body.message).toMatch(/already been used/);
+    expect(again.body.detail).toMatch(/already been used/);
   });
 
   it.each([
@@ -391,7 +391,7 @@ describe('POST /orders: redeeming a promotion', () => {
       customerPromotionId: MISSING_ID,
     });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues[0].path).toEqual(['customerPromotionId']);
+    expect(res.body.errors[0].path).toEqual(['customerPromotionId']);
   });
 });
 
@@ -500,7 +500,7 @@ describe('POST /orders: bad input is a 4xx, never a 500, and writes nothing', ()
     const before = await tableCounts();
     const res = await placeOrder(team.rep, body(ids));
     expect(res.status).toBe(status);
-    if (status === 400) expect(res.body.data.issues.length).toBeGreaterThan(0);
+    if (status === 400) expect(res.body.errors.length).toBeGreaterThan(0);
     expect(await tableCounts()).toEqual(before);
     expect(await customerOf(ids.customer)).toMatchObject({ orderCount: 0, totalSpent: 0, status: 'LEAD' });
   });

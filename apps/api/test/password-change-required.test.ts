@@ -19,7 +19,7 @@ const signIn = async () => {
 
 const expectPasswordChangeRequired = (res: { status: number; body: any }) => {
   expect(res.status).toBe(403);
-  expect(res.body.data.details).toEqual({ reason: 'PASSWORD_CHANGE_REQUIRED' });
+  expect(res.body.details).toEqual({ reason: 'PASSWORD_CHANGE_REQUIRED' });
 };
 
 describe('in production, a user who must change the password may do only that', () => {

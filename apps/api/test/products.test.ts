@@ -49,7 +49,7 @@ describe('POST /products', () => {
       body: { sku: 'BAD-1', name: 'Bad', unitPrice: 100, ...change },
     });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues.map((issue: { path: string[] }) => issue.path[0])).toContain(field);
+    expect(res.body.errors.map((issue: { path: string[] }) => issue.path[0])).toContain(field);
   });
 
   it('is forbidden to sales reps', async () => {
@@ -149,7 +149,7 @@ describe('DELETE /products/{id}', () => {
       body: { customerId: customer.id, items: [{ productId: product.id, quantity: 1 }] },
     });
     expect(reorder.status).toBe(400);
-    expect(reorder.body.data.issues[0].path).toEqual(['items', 0, 'productId']);
+    expect(reorder.body.errors[0].path).toEqual(['items', 0, 'productId']);
   });
 
   it('is forbidden to sales reps', async () => {

@@ -74,7 +74,7 @@ describe('POST /projects', () => {
     const before = await workRowCounts(api);
     const res = await create(asManager ? f.manager.token : f.rep.token, { name: 'Bad', ...rest });
     expect(res.status).toBe(400);
-    expect(res.body.issues.map((issue: any) => issue.path)).toContainEqual(path);
+    expect(res.body.errors.map((issue: any) => issue.path)).toContainEqual(path);
     expect(await workRowCounts(api)).toEqual(before);
   });
 
@@ -165,7 +165,7 @@ describe('GET /projects/{id}', () => {
     expect((await api.rest('GET', `/projects/${UNKNOWN_ID}`, { token: f.admin.token })).status).toBe(404);
     const bad = await api.rest('GET', '/projects/not-an-id', { token: f.admin.token });
     expect(bad.status).toBe(400);
-    expect(bad.body.issues[0].path).toEqual(['id']);
+    expect(bad.body.errors[0].path).toEqual(['id']);
   });
 });
 
@@ -212,7 +212,7 @@ describe('PUT /projects/{id}', () => {
     expect((await update(f.rep.token, repProject.id, { ownerId: f.otherRep.id })).status).toBe(403);
     const foreign = await update(f.rep.token, repProject.id, { customerId: f.otherCustomer.id });
     expect(foreign.status).toBe(400);
-    expect(foreign.body.issues[0].path).toEqual(['customerId']);
+    expect(foreign.body.errors[0].path).toEqual(['customerId']);
     const dates = await update(f.rep.token, repProject.id, { startDate: '2030-01-01', dueDate: '2029-01-01' });
     expect(dates.status).toBe(400);
     expect(await workRowCounts(api)).toEqual(before);
@@ -222,6 +222,6 @@ describe('PUT /projects/{id}', () => {
     const project = (await create(f.rep.token, { name: 'Dated', startDate: '2026-06-01' })).body;
     const res = await update(f.rep.token, project.id, { dueDate: '2026-05-31' });
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['dueDate']);
+    expect(res.body.errors[0].path).toEqual(['dueDate']);
   });
 });

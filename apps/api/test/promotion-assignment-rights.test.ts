@@ -63,7 +63,7 @@ describe('who may assign which promotion to whom', () => {
     for (const promotion of [vip, spend, first]) {
       const res = await assign(team.rep, promotion.id, [mine.id]);
       expect(res.status).toBe(403);
-      expect(res.body.message).toBe('You may assign only MANUAL promotions');
+      expect(res.body.detail).toBe('You may assign only MANUAL promotions');
       expect(await holders(promotion.id)).toEqual([]);
     }
     // Nor through tRPC.
@@ -114,7 +114,7 @@ describe('who may assign which promotion to whom', () => {
       const mine = await insertCustomer(api.deps, team.rep.id);
       const res = await assign(team.rep, promotion.id, [mine.id]);
       expect(res.status).toBe(403);
-      expect(res.body.message).toBe('You may not assign promotions');
+      expect(res.body.detail).toBe('You may not assign promotions');
       // Granted assign_any, the same rep may hand out a VIP promotion, still only to own customers.
       await api.rest('PUT', `/roles/${team.rep.roleId}/permissions`, {
         token: team.admin.token,

@@ -73,7 +73,7 @@ describe('POST /promotions', () => {
       body: { name: 'Bad', discountType: 'PERCENTAGE', discountValue: 10, conditionType: 'MANUAL', ...change },
     });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues.map((issue: { path: string[] }) => issue.path[0])).toContain(field);
+    expect(res.body.errors.map((issue: { path: string[] }) => issue.path[0])).toContain(field);
   });
 
   it('refuses a code already in use, whatever its case, with 409', async () => {
@@ -143,7 +143,7 @@ describe('PUT /promotions/{id}', () => {
       api.rest('PUT', `/promotions/${promotion.id}`, { token, body });
     const incomplete = await put({ conditionType: 'MIN_PURCHASE' });
     expect(incomplete.status).toBe(400);
-    expect(incomplete.body.data.issues[0].path).toEqual(['minPurchaseAmount']);
+    expect(incomplete.body.errors[0].path).toEqual(['minPurchaseAmount']);
     const complete = await put({ conditionType: 'MIN_PURCHASE', minPurchaseAmount: 2_000 });
     expect(complete.body).toMatchObject({ conditionType: 'MIN_PURCHASE', minPurchaseAmount: 2_000 });
     expect((await put({ discountType: 'FIXED_AMOUNT', discountValue: 250 })).status).toBe(200);

@@ -96,14 +96,14 @@ describe('POST /tasks', () => {
     const before = await workRowCounts(api);
     const res = await create(f.rep.token, body);
     expect(res.status).toBe(400);
-    expect(res.body.issues.map((issue: any) => issue.path)).toContainEqual(path);
+    expect(res.body.errors.map((issue: any) => issue.path)).toContainEqual(path);
     expect(await workRowCounts(api)).toEqual(before);
   });
 
   it('answers 400 for an unknown assignee given by a manager', async () => {
     const res = await create(f.manager.token, { title: 'Ghost', assigneeId: UNKNOWN_ID });
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['assigneeId']);
+    expect(res.body.errors[0].path).toEqual(['assigneeId']);
   });
 
   it('refuses a user without tasks:create (403)', async () => {
@@ -267,10 +267,10 @@ describe('PUT /tasks/{id}', () => {
     expect((await update(f.rep.token, task.id, { assigneeId: f.otherRep.id })).status).toBe(403);
     const project = await update(f.rep.token, task.id, { projectId: otherProject.id });
     expect(project.status).toBe(400);
-    expect(project.body.issues[0].path).toEqual(['projectId']);
+    expect(project.body.errors[0].path).toEqual(['projectId']);
     const customer = await update(f.rep.token, task.id, { customerId: UNKNOWN_ID });
     expect(customer.status).toBe(400);
-    expect(customer.body.issues[0].path).toEqual(['customerId']);
+    expect(customer.body.errors[0].path).toEqual(['customerId']);
     expect((await update(f.rep.token, task.id, { dueAt: 'soon' })).status).toBe(400);
     expect(await workRowCounts(api)).toEqual(before);
   });
@@ -285,7 +285,7 @@ describe('PUT /tasks/{id}', () => {
     ).body;
     const undated = await update(f.rep.token, task.id, { dueAt: null });
     expect(undated.status).toBe(400);
-    expect(undated.body.issues[0].path).toEqual(['dueAt']);
+    expect(undated.body.errors[0].path).toEqual(['dueAt']);
     const ended = await update(f.rep.token, task.id, { recurrenceUntil: '2030-02-01T00:00:00Z' });
     expect(ended.status).toBe(200);
     expect(ended.body.recurrence.until).toBe('2030-02-01T00:00:00.000Z');
@@ -324,8 +324,8 @@ describe('PUT /tasks/{id}/status', () => {
         expect(current).toMatchObject({ status: previous.status, completedAt: previous.completedAt });
       }
       if (status === 409) {
-        expect(res.body.message).toMatch(/cannot move/);
-        expect(res.body.data.details).toMatchObject({ from: current.status, to: body.status });
+        expect(res.body.detail).toMatch(/cannot move/);
+        expect(res.body.details).toMatchObject({ from: current.status, to: body.status });
       }
       previous = current;
     }
@@ -362,7 +362,7 @@ describe('PUT /tasks/{id}/status', () => {
     const task = (await create(f.rep.token, { title: 'x' })).body;
     const bad = await setStatus(f.rep.token, task.id, { status: 'FINISHED' });
     expect(bad.status).toBe(400);
-    expect(bad.body.issues[0].path).toEqual(['status']);
+    expect(bad.body.errors[0].path).toEqual(['status']);
     expect((await setStatus(f.admin.token, UNKNOWN_ID, { status: 'DONE' })).status).toBe(404);
   });
 });

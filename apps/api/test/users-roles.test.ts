@@ -59,7 +59,7 @@ describe('POST /auth/register', () => {
       body: { ...newUser(), roleId: '00000000-0000-4000-8000-000000000000' },
     });
     expect(res.status).toBe(400);
-    expect(res.body.issues[0].path).toEqual(['roleId']);
+    expect(res.body.errors[0].path).toEqual(['roleId']);
   });
 });
 
@@ -137,7 +137,7 @@ describe('roles and permissions', () => {
       body: { permissions: ['nope:never'] },
     });
     expect(unknown.status).toBe(400);
-    expect(unknown.body.issues[0].path).toEqual(['permissions']);
+    expect(unknown.body.errors[0].path).toEqual(['permissions']);
   });
 
   it('refuses permission edits by a manager', async () => {

@@ -180,7 +180,7 @@ describe('credentials in webhook URLs', () => {
     for (const url of ['https://user:pw@203.0.113.10/hook', 'https://token@203.0.113.10/hook']) {
       const created = await api.rest('POST', '/webhooks', { token: admin, body: { url, events: '*' } });
       expect(created.status, url).toBe(400);
-      expect(created.body.data.issues, url).toEqual([
+      expect(created.body.errors, url).toEqual([
         expect.objectContaining({ path: ['url'], message: expect.stringMatching(/user name or password/) }),
       ]);
       expect(created.text).not.toContain(url);

@@ -34,8 +34,8 @@ const webhookCount = async () =>
   (await api.deps.db.select({ n: sql<number>`count(*)::int` }).from(webhooks))[0]?.n ?? 0;
 /** REST POSTs carry a JSON body, even an empty one. */
 const withBody = (method: string) => (method === 'POST' ? {} : undefined);
-const issuePaths = (body: { data?: { issues?: { path: (string | number)[] }[] } }) =>
-  (body.data?.issues ?? []).map((issue) => issue.path.join('.'));
+const issuePaths = (body: { errors?: { path: (string | number)[] }[] }) =>
+  (body.errors ?? []).map((issue) => issue.path.join('.'));
 
 describe('managing subscriptions', () => {
   it('creates a subscription and shows its secret once, never in GET or the audit trail', async () => {
@@ -382,7 +382,7 @@ describe('address rules (SSRF)', () => {
     for (const url of refused) {
       const response = await create({ url, events: '*' });
       expect(response.status, url).toBe(400);
-      expect(response.body.data.issues, url).toEqual([
+      expect(response.body.errors, url).toEqual([
         expect.objectContaining({ path: ['url'], message: expect.stringMatching(/^refused: /) }),
       ]);
       const update = await api.rest('PUT', `/webhooks/${existing.body.id}`, { token: admin(), body: { url } });

@@ -109,7 +109,7 @@ describe('POST /worklogs', () => {
     const before = await workRowCounts(api);
     const res = await log(f.rep.token, body);
     expect(res.status).toBe(400);
-    expect(res.body.issues.map((issue: any) => issue.path)).toContainEqual(path);
+    expect(res.body.errors.map((issue: any) => issue.path)).toContainEqual(path);
     expect(await workRowCounts(api)).toEqual(before);
   });
 
@@ -166,7 +166,7 @@ describe('GET /worklogs', () => {
       token: f.rep.token,
     });
     expect(reversed.status).toBe(400);
-    expect(reversed.body.issues[0].path).toEqual(['to']);
+    expect(reversed.body.errors[0].path).toEqual(['to']);
     expect((await api.rest('GET', '/worklogs?from=January', { token: f.rep.token })).status).toBe(400);
   });
 

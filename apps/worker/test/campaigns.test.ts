@@ -79,8 +79,8 @@ describe('creating and editing', () => {
   ])('rejects %s with 400 naming the field', async (_, change, field, message) => {
     const res = await create({ name: 'Bad', ...change });
     expect(res.status).toBe(400);
-    expect(res.body.data.issues[0].path[0]).toBe(field);
-    expect(res.body.data.issues[0].message).toMatch(message);
+    expect(res.body.errors[0].path[0]).toBe(field);
+    expect(res.body.errors[0].message).toMatch(message);
   });
 
   it('schedules with scheduledAt, goes back to DRAFT without it, and refuses edits once executed (409)', async () => {

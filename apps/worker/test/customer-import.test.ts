@@ -353,7 +353,7 @@ describe('bad input: 4xx naming the problem, nothing written', () => {
     body: string | Uint8Array,
     status: number,
     options: Upload = {},
-  ): Promise<{ message: string; issues?: { path: string[]; message: string }[] }> => {
+  ): Promise<{ detail: string; errors?: { path: string[]; message: string }[] }> => {
     const before = await counts();
     const res = await upload(body, options);
     expect(res.status, JSON.stringify(res.body)).toBe(status);
@@ -363,42 +363,42 @@ describe('bad input: 4xx naming the problem, nothing written', () => {
 
   it('refuses a file that is not CSV text', async () => {
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0xff, 0xd8]);
-    expect((await refused(png, 400)).issues?.[0]).toMatchObject({ path: ['file'] });
+    expect((await refused(png, 400)).errors?.[0]).toMatchObject({ path: ['file'] });
     const latin1 = new Uint8Array([...new TextEncoder().encode('firstName,lastName,phone\nJos'), 0xe9, 0x0a]);
-    expect((await refused(latin1, 400)).issues?.[0]?.message).toMatch(/UTF-8/);
+    expect((await refused(latin1, 400)).errors?.[0]?.message).toMatch(/UTF-8/);
     const utf16 = new Uint8Array([0xff, 0xfe, 0x66, 0x00]);
-    expect((await refused(utf16, 400)).issues?.[0]?.message).toMatch(/UTF-16/);
-    expect((await refused('{"customers": []}', 415, { contentType: 'application/json' })).message).toMatch(/text\/csv/);
+    expect((await refused(utf16, 400)).errors?.[0]?.message).toMatch(/UTF-16/);
+    expect((await refused('{"customers": []}', 415, { contentType: 'application/json' })).detail).toMatch(/text\/csv/);
   });
 
   it('refuses an empty file, a file without a header row, and a header without rows', async () => {
-    expect((await refused('', 400)).issues?.[0]?.message).toMatch(/empty/);
+    expect((await refused('', 400)).errors?.[0]?.message).toMatch(/empty/);
     const noHeader = await refused(`Ada,Lovelace,${phone()}\nAlan,Turing,${phone()}\n`, 400);
-    expect(noHeader.issues?.[0]).toMatchObject({ path: ['file'], message: expect.stringMatching(/no header row/) });
-    expect((await refused('firstName,lastName,phone\n', 400)).issues?.[0]?.message).toMatch(/no data rows/);
-    expect((await refused(`firstName,lastName,phone\n"Ada,Lovelace,${phone()}\n`, 400)).issues?.[0]?.message).toMatch(
+    expect(noHeader.errors?.[0]).toMatchObject({ path: ['file'], message: expect.stringMatching(/no header row/) });
+    expect((await refused('firstName,lastName,phone\n', 400)).errors?.[0]?.message).toMatch(/no data rows/);
+    expect((await refused(`firstName,lastName,phone\n"Ada,Lovelace,${phone()}\n`, 400)).errors?.[0]?.message).toMatch(
       /unterminated quoted field starting on line 2/,
     );
   });
 
   it('names unknown columns, a second column for one field and a missing phone column', async () => {
     const unknown = await refused(`firstName,Favourite Colour,phone,shoe size\nAda,blue,${phone()},38\n`, 400);
-    expect(unknown.issues?.map((issue) => issue.path)).toEqual([
+    expect(unknown.errors?.map((issue) => issue.path)).toEqual([
       ['header', 'Favourite Colour'],
       ['header', 'shoe size'],
     ]);
     const twice = await refused(`phone,Phone\n${phone()},${phone()}\n`, 400);
-    expect(twice.issues).toEqual([{ path: ['header', 'Phone'], message: 'a second column for phone', code: 'custom' }]);
+    expect(twice.errors).toEqual([{ path: ['header', 'Phone'], message: 'a second column for phone', code: 'custom' }]);
     const noPhone = await refused('firstName,lastName\nAda,Lovelace\n', 400);
-    expect(noPhone.issues?.[0]?.path).toEqual(['header', 'phone']);
+    expect(noPhone.errors?.[0]?.path).toEqual(['header', 'phone']);
   });
 
   it('refuses more than IMPORT_MAX_ROWS rows (413) and bodies above IMPORT_MAX_BYTES (413), on this route only', async () => {
     const rows = api.config.IMPORT_MAX_ROWS;
     const many = `phone\n${'+13035550100\n'.repeat(rows + 1)}`;
-    expect((await refused(many, 413)).message).toMatch(`more than ${rows} data rows`);
+    expect((await refused(many, 413)).detail).toMatch(`more than ${rows} data rows`);
     const huge = `phone,notes\n+13035550100,${'x'.repeat(api.config.IMPORT_MAX_BYTES)}\n`;
-    expect((await refused(huge, 413)).message).toMatch(/exceeds/);
+    expect((await refused(huge, 413)).detail).toMatch(/exceeds/);
     // The larger limit is the import's: every other route keeps BODY_LIMIT_BYTES.
     const big = 'x'.repeat(api.config.BODY_LIMIT_BYTES + 1);
     const other = await api.rest('POST', '/customers', { token: team.manager.token, rawBody: big });

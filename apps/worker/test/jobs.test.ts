@@ -141,7 +141,7 @@ describe('POST /jobs/{name}/run', () => {
       body: { data: { campaignId: 'not-an-id' } },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.data.issues[0].path).toEqual(['data', 'campaignId']);
+    expect(bad.body.errors[0].path).toEqual(['data', 'campaignId']);
   });
 
   it('runs the automated-message jobs on demand, idempotently', async () => {

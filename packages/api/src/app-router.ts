@@ -3,7 +3,9 @@ import { apiKeysRouter } from './routers/api-keys.ts';
 import { auditRouter } from './routers/audit.ts';
 import { authRouter } from './routers/auth.ts';
 import { campaignsRouter } from './routers/campaigns.ts';
+import { customerLevelsRouter } from './routers/customer-levels.ts';
 import { customersRouter } from './routers/customers.ts';
+import { eventsRouter } from './routers/events.ts';
 import { importsRouter } from './routers/imports.ts';
 import { jobsRouter } from './routers/jobs.ts';
 import { messagesRouter, messageTemplatesRouter } from './routers/messages.ts';
@@ -23,6 +25,7 @@ export const appRouter = router({
   roles: rolesRouter,
   permissions: permissionsRouter,
   customers: customersRouter,
+  customerLevels: customerLevelsRouter,
   products: productsRouter,
   orders: ordersRouter,
   promotions: promotionsRouter,
@@ -37,6 +40,7 @@ export const appRouter = router({
   webhooks: webhooksRouter,
   imports: importsRouter,
   apiKeys: apiKeysRouter,
+  events: eventsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,3 +1,11 @@
+import { STATUS_CODES } from 'node:http';
+import {
+  type ErrorCode,
+  type FieldError,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type TrpcErrorData,
+} from '@touch-crm/contract';
 import { type DomainError, domainErrorOf, retryAfterSecondsOf, ValidationError } from '@touch-crm/services';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -7,10 +15,10 @@ import type { Context } from './context.ts';
 /** A failure of the HTTP edge itself (timeout, body limit, unknown route …), before any procedure runs. */
 export class EdgeError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = 'EdgeError';
     this.status = status;
@@ -19,30 +27,10 @@ export class EdgeError extends Error {
   }
 }
 
-export interface FieldIssueShape {
-  path: (string | number)[];
-  message: string;
-  code: string;
-}
-
-/** The one error body of every transport (tRPC wraps it in its envelope, with a numeric `code`). */
-export interface ErrorBody {
-  message: string;
-  code: string;
-  data: {
-    code: string;
-    httpStatus: number;
-    requestId?: string;
-    issues?: FieldIssueShape[];
-    details?: Record<string, unknown>;
-  };
-  /** Failing fields, at the top level as the REST mirror has always sent them. */
-  issues?: unknown[];
-}
-
+/** A failure as every transport answers it: the problem (without `instance`, the request path), its status and headers. */
 export interface HttpError {
   status: number;
-  body: ErrorBody;
+  problem: Omit<Problem, 'instance'>;
   headers: Record<string, string>;
 }
 
@@ -57,30 +45,28 @@ const STATUS: Record<DomainError['kind'], number> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
-const issueShape = (issue: { path: PropertyKey[]; message: string; code?: string }): FieldIssueShape => ({
+const fieldError = (issue: { path: PropertyKey[]; message: string; code?: string }): FieldError => ({
   path: issue.path.map((part) => (typeof part === 'number' ? part : String(part))),
   message: issue.message,
   code: issue.code ?? 'custom',
 });
 
-function body(
+function problem(
   status: number,
-  code: string,
-  message: string,
+  code: ErrorCode,
+  detail: string,
   requestId: string | undefined,
-  extra: { issues?: FieldIssueShape[]; rawIssues?: unknown[]; details?: Record<string, unknown> } = {},
-): ErrorBody {
+  extra: { errors?: FieldError[]; details?: Record<string, unknown> } = {},
+): HttpError['problem'] {
   return {
-    message,
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
     code,
-    data: {
-      code,
-      httpStatus: status,
-      requestId,
-      ...(extra.issues ? { issues: extra.issues } : {}),
-      ...(extra.details ? { details: extra.details } : {}),
-    },
-    ...(extra.issues ? { issues: extra.rawIssues ?? extra.issues } : {}),
+    requestId: requestId ?? '',
+    ...(extra.errors ? { errors: extra.errors } : {}),
+    ...(extra.details ? { details: extra.details } : {}),
   };
 }
 
@@ -93,35 +79,40 @@ export function toHttpError(error: unknown, requestId: string | undefined): Http
   if (error instanceof EdgeError)
     return {
       status: error.status,
-      body: body(error.status, error.code, error.message, requestId),
+      problem: problem(error.status, error.code, error.message, requestId),
       headers: error.headers,
     };
   const cause = error instanceof TRPCError ? error.cause : error;
   if (cause instanceof z.core.$ZodError) {
     // Input that failed its zod schema, in a procedure or a plain route alike.
-    const issues = cause.issues.map(issueShape);
     return {
       status: 400,
-      body: body(400, 'BAD_REQUEST', 'Input validation failed', requestId, { issues, rawIssues: cause.issues }),
+      problem: problem(400, 'BAD_REQUEST', 'Input validation failed', requestId, {
+        errors: cause.issues.map(fieldError),
+      }),
       headers: {},
     };
   }
   const domain = domainErrorOf(cause);
   if (domain) {
     const status = STATUS[domain.kind];
-    const issues = domain instanceof ValidationError ? domain.issues.map(issueShape) : undefined;
+    const errors = domain instanceof ValidationError ? domain.issues.map(fieldError) : undefined;
     const retryAfter = retryAfterSecondsOf(domain);
     return {
       status,
-      body: body(status, domain.kind, domain.message, requestId, { issues, details: domain.details }),
+      problem: problem(status, domain.kind, domain.message, requestId, { errors, details: domain.details }),
       headers: retryAfter ? { 'Retry-After': String(retryAfter) } : {},
     };
   }
   if (error instanceof TRPCError && error.code !== 'INTERNAL_SERVER_ERROR') {
     const status = getHTTPStatusCodeFromError(error);
-    return { status, body: body(status, error.code, error.message, requestId), headers: {} };
+    return { status, problem: problem(status, error.code, error.message, requestId), headers: {} };
   }
-  return { status: 500, body: body(500, 'INTERNAL_SERVER_ERROR', 'Internal server error', requestId), headers: {} };
+  return {
+    status: 500,
+    problem: problem(500, 'INTERNAL_SERVER_ERROR', 'Internal server error', requestId),
+    headers: {},
+  };
 }
 
 /** toHttpError, logging what the caller could not have caused (a 500) with its cause; `ctx.log` carries the request id. */
@@ -132,7 +123,24 @@ export function handleError(error: unknown, ctx: Pick<Context, 'requestId' | 'lo
   return http;
 }
 
-/** The error as a JSON response. */
-export function errorResponse(error: HttpError): Response {
-  return Response.json(error.body, { status: error.status, headers: error.headers });
+/** The error as a problem details response; `instance` is the request's path. */
+export function errorResponse(error: HttpError, instance: string): Response {
+  return new Response(JSON.stringify(problemBody(error, instance)), {
+    status: error.status,
+    headers: { ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE },
+  });
+}
+
+/** The problem details body of the error, as a REST response carries it. */
+export const problemBody = (error: HttpError, instance: string): Problem => ({ ...error.problem, instance });
+
+/** The `data` of a tRPC error: the problem's code, request id, failing fields and details. */
+export function trpcErrorData({ status, problem }: HttpError): TrpcErrorData {
+  return {
+    code: problem.code,
+    httpStatus: status,
+    requestId: problem.requestId || undefined,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...(problem.details ? { details: problem.details } : {}),
+  };
 }

@@ -2,7 +2,14 @@ export * from './app-router.ts';
 export { type Credentials, credentialsOf } from './authorize.ts';
 export type { Context, Logger } from './context.ts';
 export { guarded } from './edge/index.ts';
-export { EdgeError, type ErrorBody, errorResponse, type HttpError, handleError, toHttpError } from './http-error.ts';
+export {
+  EdgeError,
+  errorResponse,
+  type HttpError,
+  handleError,
+  problemBody,
+  toHttpError,
+} from './http-error.ts';
 export * from './openapi-document.ts';
 export { type Connection, type PlainRoute, plainRoutes } from './plain/index.ts';
 export { createRestHandler } from './rest-handler.ts';

@@ -4,31 +4,34 @@ import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { documentIdempotency } from './edge/openapi.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
-import { PROTECTED_SECURITY, SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { PROTECTED_SECURITY } from './openapi-meta.ts';
+import { documentProblems } from './openapi-problems.ts';
 import { documentSuccessStatuses } from './success-status.ts';
 
 export const REST_PREFIX = '/api/v1';
 
 export const openApiFileContent = (document: object) => `${JSON.stringify(document, null, 2)}\n`;
 
-const TAGS = [
-  'auth',
-  'users',
-  'roles',
-  'customers',
-  'products',
-  'orders',
-  'promotions',
-  'projects',
-  'tasks',
-  'worklogs',
-  'audit',
-  'messages',
-  'campaigns',
-  'jobs',
-  'webhooks',
-  'api-keys',
-];
+/** The document's tags, each with what its operations are about. */
+const TAGS: Record<string, string> = {
+  auth: 'Sign-in, the current user and password changes',
+  users: 'Staff accounts (permission users:*)',
+  roles: 'Roles and the permissions they grant',
+  customers: 'Customers, their timeline, levels, export and CSV import',
+  products: 'The product catalogue',
+  orders: 'Orders, their items and cancellation',
+  promotions: 'Promotions and their assignment to customers',
+  projects: 'Projects grouping tasks',
+  tasks: 'Tasks, recurring series and their status walk',
+  worklogs: 'Time logged on tasks',
+  audit: 'The audit trail of who did what',
+  messages: 'SMS messages and templates',
+  campaigns: 'SMS campaigns to customer segments',
+  jobs: 'Background jobs: their runs and manual starts',
+  webhooks: 'Webhook subscriptions and deliveries',
+  'api-keys': 'API keys (service accounts) acting for their creator',
+  events: 'The domain event feed: the pull alternative to webhooks',
+};
 
 const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
   get: {
@@ -42,16 +45,16 @@ const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
         description: "Every matching row in the caller's scope, streamed",
         content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
       },
-      400: { description: 'Invalid filter: `issues` names each failing field' },
-      401: { description: 'Missing, invalid or expired token' },
+      400: { description: 'Invalid filter: `errors` names each failing field' },
+      401: { description: '' },
       403: {
         description:
-          'The caller lacks the export permission; `data.details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
+          'The caller lacks the export permission; `details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
       },
-      404: { description: 'Not found' },
-      409: { description: 'Conflicts with the current state' },
-      429: { description: 'Too many requests; see Retry-After' },
-      503: { description: SERVICE_UNAVAILABLE_DESCRIPTION },
+      404: { description: '' },
+      409: { description: '' },
+      429: { description: '' },
+      503: { description: '' },
     },
   },
 });
@@ -81,7 +84,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
       'or create an API key (POST /api-keys) and send it as `Authorization: Bearer tcrm_…` or `X-Api-Key: tcrm_…`.',
     version: options.version,
     baseUrl: `${options.serverUrl ?? ''}${REST_PREFIX}`,
-    tags: TAGS,
+    tags: Object.keys(TAGS),
     securitySchemes: {
       bearerAuth: {
         type: 'http',
@@ -94,5 +97,12 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
   });
   documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
   documentIdempotency(document as Parameters<typeof documentIdempotency>[0]);
+  documentProblems(document as Parameters<typeof documentProblems>[0]);
+  document.info.license = { name: 'MIT', identifier: 'MIT' };
+  document.tags = document.tags?.map((tag) => ({ ...tag, description: TAGS[tag.name] }));
+  // A public operation (login) says so: no security scheme applies.
+  for (const operations of Object.values(document.paths ?? {}))
+    for (const operation of Object.values(operations as Record<string, { security?: unknown[] }>))
+      operation.security ??= [];
   return document;
 }

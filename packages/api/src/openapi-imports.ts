@@ -1,19 +1,20 @@
 import { importAcceptedSchema, importCustomersQuery } from '@touch-crm/contract';
 import { CUSTOMER_IMPORT_COLUMN_HELP, CUSTOMER_IMPORT_IGNORED_COLUMNS } from '@touch-crm/services';
 import { z } from 'zod';
-import { PROTECTED_SECURITY, SERVICE_UNAVAILABLE_DESCRIPTION } from './openapi-meta.ts';
+import { PROTECTED_SECURITY } from './openapi-meta.ts';
 
+/** The statuses both import routes may answer; openapi-problems gives each its problem response. */
 const errors = {
-  400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `issues` names each' },
-  401: { description: 'Missing, invalid or expired token' },
+  400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `errors` names each' },
+  401: { description: '' },
   403: {
     description:
-      'The caller lacks customers:import; `data.details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
+      'The caller lacks customers:import; `details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
   },
-  404: { description: 'Not found' },
-  409: { description: 'Conflicts with the current state' },
-  429: { description: 'Too many requests; see Retry-After' },
-  503: { description: SERVICE_UNAVAILABLE_DESCRIPTION },
+  404: { description: '' },
+  409: { description: '' },
+  429: { description: '' },
+  503: { description: '' },
 };
 
 const columns = Object.entries(CUSTOMER_IMPORT_COLUMN_HELP)

@@ -41,7 +41,10 @@ export function createRestHandler() {
         try {
           body = JSON.parse(text);
         } catch {
-          return errorResponse(handleError(new EdgeError(400, 'PARSE_ERROR', 'Malformed JSON body'), context));
+          return errorResponse(
+            handleError(new EdgeError(400, 'PARSE_ERROR', 'Malformed JSON body'), context),
+            new URL(request.url).pathname,
+          );
         }
       }
     }
@@ -72,7 +75,7 @@ export function createRestHandler() {
           statusCode = code;
         },
         end: (text?: string) => {
-          if (state.error) resolve(errorResponse(state.error));
+          if (state.error) resolve(errorResponse(state.error, new URL(request.url).pathname));
           else resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers }));
         },
       } as unknown as ServerResponse;

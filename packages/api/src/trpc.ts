@@ -4,7 +4,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { authorize } from './authorize.ts';
 import type { Context } from './context.ts';
 import { toTRPCError } from './errors.ts';
-import { toHttpError } from './http-error.ts';
+import { toHttpError, trpcErrorData } from './http-error.ts';
 
 export type Meta = OpenApiMeta & {
   /** HTTP status of a successful REST call, when not 200: the REST mirror and the document read it. */
@@ -16,10 +16,10 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     isDev: false,
-    // The one error body, inside tRPC's envelope (whose `code` is the JSON-RPC number).
+    // The problem's code, request id, failing fields and details, inside tRPC's envelope (whose `code` is the JSON-RPC number).
     errorFormatter: ({ shape, error, ctx }) => {
-      const { message, data } = toHttpError(error, ctx?.requestId).body;
-      return { message, code: shape.code, data };
+      const http = toHttpError(error, ctx?.requestId);
+      return { message: http.problem.detail, code: shape.code, data: trpcErrorData(http) };
     },
   });
 

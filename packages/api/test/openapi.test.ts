@@ -78,6 +78,35 @@ describe('/openapi.json', () => {
     }
   });
 
+  it('passes `redocly lint` (its recommended rules) with no error and no warning', () => {
+    // Offline: telemetry and the update check off; the rules ship in the installed package.
+    const lint = spawnSync(bin('redocly'), ['lint', OPENAPI_FILE.pathname, '--format=json'], {
+      encoding: 'utf8',
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
+    const report = JSON.parse(lint.stdout) as { totals: Record<string, number>; problems: unknown[] };
+    expect(report.problems).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it('answers every error with the problem details schema, by status; no trpc-to-openapi error schema is left', () => {
+    const components = document.components as unknown as {
+      schemas: Record<string, unknown>;
+      responses: Record<string, { content: Record<string, { schema: unknown }> }>;
+    };
+    expect(Object.keys(components.schemas).filter((name) => name.startsWith('error.'))).toEqual([]);
+    for (const response of Object.values(components.responses))
+      expect(response.content).toEqual({
+        'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+      });
+    for (const { path, method, operation } of operations)
+      for (const [status, response] of Object.entries(operation.responses))
+        if (Number(status) >= 400)
+          expect((response as { $ref?: string }).$ref, `${method} ${path} ${status}`).toMatch(
+            /^#\/components\/responses\//,
+          );
+  });
+
   it('is committed up to date in packages/client/openapi.json (run `pnpm openapi`)', async () => {
     expect(await readFile(OPENAPI_FILE, 'utf8')).toBe(openApiFileContent(document));
   });

@@ -1,11 +1,37 @@
 import { TRPCClientError } from '@trpc/client';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import type { AppRouter } from './app-router.ts';
 
-/** Our error codes: tRPC's names, the same as the REST mirror's `code`. */
-export type TouchErrorCode = TRPC_ERROR_CODE_KEY;
+/**
+ * Our error codes: tRPC's names, the same as the REST mirror's problem `code`. Written out (the
+ * published package depends on nothing of ours); test/error-types.test.ts proves they equal
+ * packages/contract's problem schema.
+ */
+export type TouchErrorCode =
+  | 'PARSE_ERROR'
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'PAYMENT_REQUIRED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_SUPPORTED'
+  | 'TIMEOUT'
+  | 'CONFLICT'
+  | 'PRECONDITION_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNPROCESSABLE_CONTENT'
+  | 'PRECONDITION_REQUIRED'
+  | 'TOO_MANY_REQUESTS'
+  | 'CLIENT_CLOSED_REQUEST'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'NOT_IMPLEMENTED'
+  | 'BAD_GATEWAY'
+  | 'SERVICE_UNAVAILABLE'
+  | 'GATEWAY_TIMEOUT'
+  | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
-/** A failing field of an input that did not validate. */
+/** A failing field of an input that did not validate; `code` is the validator's issue code (`invalid_type`, `too_small`, `custom` …). */
 export interface TouchFieldIssue {
   path: (string | number)[];
   message: string;
@@ -13,19 +39,46 @@ export interface TouchFieldIssue {
 }
 
 /**
- * The `data` of an error the server answered with, as `formatError` in
- * packages/api/src/errors.ts builds it. Written out here because the router's inferred error
+ * The `data` of an error the server answered with, as `trpcErrorData` in
+ * packages/api/src/http-error.ts builds it: the REST problem's `code`, `requestId`, `errors` and
+ * `details`, with tRPC's `httpStatus`. Written out here because the router's inferred error
  * shape is tRPC's default one (the formatter's `code` is typed `number`, which tRPC does not
- * take as an error shape), so it would not know `requestId`, `issues` or `details`.
+ * take as an error shape), so it would not know them.
  */
 export interface TouchErrorData<C extends TouchErrorCode = TouchErrorCode> {
   code: C;
   httpStatus: number;
   requestId?: string;
   /** The failing fields, when the input did not validate. */
-  issues?: TouchFieldIssue[];
-  /** Safe extra facts, e.g. what a CONFLICT conflicted with. */
+  errors?: TouchFieldIssue[];
+  /** Safe extra facts, e.g. what a CONFLICT conflicted with, or a `reason`. */
   details?: Record<string, unknown>;
+}
+
+/** The problem details body (RFC 9457) of a REST error response, `application/problem+json`. */
+export interface TouchProblem<C extends TouchErrorCode = TouchErrorCode> {
+  type: 'about:blank';
+  /** The HTTP status phrase. */
+  title: string;
+  status: number;
+  detail: string;
+  /** The request path. */
+  instance: string;
+  code: C;
+  requestId: string;
+  errors?: TouchFieldIssue[];
+  details?: Record<string, unknown>;
+}
+
+/** Whether a parsed REST response body is a problem details body, optionally with the given code. */
+export function isTouchProblem<C extends TouchErrorCode = TouchErrorCode>(
+  body: unknown,
+  code?: C,
+): body is TouchProblem<C> {
+  if (typeof body !== 'object' || body === null) return false;
+  const problem = body as Partial<TouchProblem>;
+  if (typeof problem.status !== 'number' || typeof problem.code !== 'string') return false;
+  return code === undefined || problem.code === code;
 }
 
 /** What a call throws when the server answers with an error. */

@@ -12,10 +12,12 @@ import { TRPC_MAX_BATCH_ITEMS } from './limits.ts';
 export type { AppRouter } from './app-router.ts';
 export {
   isTouchError,
+  isTouchProblem,
   type TouchClientError,
   type TouchErrorCode,
   type TouchErrorData,
   type TouchFieldIssue,
+  type TouchProblem,
 } from './errors.ts';
 export { TRPC_MAX_BATCH_ITEMS } from './limits.ts';
 

@@ -1,7 +1,20 @@
+import type { Problem, TrpcErrorData } from '@touch-crm/contract';
 import { adminUser, createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTouchClient, isTouchError, TRPC_MAX_BATCH_ITEMS } from '../src/index.ts';
+import {
+  createTouchClient,
+  isTouchError,
+  isTouchProblem,
+  type TouchErrorData,
+  type TouchProblem,
+  TRPC_MAX_BATCH_ITEMS,
+} from '../src/index.ts';
+
+/** Type-level equality: the client's written-out error types are the contract's, field for field. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+export const sameProblem: Equal<TouchProblem, Problem> = true;
+export const sameErrorData: Equal<TouchErrorData, TrpcErrorData> = true;
 
 let api: TestApi;
 beforeAll(async () => {
@@ -87,7 +100,17 @@ describe('isTouchError', () => {
   it('reads the failing fields of a BAD_REQUEST', async () => {
     const error = await failure(createTouchClient({ url: api.url }).auth.login.mutate({ username: '', password: 'x' }));
     if (!isTouchError(error, 'BAD_REQUEST')) throw error;
-    expect(error.data.issues?.map((issue) => issue.path)).toEqual([['username']]);
+    expect(error.data.errors?.map((issue) => issue.path)).toEqual([['username']]);
+  });
+
+  it('is the REST problem body with the same code and failing fields (isTouchProblem)', async () => {
+    const res = await api.rest('POST', '/auth/login', { body: { username: '', password: 'x' } });
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(isTouchProblem(res.body, 'BAD_REQUEST')).toBe(true);
+    expect(isTouchProblem(res.body, 'CONFLICT')).toBe(false);
+    expect(isTouchProblem({ message: 'x' })).toBe(false);
+    if (!isTouchProblem(res.body)) throw new Error('not a problem');
+    expect(res.body.errors?.map((issue) => issue.path)).toEqual([['username']]);
   });
 
   it('is false for a network failure and for other errors', async () => {

@@ -11,8 +11,8 @@ export const jobRunSchema = z.object({
   completedAt: isoDateTime.nullable(),
   /** Retries so far (pg-boss's retry count). */
   retryCount: z.number().int(),
-  /** What the job returned, or its error message when it failed. */
-  output: z.unknown().nullable(),
+  /** What the job returned, or its error message when it failed; null when neither (unknown takes null already). */
+  output: z.unknown(),
 });
 export type JobRun = z.infer<typeof jobRunSchema>;
 

@@ -79,6 +79,8 @@ export const PERMISSIONS = {
   'jobs:read': 'View background jobs and their last runs',
   'jobs:run': 'Run a background job on demand',
   'audit:read': 'Read the audit trail',
+  'events:read_own': 'Read the event feed of own customers',
+  'events:read_all': 'Read the event feed of every record',
   'webhooks:manage': 'Manage outbound webhooks',
   'api_keys:manage_own': "Create, list and revoke own API keys (a key holds at most its creator's permissions)",
   'api_keys:manage_all': "List and revoke everyone's API keys",
@@ -165,6 +167,7 @@ const salesManager: PermissionKey[] = [
   'worklogs:create_all',
   'worklogs:read_all',
   'jobs:read',
+  'events:read_all',
   'api_keys:manage_own',
 ];
 

@@ -52,6 +52,18 @@ export interface HttpResult<T = any> {
   text: string;
 }
 
+/** One REST answer as `rest` saw it, for `onResponse` (the OpenAPI conformance test collects them). */
+export interface RecordedResponse {
+  method: string;
+  /** The request's path, without the query string (`/api/v1/customers/…`). */
+  path: string;
+  status: number;
+  /** The media type, without parameters. */
+  contentType: string | undefined;
+  body: unknown;
+  text: string;
+}
+
 export interface TestApi {
   url: string;
   databaseUrl: string;
@@ -70,7 +82,13 @@ export interface TestApi {
 
 /** An isolated database and a real API server on a free port, for one test file (silent unless given a log). */
 export async function startTestApi(
-  options: { env?: Record<string, string>; now?: () => Date; log?: Logger } = {},
+  options: {
+    env?: Record<string, string>;
+    now?: () => Date;
+    log?: Logger;
+    /** Called with every answer `rest` receives. */
+    onResponse?: (response: RecordedResponse) => void;
+  } = {},
 ): Promise<TestApi> {
   if (!loadStartApi) throw new Error('no API app provided: vitest.setup.ts calls provideApi');
   const startApi = await loadStartApi();
@@ -92,6 +110,14 @@ export async function startTestApi(
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {}
+    options.onResponse?.({
+      method,
+      path: new URL(url).pathname,
+      status: response.status,
+      contentType: response.headers.get('content-type')?.split(';')[0]?.trim(),
+      body: parsed,
+      text,
+    });
     return { status: response.status, headers: response.headers, body: parsed as never, text };
   };
 

@@ -12,15 +12,15 @@ import { checkRateLimits } from './rate-limit.ts';
 export async function guarded(request: Request, ctx: Context, handle: () => Promise<Response>): Promise<Response> {
   let response: Response;
   let limitHeaders: Record<string, string> = {};
+  const path = new URL(request.url).pathname;
   try {
     const principal = await requestPrincipal(ctx.deps, ctx.credentials);
-    const path = new URL(request.url).pathname;
     const limits = await checkRateLimits(ctx.deps, { method: request.method, path, ip: ctx.ip, principal });
     limitHeaders = limits.headers;
     if (limits.refusal) throw limits.refusal;
     response = await idempotent(ctx.deps, request, principal, handle);
   } catch (error) {
-    response = errorResponse(handleError(error, ctx));
+    response = errorResponse(handleError(error, ctx), path);
   }
   for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
   return response;

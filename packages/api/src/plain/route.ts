@@ -28,7 +28,7 @@ export const answering =
     try {
       return await handle(request, ctx, connection);
     } catch (error) {
-      return errorResponse(handleError(error, ctx));
+      return errorResponse(handleError(error, ctx), new URL(request.url).pathname);
     }
   };
 

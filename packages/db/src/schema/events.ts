@@ -1,6 +1,10 @@
-import { bigint, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, customType, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
 import { id, timestamptz } from './columns.ts';
+
+/** PostgreSQL's 64-bit transaction id, read and written as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
 /**
  * One row per committed change that matters outside its table, written in the
@@ -22,8 +26,16 @@ export const domainEvents = pgTable(
     actorJob: text(),
     data: jsonb().notNull(),
     occurredAt: timestamptz().notNull().defaultNow(),
+    /**
+     * The writing transaction's id and the row's place in insert order: the event feed's order.
+     * Events whose transaction is below the oldest one still running (pg_snapshot_xmin) are all
+     * committed or gone, so the feed never shows a later-committing event after a cursor.
+     */
+    txId: xid8().notNull().default(sql`pg_current_xact_id()`),
+    seq: bigint({ mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
   },
   (t) => [
+    index('domain_events_feed_idx').on(t.txId, t.seq),
     index('domain_events_entity_idx').on(t.entityType, t.entityId, t.occurredAt),
     index('domain_events_customer_idx').on(t.customerId, t.occurredAt),
     index('domain_events_type_idx').on(t.type, t.occurredAt),

@@ -8,7 +8,7 @@ import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '.
 import { theRow } from '../lib/sql.ts';
 import { recordConsent } from '../messaging/consent.ts';
 import { timeZoneFromPhone } from '../messaging/phone-lookup.ts';
-import { resolveScope, type Scope, scopeWhere } from '../scope.ts';
+import { resolveScope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';

@@ -6,7 +6,7 @@ import { liveCustomer } from '../commerce/customers-read.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { at } from '../lib/sql.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
+import { scopeWhere } from '../scope.ts';
 
 const { consentEvents, customers } = schema;
 

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { type Caller, jobCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { type Scope, scopeWhere } from '../scope.ts';
+import { scopeWhere } from '../scope.ts';
 import { getMessage } from './messages.ts';
 import { queueMessages } from './queueing.ts';
 import { TEMPLATE_VARIABLES, validateTemplate } from './template-language.ts';
