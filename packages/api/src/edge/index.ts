@@ -1,4 +1,4 @@
-import { requestPrincipal } from '@touch-crm/services';
+import { domainErrorOf, requestPrincipal } from '@touch-crm/services';
 import type { Context } from '../context.ts';
 import { errorResponse, handleError } from '../http-error.ts';
 import { idempotent } from './idempotency.ts';
@@ -15,7 +15,15 @@ export async function guarded(request: Request, ctx: Context, handle: () => Prom
   const path = new URL(request.url).pathname;
   try {
     const principal = await requestPrincipal(ctx.deps, ctx.credentials);
-    const limits = await checkRateLimits(ctx.deps, { method: request.method, path, ip: ctx.ip, principal });
+    const limits = await checkRateLimits(ctx.deps, { method: request.method, path, ip: ctx.ip, principal }).catch(
+      (error: unknown) => {
+        // The counters live in PostgreSQL: while it is unreachable the request goes on uncounted, so
+        // the transport answers its own 503 (a tRPC call in tRPC's envelope).
+        if (domainErrorOf(error)?.kind === 'SERVICE_UNAVAILABLE') return undefined;
+        throw error;
+      },
+    );
+    if (!limits) return await handle();
     limitHeaders = limits.headers;
     if (limits.refusal) throw limits.refusal;
     response = await idempotent(ctx.deps, request, principal, handle);

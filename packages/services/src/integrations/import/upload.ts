@@ -31,7 +31,8 @@ export async function createCustomerImport(
   const content = decodeCsv(upload.bytes);
   const { columns, rows } = inspectCsv(content, deps.config.IMPORT_MAX_ROWS);
   const now = deps.now();
-  const id = await deps.db.transaction(async (tx) => {
+  // Read back inside the transaction: once it commits a worker may already be running the import.
+  const accepted = await deps.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(imports)
       .values({
@@ -47,7 +48,7 @@ export async function createCustomerImport(
       .returning({ id: imports.id });
     const importId = (row as { id: string }).id;
     if (enqueue) await deps.jobs.send(jobDb(tx), 'customers.import', { importId });
-    return importId;
+    return loadImport(tx, importId, { page: 1, pageSize: 100 });
   });
-  return { ...(await loadImport(deps.db, id, { page: 1, pageSize: 100 })), columns };
+  return { ...accepted, columns };
 }
