@@ -93,7 +93,7 @@ describe('the consent backfill migration', () => {
     const optedIn = await insertCustomer(api.deps, team.rep.id, { smsOptIn: true });
     const optedOut = await insertCustomer(api.deps, team.rep.id, { smsOptIn: false });
     const migration = await readFile(
-      new URL('../../../packages/db/migrations/0007_sms-consent-backfill.sql', import.meta.url),
+      new URL('../../../packages/db/migrations/0011_sms-consent-backfill.sql', import.meta.url),
       'utf8',
     );
     const backfill = migration.split('--> statement-breakpoint')[0] as string;

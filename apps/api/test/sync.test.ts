@@ -153,7 +153,7 @@ describe('an invalid cursor', () => {
       for (const cursor of ['garbage!', foreign, btoa('{"a":1}')]) {
         const res = await api.rest('GET', `${path}?cursor=${encodeURIComponent(cursor)}`, { token: team.admin.token });
         expect(res.status).toBe(400);
-        expect(res.body.data.issues.map((issue: { path: string[] }) => issue.path[0])).toContain('cursor');
+        expect(res.body.errors.map((issue: { path: string[] }) => issue.path[0])).toContain('cursor');
       }
     },
   );

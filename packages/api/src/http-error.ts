@@ -83,7 +83,9 @@ export function toHttpError(error: unknown, requestId: string | undefined): Http
       headers: error.headers,
     };
   const cause = error instanceof TRPCError ? error.cause : error;
-  if (cause instanceof z.core.$ZodError) {
+  // An output that failed its schema is the server's fault (tRPC says INTERNAL_SERVER_ERROR): a 500 below.
+  const inputFailed = !(error instanceof TRPCError) || error.code === 'BAD_REQUEST';
+  if (cause instanceof z.core.$ZodError && inputFailed) {
     // Input that failed its zod schema, in a procedure or a plain route alike.
     return {
       status: 400,
