@@ -21,6 +21,8 @@ RUN pnpm install --frozen-lockfile --ignore-scripts && pnpm build
 
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production
+# A restarted container does not compile the bundle again.
+ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR /app
 COPY --from=deps --chown=node:node /app /app
 COPY --from=build --chown=node:node /app/apps/api/dist /app/apps/api/dist

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -13,5 +14,8 @@ const entries = {
 const [built, source] = entries[process.argv[2]] ?? [];
 if (!source) throw new Error(`usage: start.mjs ${Object.keys(entries).join('|')}`);
 const root = new URL('../', import.meta.url);
+// V8 keeps the compiled code on disk (NODE_COMPILE_CACHE, else a folder under the OS temp dir):
+// from the second start on, the bundle is not compiled again.
+enableCompileCache();
 const entry = existsSync(fileURLToPath(new URL(built, root))) ? built : source;
 await import(new URL(entry, root).href);

@@ -179,7 +179,7 @@ describe('two API processes and two workers against one PostgreSQL', () => {
     await waitFor(
       async () => {
         const [row] = await sql<{ passes: number }[]>`
-          select count(*)::int as passes from pgboss.version where cron_on > ${completed?.at as Date} + interval '2 seconds'`;
+          select count(*)::int as passes from pgboss.version where cron_on > ${completed?.at as Date}::timestamptz + interval '2 seconds'`;
         return (row?.passes ?? 0) > 0;
       },
       { what: 'cron passes after the run', timeoutMs: 30_000, intervalMs: 200 },
