@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { createVerifiedTokens, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import { createRolePermissionCache, createVerifiedTokens, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -57,6 +57,7 @@ export async function startApi(options: {
     now: options.now ?? (() => new Date()),
     jwtKey: await resolveJwtKey(config),
     verifiedTokens: createVerifiedTokens(),
+    rolePermissions: createRolePermissionCache(),
     jobs: createJobQueue(boss),
   };
   const app = await createApp({ deps, log, version: VERSION });
