@@ -14,6 +14,7 @@ import {
   plainRoutes,
   problemBody,
   REST_PREFIX,
+  restOperations,
   toHttpError,
 } from '@touch-crm/api';
 import type { ServiceDeps } from '@touch-crm/services';
@@ -43,12 +44,17 @@ export interface AppOptions {
 /** The HTTP surface: tRPC, the REST mirror, the OpenAPI document, Swagger UI and probes. */
 export async function createApp({ deps, log, version }: AppOptions) {
   const app = new Hono<Env>();
-  const openApi = buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL });
-  const openApiDocument = JSON.stringify(openApi);
+  // Generating the document from every zod schema took over a second of start-up: it is built when
+  // first asked for, once per process.
+  let openApiDocument: string | undefined;
+  const openApiJson = () => {
+    openApiDocument ??= JSON.stringify(buildOpenApiDocument({ version, serverUrl: deps.config.PUBLIC_URL }));
+    return openApiDocument;
+  };
   const metrics = createMetrics(deps.db.$client);
   const routeLabel = createRouteLabeler({
     restPrefix: REST_PREFIX,
-    openApiPaths: openApi.paths ?? {},
+    restOperations: restOperations(),
     procedures: Object.keys(appRouter._def.procedures),
   });
 
@@ -175,7 +181,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
   }
   app.get('/readyz', readinessProbe(deps.db.$client));
 
-  app.get('/openapi.json', (c) => c.body(openApiDocument, 200, { 'content-type': 'application/json' }));
+  app.get('/openapi.json', (c) => c.body(openApiJson(), 200, { 'content-type': 'application/json' }));
   await mountSwaggerUi(app, '/openapi.json');
 
   // Every procedure and plain route counts against the rate limits and honours Idempotency-Key.

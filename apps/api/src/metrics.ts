@@ -11,9 +11,9 @@ export const TRPC_BATCH_ROUTE = '/trpc/batch';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 export interface RouteSources {
-  /** The REST mirror's prefix and its OpenAPI paths (`/customers/{id}`), by method. */
+  /** The REST mirror's prefix and its operations, each a method and an OpenAPI path (`/customers/{id}`). */
   restPrefix: string;
-  openApiPaths: Record<string, object>;
+  restOperations: Iterable<{ method: string; path: string }>;
   /** Every tRPC procedure name (`customers.list`). */
   procedures: Iterable<string>;
 }
@@ -23,11 +23,10 @@ export interface RouteSources {
  * answered it (for the REST mirror the OpenAPI path template, for tRPC the procedure name), never
  * the raw path. Anything that no route matched is `unmatched`.
  */
-export function createRouteLabeler({ restPrefix, openApiPaths, procedures }: RouteSources) {
+export function createRouteLabeler({ restPrefix, restOperations, procedures }: RouteSources) {
   const rest = new TrieRouter<string>();
-  for (const [template, operations] of Object.entries(openApiPaths))
-    for (const method of Object.keys(operations))
-      rest.add(method.toUpperCase(), template.replace(/\{(\w+)\}/g, ':$1'), `${restPrefix}${template}`);
+  for (const { method, path } of restOperations)
+    rest.add(method.toUpperCase(), path.replace(/\{(\w+)\}/g, ':$1'), `${restPrefix}${path}`);
   const known = new Set(procedures);
 
   const trpcLabel = (path: string) => {

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { createVerifiedTokens, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import { createRolePermissionCache, createVerifiedTokens, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -48,25 +48,32 @@ export async function startApi(options: {
     applicationName: 'touch-crm-api-jobs',
   });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
-  await boss.start();
-  await ensureQueues(boss);
+  // Independent start-up steps run side by side: pg-boss's schema check and queues, the JWT key
+  // and the default-admin check each wait on the database or the disk, not on each other.
+  const [, jwtKey, [defaultAdmin]] = await Promise.all([
+    boss.start().then(() => ensureQueues(boss)),
+    resolveJwtKey(config),
+    database.db
+      .select({ id: schema.users.id })
+      .from(schema.users)
+      .where(
+        and(
+          sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`,
+          eq(schema.users.mustChangePassword, true),
+        ),
+      ),
+  ]);
   const deps: ServiceDeps = {
     db: database.db,
     exportDb: exportDatabase.db,
     config,
     now: options.now ?? (() => new Date()),
-    jwtKey: await resolveJwtKey(config),
+    jwtKey,
     verifiedTokens: createVerifiedTokens(),
+    rolePermissions: createRolePermissionCache(),
     jobs: createJobQueue(boss),
   };
   const app = await createApp({ deps, log, version: VERSION });
-
-  const [defaultAdmin] = await database.db
-    .select({ id: schema.users.id })
-    .from(schema.users)
-    .where(
-      and(sql`lower(${schema.users.username}) = ${DEFAULT_ADMIN_USERNAME}`, eq(schema.users.mustChangePassword, true)),
-    );
   if (defaultAdmin)
     log.warn('the default admin password is still in use: sign in and change it (POST /api/v1/auth/change-password)');
 

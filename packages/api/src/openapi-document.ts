@@ -7,6 +7,7 @@ import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import { PROTECTED_SECURITY } from './openapi-meta.ts';
 import { documentProblems } from './openapi-problems.ts';
 import { documentSuccessStatuses } from './success-status.ts';
+import type { Meta } from './trpc.ts';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -73,6 +74,18 @@ const PLAIN_ROUTES = {
   ),
   ...IMPORT_PLAIN_ROUTES,
 };
+
+/**
+ * The REST mirror's operations (method and OpenAPI path template, `/customers/{id}`), read from the
+ * procedures' meta: what the metrics' route labels need, without generating the document.
+ */
+export function restOperations(): { method: string; path: string }[] {
+  // `_def.procedures` is flat (`customers.get`) at run time; its type is the nested router.
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
+  return Object.values(procedures).flatMap(({ _def: { meta } }) =>
+    meta?.openapi ? [{ method: meta.openapi.method, path: meta.openapi.path }] : [],
+  );
+}
 
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */
 export function buildOpenApiDocument(options: { version: string; serverUrl?: string }) {

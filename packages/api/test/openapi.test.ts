@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOpenApiDocument, openApiFileContent } from '../src/index.ts';
+import { buildOpenApiDocument, openApiFileContent, restOperations } from '../src/index.ts';
+import { IMPORT_PLAIN_ROUTES } from '../src/openapi-imports.ts';
 
 /** The committed copy that packages/client ships (written by `pnpm openapi`). */
 const OPENAPI_FILE = new URL('../../client/openapi.json', import.meta.url);
@@ -144,5 +145,17 @@ export const wrong: NonNullable<Login>['content']['application/json'] = { userna
     );
     const check = spawnSync(bin('tsc'), ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
+});
+
+describe('the REST operations read from the procedures without the document', () => {
+  it('are exactly the operations of the document, less the plain routes', () => {
+    const fromMeta = restOperations().map(({ method, path }) => `${method.toUpperCase()} ${path}`);
+    const imports = Object.entries(IMPORT_PLAIN_ROUTES).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const plain = new Set(['GET /customers/export', 'GET /orders/export', ...imports]);
+    const fromDocument = operations.map(({ method, path }) => `${method} ${path}`).filter((key) => !plain.has(key));
+    expect(fromMeta.sort()).toEqual(fromDocument.sort());
   });
 });

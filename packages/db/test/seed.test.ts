@@ -58,6 +58,20 @@ describe('seed', () => {
   });
 });
 
+describe('a start on a seeded database', () => {
+  it('hashes no admin password: argon2id would be the slowest step of the start', async () => {
+    const hashed: string[] = [];
+    const result = await runSeed(handle.db, {
+      hashPassword: (password) => {
+        hashed.push(password);
+        return hashPassword(password);
+      },
+    });
+    expect(result.adminCreated).toBe(false);
+    expect(hashed).toEqual([]);
+  });
+});
+
 describe('an existing install upgraded to a release with new permissions', () => {
   it('grants each new permission to the seeded roles by the default matrix, and only those', async () => {
     const added = ['promotions:assign_manual', 'promotions:assign_any', 'customers:set_level'];

@@ -15,8 +15,8 @@ export interface AuthUser {
   apiKeyId?: string;
 }
 
-/** The user columns a session query selects, with the role's permission keys aggregated. */
-export interface SessionUserRow extends Record<string, unknown> {
+/** The user and role columns a session query selects. */
+export interface SessionUserColumns extends Record<string, unknown> {
   id: string;
   username: string;
   full_name: string;
@@ -25,7 +25,11 @@ export interface SessionUserRow extends Record<string, unknown> {
   must_change_password: boolean;
   role_id: string;
   role_name: string;
-  permissions: PermissionKey[];
+}
+
+/** A session row with the role's permission keys (the request's share of them for an API key). */
+export interface SessionUserRow extends SessionUserColumns {
+  permissions: readonly PermissionKey[];
 }
 
 /** The signed-in user of a session row; `apiKeyId` when an API key authenticated the request. */

@@ -1,6 +1,7 @@
 import type { Config } from '@touch-crm/config';
 import type { Database } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
+import type { RolePermissionCache } from './auth/role-permissions.ts';
 import type { VerifiedTokens } from './auth/tokens.ts';
 
 /** What every service verb needs; built once per process. */
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   jwtKey: Uint8Array;
   /** The API's cache of tokens whose signature was verified; without it every request verifies its token. */
   verifiedTokens?: VerifiedTokens;
+  /** The API's cache of role permission sets by (role, version); without it each request reads its role's set. */
+  rolePermissions?: RolePermissionCache;
   /** Puts jobs on pg-boss queues through a transaction of `db` (packages/jobs; services/src/jobs/queue.ts). */
   jobs: JobQueue;
 }

@@ -3,6 +3,7 @@ export * from './audit.ts';
 export * from './auth/api-keys.ts';
 export * from './auth/login.ts';
 export * from './auth/passwords.ts';
+export * from './auth/role-permissions.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';
 export * from './auth/throttle.ts';

@@ -6,6 +6,8 @@ export const roles = pgTable('roles', {
   id: id(),
   name: text().notNull().unique(),
   description: text(),
+  /** Bumped by a trigger whenever the role's permission set changes: API processes cache permissions per (role, version). */
+  permissionsVersion: integer().notNull().default(0),
   ...timestamps,
 });
 

@@ -18,7 +18,7 @@ import {
   actorOf,
   authUserOf,
   type Caller,
-  type SessionUserRow,
+  type SessionUserColumns,
   type UserCaller,
   userActor,
 } from '../actor.ts';
@@ -28,6 +28,7 @@ import { diffFields, recordEvent } from '../events/record.ts';
 import { pageOf } from '../lib/page.ts';
 import { theRow } from '../lib/sql.ts';
 import { scopeWhere } from '../scope.ts';
+import { rolePermissionsAt } from './role-permissions.ts';
 
 const { apiKeys } = schema;
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -178,16 +179,19 @@ export async function revokeApiKey(deps: ServiceDeps, caller: Caller, { id }: { 
   });
 }
 
-interface ApiKeySessionRow extends SessionUserRow {
+interface ApiKeySessionRow extends SessionUserColumns {
   key_id: string;
+  key_permissions: PermissionKey[];
+  permissions_version: number;
   expired: boolean;
   last_use_stale: boolean;
 }
 
 /**
  * Resolves an API key to its creator, with the permissions the key names that the creator's role
- * still grants, read from the database on every request: a revocation, a demotion or a
- * deactivation applies to the very next request, on every API process.
+ * still grants, reading the key, user and role rows on every request (the role's keys by its
+ * version): a revocation, a demotion or a deactivation applies to the very next request, on every
+ * API process.
  */
 export async function authenticateApiKey(deps: ServiceDeps, key: string, ip: string): Promise<AuthUser> {
   if (!KEY_SHAPE.test(key)) throw new UnauthorizedError('Invalid API key');
@@ -197,19 +201,15 @@ export async function authenticateApiKey(deps: ServiceDeps, key: string, ip: str
   // Runs on every request: a postgres.js tagged query is prepared once per connection. Times go as
   // ISO strings: the Drizzle-configured client neither takes nor returns Date objects here.
   const rows = await deps.db.$client<ApiKeySessionRow[]>`
-    select k.id as key_id,
+    select k.id as key_id, k.permissions as key_permissions,
            coalesce(k.expires_at <= ${now}::timestamptz, false) as expired,
            coalesce(k.last_used_at <= ${staleBefore}::timestamptz, true) as last_use_stale,
            u.id, u.username, u.full_name, u.email, u.is_active, u.must_change_password,
-           r.id as role_id, r.name as role_name,
-           coalesce(array_agg(p.key) filter (where p.key = any(k.permissions)), '{}') as permissions
+           r.id as role_id, r.name as role_name, r.permissions_version
       from api_keys k
       join users u on u.id = k.user_id
       join roles r on r.id = u.role_id
-      left join role_permissions rp on rp.role_id = r.id
-      left join permissions p on p.id = rp.permission_id
-     where k.key_hash = ${hashApiKey(key)}
-     group by k.id, u.id, r.id`;
+     where k.key_hash = ${hashApiKey(key)}`;
   const row = rows[0];
   if (!row) throw new UnauthorizedError('Invalid API key');
   if (row.expired) throw new UnauthorizedError('API key expired');
@@ -218,5 +218,7 @@ export async function authenticateApiKey(deps: ServiceDeps, key: string, ip: str
     await deps.db.$client`
       update api_keys set last_used_at = ${now}::timestamptz, last_used_ip = ${ip}
        where id = ${row.key_id} and (last_used_at is null or last_used_at <= ${staleBefore}::timestamptz)`;
-  return authUserOf(row, row.key_id);
+  const granted = await rolePermissionsAt(deps, row.role_id, row.permissions_version);
+  const named = new Set(row.key_permissions);
+  return authUserOf({ ...row, permissions: granted.filter((permission) => named.has(permission)) }, row.key_id);
 }

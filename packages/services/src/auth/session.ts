@@ -1,8 +1,9 @@
-import { type AuthUser, authUserOf, type SessionUserRow, type UserCaller } from '../actor.ts';
+import { type AuthUser, authUserOf, type SessionUserColumns, type SessionUserRow, type UserCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError, PasswordChangeRequiredError, UnauthorizedError } from '../errors.ts';
 import type { Scope } from '../scope.ts';
 import { authenticateApiKey, isApiKey } from './api-keys.ts';
+import { rolePermissionsAt } from './role-permissions.ts';
 import { verifyToken, verifyTokenCached } from './tokens.ts';
 
 export interface SessionRow extends SessionUserRow {
@@ -10,8 +11,8 @@ export interface SessionRow extends SessionUserRow {
 }
 
 /**
- * Resolves a bearer token to the user behind it, reading role and permissions from the
- * database on every request: a deactivation, role change or permission edit applies to
+ * Resolves a bearer token to the user behind it, reading the user and role rows on every request
+ * (permissions by the role's version): a deactivation, role change or permission edit applies to
  * the very next request, on every API process.
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
@@ -26,19 +27,17 @@ export async function authenticate(deps: ServiceDeps, token: string): Promise<Au
 
 /** A user as they are now, with their role's permission keys: read fresh wherever permissions decide. */
 export async function loadSessionUser(deps: ServiceDeps, userId: string): Promise<SessionRow | undefined> {
-  // Runs on every request: a postgres.js tagged query is prepared once per connection and
-  // skips the query builder.
-  const rows = await deps.db.$client<SessionRow[]>`
+  // Runs on every request: a postgres.js tagged query is prepared once per connection and skips the
+  // query builder. Two primary-key lookups; the role's keys come from the per-(role, version) cache.
+  const rows = await deps.db.$client<(SessionUserColumns & { token_version: number; permissions_version: number })[]>`
     select u.id, u.username, u.full_name, u.email, u.is_active, u.must_change_password, u.token_version,
-           r.id as role_id, r.name as role_name,
-           coalesce(array_agg(p.key) filter (where p.key is not null), '{}') as permissions
+           r.id as role_id, r.name as role_name, r.permissions_version
       from users u
       join roles r on r.id = u.role_id
-      left join role_permissions rp on rp.role_id = r.id
-      left join permissions p on p.id = rp.permission_id
-     where u.id = ${userId}
-     group by u.id, r.id`;
-  return rows[0];
+     where u.id = ${userId}`;
+  const row = rows[0];
+  if (!row) return undefined;
+  return { ...row, permissions: await rolePermissionsAt(deps, row.role_id, row.permissions_version) };
 }
 
 /** A user as the caller of a request would carry them, for the operator CLIs and tests. */
