@@ -136,7 +136,7 @@ describe('tokens', () => {
       now = new Date(now.getTime() + 1000);
       const expired = await clocked.rest('GET', '/auth/me', { token });
       expect(expired.status).toBe(401);
-      expect(expired.body.message).toBe('Token expired');
+      expect(expired.body.detail).toBe('Token expired');
     } finally {
       await clocked.close();
     }

@@ -139,7 +139,7 @@ describe('expensive endpoints', () => {
     expect((await call('/api/v1/orders/export', { token })).status).toBe(200);
     const refused = await call('/api/v1/customers/export', { token });
     expect(refused.status).toBe(429);
-    expect(JSON.parse(refused.text).message).toMatch(/exports/);
+    expect(JSON.parse(refused.text).detail).toMatch(/exports/);
     expect(refused.headers.has('retry-after')).toBe(true);
     // Other calls still have room in the default quota.
     const read = await call('/api/v1/customers', { token });
