@@ -1,4 +1,5 @@
 export * from './address-rules.ts';
+export * from './deliveries-of-subscription.ts';
 export * from './delivery.ts';
 export * from './http.ts';
 export * from './reaction.ts';
