@@ -13,6 +13,7 @@ import {
   handleError,
   plainRoutes,
   problemBody,
+  type RateLimitCounter,
   REST_PREFIX,
   restOperations,
   toHttpError,
@@ -39,10 +40,12 @@ export interface AppOptions {
   deps: ServiceDeps;
   log: Logger;
   version: string;
+  /** This process's rate-limit counts; the server closes it (flushing them) when it stops. */
+  rateLimits: RateLimitCounter;
 }
 
 /** The HTTP surface: tRPC, the REST mirror, the OpenAPI document, Swagger UI and probes. */
-export async function createApp({ deps, log, version }: AppOptions) {
+export async function createApp({ deps, log, version, rateLimits }: AppOptions) {
   const app = new Hono<Env>();
   // Generating the document from every zod schema took over a second of start-up: it is built when
   // first asked for, once per process.
@@ -187,7 +190,7 @@ export async function createApp({ deps, log, version }: AppOptions) {
   // Every procedure and plain route counts against the rate limits and honours Idempotency-Key.
   const serve = (c: HonoContext<Env>, handle: (context: Context) => Promise<Response>) => {
     const context = buildContext(c);
-    return guarded(c.req.raw, context, () => handle(context));
+    return guarded(rateLimits, c.req.raw, context, () => handle(context));
   };
   app.all('/trpc/*', (c) => serve(c, (context) => trpcHandler(c.req.raw, context)));
   for (const route of plain)

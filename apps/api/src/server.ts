@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createRateLimitCounter } from '@touch-crm/api';
 import type { Config } from '@touch-crm/config';
 import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
@@ -73,7 +74,8 @@ export async function startApi(options: {
     rolePermissions: createRolePermissionCache(),
     jobs: createJobQueue(boss),
   };
-  const app = await createApp({ deps, log, version: VERSION });
+  const rateLimits = createRateLimitCounter(deps);
+  const app = await createApp({ deps, log, version: VERSION, rateLimits });
   if (defaultAdmin)
     log.warn('the default admin password is still in use: sign in and change it (POST /api/v1/auth/change-password)');
 
@@ -98,7 +100,7 @@ export async function startApi(options: {
           5_000,
         ).unref();
       });
-      await boss.stop({ graceful: false, timeout: 5_000 });
+      await Promise.all([boss.stop({ graceful: false, timeout: 5_000 }), rateLimits.close()]);
       await Promise.all([database.close(), exportDatabase.close()]);
     },
   };

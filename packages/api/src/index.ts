@@ -2,6 +2,7 @@ export * from './app-router.ts';
 export { type Credentials, credentialsOf } from './authorize.ts';
 export type { Context, Logger } from './context.ts';
 export { guarded } from './edge/index.ts';
+export { createRateLimitCounter, type RateLimitCounter } from './edge/rate-limit-counter.ts';
 export {
   EdgeError,
   errorResponse,

@@ -1,8 +1,8 @@
 import type { Config } from '@touch-crm/config';
-import { countRequest, type RateLimitCount, type ServiceDeps } from '@touch-crm/services';
 import { serializeList } from 'structured-headers';
 import { EdgeError } from '../http-error.ts';
 import { REST_PREFIX } from '../openapi-document.ts';
+import type { RateLimitCount, RateLimitCounter } from './rate-limit-counter.ts';
 
 /** A quota of its own for an endpoint that costs far more than a read (on top of `default`). */
 interface ExpensivePolicy {
@@ -86,17 +86,14 @@ function headersOf(policies: Policy[], counts: RateLimitCount[], windowSeconds: 
   };
 }
 
-/** Counts the request against its limits (one statement) and says whether it may run. */
+/** Counts the request against its limits and says whether it may run. */
 export async function checkRateLimits(
-  deps: ServiceDeps,
+  counter: RateLimitCounter,
+  config: Config,
   request: { method: string; path: string; ip: string; principal: string | null },
 ): Promise<RateLimitDecision> {
-  const { config } = deps;
   const policies = policiesOf(config, request.principal, request.ip, request.method, request.path);
-  const counts = await countRequest(
-    deps,
-    policies.map((policy) => ({ bucket: policy.bucket, limit: policy.quota })),
-  );
+  const counts = await counter.count(policies.map((policy) => ({ bucket: policy.bucket, limit: policy.quota })));
   const headers = headersOf(policies, counts, config.RATE_LIMIT_WINDOW);
   const exceeded = policies.filter((_, index) => counts[index]?.exceeded);
   if (exceeded.length === 0) return { headers };
