@@ -1,4 +1,5 @@
 import type { Config } from '@touch-crm/config';
+import { REASON } from '@touch-crm/contract';
 import { countRequest, type RateLimitCount, type ServiceDeps } from '@touch-crm/services';
 import { serializeList } from 'structured-headers';
 import { EdgeError } from '../http-error.ts';
@@ -104,8 +105,12 @@ export async function checkRateLimits(
   const names = exceeded.map((policy) => `${policy.name} (${policy.quota} per ${config.RATE_LIMIT_WINDOW} s)`);
   return {
     headers,
-    refusal: new EdgeError(429, 'TOO_MANY_REQUESTS', `Rate limit exceeded: ${names.join(', ')}`, {
-      'Retry-After': String(retryAfter),
-    }),
+    refusal: new EdgeError(
+      429,
+      'TOO_MANY_REQUESTS',
+      `Rate limit exceeded: ${names.join(', ')}`,
+      { 'Retry-After': String(retryAfter) },
+      REASON.RATE_LIMITED,
+    ),
   };
 }
