@@ -24,9 +24,22 @@ const page = (specUrl: string) => `<!doctype html>
 </body>
 </html>`;
 
+/**
+ * `validatorUrl: null`: Swagger UI would otherwise send the document's URL to validator.swagger.io
+ * whenever the host name is public. (Query parameters carry no examples in the document, so "Try it
+ * out" starts with empty filters.)
+ */
+export const SWAGGER_UI_OPTIONS = {
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  persistAuthorization: true,
+  validatorUrl: null,
+  layout: 'StandaloneLayout',
+};
+
 const init = `const spec = document.currentScript.dataset.specUrl;
-window.ui = SwaggerUIBundle({ url: spec, dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' });`;
+window.ui = SwaggerUIBundle({ url: spec, ...${JSON.stringify(SWAGGER_UI_OPTIONS)},
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset] });`;
 
 /** Swagger UI served from the swagger-ui-dist package, so it works on a closed network and under a strict CSP. */
 export async function mountSwaggerUi<E extends Env>(app: Hono<E>, specUrl: string): Promise<void> {

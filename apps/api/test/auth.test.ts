@@ -74,6 +74,7 @@ describe('login throttling', () => {
     }
     const blocked = await login(user.username, DEFAULT_TEST_PASSWORD);
     expect(blocked.status).toBe(429);
+    expect(blocked.body.reason).toBe('LOGIN_THROTTLED');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 

@@ -80,6 +80,7 @@ describe('POST /customers', () => {
     const body = { firstName: 'Twin', lastName: 'Phone', phone: existing.phone };
     const byManager = await api.rest('POST', '/customers', { token: team.manager.token, body });
     expect(byManager.status).toBe(409);
+    expect(byManager.body.reason).toBe('PHONE_TAKEN');
     expect(byManager.body.details).toEqual({ existingCustomerId: existing.id });
     const byOwner = await api.rest('POST', '/customers', { token: team.rep.token, body });
     expect(byOwner.status).toBe(409);

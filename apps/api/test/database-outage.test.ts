@@ -158,15 +158,15 @@ describe('PostgreSQL killed with SIGKILL, then restarted on the same data and po
       detail: 'The database is unavailable; retry shortly',
       code: 'SERVICE_UNAVAILABLE',
       status: 503,
-      details: { reason: 'DATABASE_UNAVAILABLE' },
+      reason: 'DATABASE_UNAVAILABLE',
     });
     expect(outage.trpc.body.error.data).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
-      details: { reason: 'DATABASE_UNAVAILABLE' },
+      reason: 'DATABASE_UNAVAILABLE',
     });
     expect(outage.plainRoute.body).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
-      details: { reason: 'DATABASE_UNAVAILABLE' },
+      reason: 'DATABASE_UNAVAILABLE',
     });
     const ready = await timed('/readyz');
     expect(ready).toMatchObject({ status: 503, body: { status: 'database unreachable' } });

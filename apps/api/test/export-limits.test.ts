@@ -154,7 +154,7 @@ describe('idle exports and early failures', () => {
     expect(res.body).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
       requestId: expect.any(String),
-      details: { reason: 'DATABASE_UNAVAILABLE' },
+      reason: 'DATABASE_UNAVAILABLE',
     });
     expect(res.text).not.toContain('firstName');
   });

@@ -38,6 +38,7 @@ describe('the last user administrator cannot lock everyone out', () => {
     const res = await setRole(admin.token, admin.id, repRole());
     expect(res.status).toBe(409);
     expect(res.body.detail).toMatch(/no active user could manage users and roles/);
+    expect(res.body.reason).toBe('LAST_ADMIN');
     expect(res.body.details).toEqual({ required: ['users:update', 'roles:update'] });
     expect(await roleOf(admin.id)).toBe(adminRole());
   });

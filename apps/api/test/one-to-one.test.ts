@@ -52,7 +52,7 @@ describe('POST /messages: the rules', () => {
     for (const kind of ['marketing', 'transactional']) {
       const res = await send(team.rep.token, { customerId: customer.id, body: 'Hello', kind });
       expect(res.status).toBe(409);
-      expect(res.text).toContain('SMS_CONSENT_WITHDRAWN');
+      expect(res.body.reason).toBe('SMS_CONSENT_WITHDRAWN');
     }
   });
 
@@ -60,7 +60,7 @@ describe('POST /messages: the rules', () => {
     const customer = await insertCustomer(api.deps, team.rep.id, { phoneUndeliverableAt: clock });
     const res = await send(team.rep.token, { customerId: customer.id, body: 'Sale', kind: 'marketing' });
     expect(res.status).toBe(409);
-    expect(res.text).toContain('PHONE_UNDELIVERABLE');
+    expect(res.body.reason).toBe('PHONE_UNDELIVERABLE');
   });
 
   it('names the body for an unknown variable and the kind for a bad one (400)', async () => {

@@ -147,6 +147,16 @@ describe('/openapi.json against the real answers', () => {
     expect(problem).toBeDefined();
     const extra = { ...(problem as RecordedResponse), body: { ...(problem?.body as object), issues: [] } };
     expect(check(extra).problem).toMatch(/additional properties/);
+    // … a status the operation does not document (a list cannot 404 or 409) …
+    const list = recorded.find((r) => r.status === 200 && r.path === '/api/v1/customers' && r.method === 'GET');
+    expect(list).toBeDefined();
+    for (const status of [404, 409])
+      expect(check({ ...(list as RecordedResponse), status }).problem).toBe(`status ${status} is not documented`);
+    // … and a reason the operation does not list for the status.
+    const taken = recorded.find((r) => r.status === 409 && r.path === '/api/v1/customers' && r.method === 'POST');
+    expect(taken?.body).toMatchObject({ code: 'CONFLICT', reason: 'PHONE_TAKEN' });
+    const otherReason = { ...(taken as RecordedResponse), body: { ...(taken?.body as object), reason: 'SKU_TAKEN' } };
+    expect(check(otherReason).problem).toBe('reason SKU_TAKEN is not documented');
 
     const seen = new Map<string, Set<number>>();
     for (const { operation, status } of verdicts) seen.set(operation, (seen.get(operation) ?? new Set()).add(status));

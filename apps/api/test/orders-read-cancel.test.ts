@@ -111,6 +111,7 @@ describe('POST /orders/{id}/cancel', () => {
 
     const again = await api.rest('POST', `/orders/${order.body.id}/cancel`, { token: team.rep.token, body: {} });
     expect(again.status).toBe(409);
+    expect(again.body.reason).toBe('ORDER_ALREADY_CANCELLED');
 
     // The next order is the first non-cancelled one again: it earns FIRST_PURCHASE back.
     const next = await placeOrder(team.rep, {

@@ -325,15 +325,18 @@ describe('POST /orders: redeeming a promotion', () => {
     expect(first.body).toMatchObject({ discount: 250, total: 1_750, appliedPromotion: { promotion: { code } } });
     const again = await placeOrder(team.rep, order);
     expect(again.status).toBe(409);
-    expect(again.body.detail).toMatch(/already been used/);
+    expect(again.body).toMatchObject({
+      reason: 'PROMOTION_ALREADY_REDEEMED',
+      detail: 'The promotion has already been used',
+    });
   });
 
   it.each([
-    ['another customer’s promotion', 'other'],
-    ['an expired one', 'expired'],
-    ['one whose promotion was switched off', 'inactive'],
-    ['an unknown code', 'code'],
-  ])('answers %s with 409 and writes nothing', async (_, kind) => {
+    ['another customer’s promotion', 'other', 'PROMOTION_NOT_ASSIGNED'],
+    ['an expired one', 'expired', 'PROMOTION_UNAVAILABLE'],
+    ['one whose promotion was switched off', 'inactive', 'PROMOTION_UNAVAILABLE'],
+    ['an unknown code', 'code', 'PROMOTION_NOT_ASSIGNED'],
+  ])('answers %s with 409 and writes nothing', async (_, kind, reason) => {
     const product = await insertProduct(api.deps);
     const customer = await insertCustomer(api.deps, team.rep.id);
     const owner = kind === 'other' ? await insertCustomer(api.deps, team.rep.id) : customer;
@@ -349,6 +352,7 @@ describe('POST /orders: redeeming a promotion', () => {
       ...(kind === 'code' ? { promotionCode: 'NO-SUCH-CODE' } : { customerPromotionId: held.id }),
     });
     expect(res.status).toBe(409);
+    expect(res.body.reason).toBe(reason);
     expect((await customerOf(customer.id))?.orderCount).toBe(0);
     const [after] = await api.deps.db
       .select()

@@ -1,4 +1,4 @@
-import { startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { freePort, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let api: TestApi;
@@ -34,7 +34,37 @@ describe('/openapi.json', () => {
   });
 });
 
+describe('/openapi.json servers', () => {
+  it('is relative without PUBLIC_URL, absolute under PUBLIC_URL with it', async () => {
+    expect((await api.rest('GET', '//openapi.json')).body.servers).toEqual([{ url: '/api/v1' }]);
+    // A name for this machine: the harness calls the server at PUBLIC_URL.
+    const port = await freePort();
+    const behindProxy = await startTestApi({ env: { PORT: String(port), PUBLIC_URL: `http://localhost:${port}` } });
+    try {
+      const doc = (await behindProxy.rest('GET', '//openapi.json')).body;
+      expect(doc.servers).toEqual([{ url: `http://localhost:${port}/api/v1` }]);
+    } finally {
+      await behindProxy.close();
+    }
+  });
+});
+
 describe('/api-docs', () => {
+  it('never calls validator.swagger.io, and starts "Try it out" with empty filters', async () => {
+    const init = await api.rest('GET', '//api-docs/init.js');
+    expect(init.status).toBe(200);
+    expect(init.text).toContain('"validatorUrl":null');
+    // Swagger UI fills a query parameter with its (or its schema's) example: the document gives none.
+    const doc = (await api.rest('GET', '//openapi.json')).body;
+    const filters = doc.paths['/customers'].get.parameters.filter(
+      (parameter: { in: string }) => parameter.in === 'query',
+    );
+    expect(filters.map((parameter: { name: string }) => parameter.name)).toEqual(
+      expect.arrayContaining(['levelId', 'ownerId', 'search']),
+    );
+    expect(JSON.stringify(filters)).not.toMatch(/"examples?":/);
+  });
+
   it('serves Swagger UI from the package, not a CDN', async () => {
     const page = await api.rest('GET', '//api-docs');
     expect(page.status).toBe(200);

@@ -90,7 +90,7 @@ describe('beyond the limit', () => {
     for (let index = 0; index < 10; index++) expect((await call('/api/v1/customers', { token })).status).toBe(200);
     const refused = await call('/api/v1/customers', { token });
     expect(refused.status).toBe(429);
-    expect(JSON.parse(refused.text)).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(JSON.parse(refused.text)).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'RATE_LIMITED' });
     expect(remaining(refused)).toBe(0);
     const reset = parseRateLimit(refused.headers.get('ratelimit')).default?.t;
     expect(refused.headers.get('retry-after')).toBe(String(reset));

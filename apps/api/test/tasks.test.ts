@@ -325,7 +325,10 @@ describe('PUT /tasks/{id}/status', () => {
       }
       if (status === 409) {
         expect(res.body.detail).toMatch(/cannot move/);
-        expect(res.body.details).toMatchObject({ from: current.status, to: body.status });
+        expect(res.body).toMatchObject({
+          reason: 'TASK_TRANSITION_NOT_ALLOWED',
+          details: { from: current.status, to: body.status },
+        });
       }
       previous = current;
     }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import {
   type ErrorCode,
+  type ErrorReason,
   type FieldError,
   PROBLEM_CONTENT_TYPE,
   type Problem,
@@ -17,13 +18,21 @@ export class EdgeError extends Error {
   readonly status: number;
   readonly code: ErrorCode;
   readonly headers: Record<string, string>;
+  readonly reason?: ErrorReason;
 
-  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+    reason?: ErrorReason,
+  ) {
     super(message);
     this.name = 'EdgeError';
     this.status = status;
     this.code = code;
     this.headers = headers;
+    this.reason = reason;
   }
 }
 
@@ -56,7 +65,7 @@ function problem(
   code: ErrorCode,
   detail: string,
   requestId: string | undefined,
-  extra: { errors?: FieldError[]; details?: Record<string, unknown> } = {},
+  extra: { reason?: ErrorReason; errors?: FieldError[]; details?: Record<string, unknown> } = {},
 ): HttpError['problem'] {
   return {
     type: 'about:blank',
@@ -64,6 +73,7 @@ function problem(
     status,
     detail,
     code,
+    ...(extra.reason ? { reason: extra.reason } : {}),
     requestId: requestId ?? '',
     ...(extra.errors ? { errors: extra.errors } : {}),
     ...(extra.details ? { details: extra.details } : {}),
@@ -79,7 +89,7 @@ export function toHttpError(error: unknown, requestId: string | undefined): Http
   if (error instanceof EdgeError)
     return {
       status: error.status,
-      problem: problem(error.status, error.code, error.message, requestId),
+      problem: problem(error.status, error.code, error.message, requestId, { reason: error.reason }),
       headers: error.headers,
     };
   const cause = error instanceof TRPCError ? error.cause : error;
@@ -102,7 +112,11 @@ export function toHttpError(error: unknown, requestId: string | undefined): Http
     const retryAfter = retryAfterSecondsOf(domain);
     return {
       status,
-      problem: problem(status, domain.kind, domain.message, requestId, { errors, details: domain.details }),
+      problem: problem(status, domain.kind, domain.message, requestId, {
+        reason: domain.reason,
+        errors,
+        details: domain.details,
+      }),
       headers: retryAfter ? { 'Retry-After': String(retryAfter) } : {},
     };
   }
@@ -136,10 +150,11 @@ export function errorResponse(error: HttpError, instance: string): Response {
 /** The problem details body of the error, as a REST response carries it. */
 export const problemBody = (error: HttpError, instance: string): Problem => ({ ...error.problem, instance });
 
-/** The `data` of a tRPC error: the problem's code, request id, failing fields and details. */
+/** The `data` of a tRPC error: the problem's code, reason, request id, failing fields and details. */
 export function trpcErrorData({ status, problem }: HttpError): TrpcErrorData {
   return {
     code: problem.code,
+    ...(problem.reason ? { reason: problem.reason } : {}),
     httpStatus: status,
     requestId: problem.requestId || undefined,
     ...(problem.errors ? { errors: problem.errors } : {}),

@@ -1,11 +1,11 @@
-import { customerExportInput, orderExportInput } from '@touch-crm/contract';
+import { customerExportInput, orderExportInput, REASON } from '@touch-crm/contract';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { appRouter } from './app-router.ts';
 import { documentIdempotency } from './edge/openapi.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
-import { PROTECTED_SECURITY } from './openapi-meta.ts';
-import { documentProblems } from './openapi-problems.ts';
+import { type ErrorReasons, errorReasonsOf, errorResponsesOf, PROTECTED_SECURITY } from './openapi-meta.ts';
+import { documentProblems, ERROR_REASONS_EXTENSION } from './openapi-problems.ts';
 import { documentSuccessStatuses } from './success-status.ts';
 import type { Meta } from './trpc.ts';
 
@@ -34,28 +34,24 @@ const TAGS: Record<string, string> = {
   events: 'The domain event feed: the pull alternative to webhooks',
 };
 
-const exportOperation = (tag: string, summary: string, query: z.ZodObject) => ({
+/** An export's errors: those of a list, and 429 EXPORTS_BUSY when too many of the caller's (or the server's) exports run. */
+const EXPORT_ERRORS = errorReasonsOf('/export', 'permission', { 429: [REASON.EXPORTS_BUSY] });
+
+const exportOperation = (tag: string, summary: string, description: string, query: z.ZodObject) => ({
   get: {
     tags: [tag],
     summary,
+    description,
     operationId: `${tag}-export`,
     security: PROTECTED_SECURITY,
     requestParams: { query },
+    [ERROR_REASONS_EXTENSION]: EXPORT_ERRORS,
     responses: {
       200: {
         description: "Every matching row in the caller's scope, streamed",
         content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
       },
-      400: { description: 'Invalid filter: `errors` names each failing field' },
-      401: { description: '' },
-      403: {
-        description:
-          'The caller lacks the export permission; `details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
-      },
-      404: { description: '' },
-      409: { description: '' },
-      429: { description: '' },
-      503: { description: '' },
+      ...errorResponsesOf(EXPORT_ERRORS, { 400: 'Invalid filter: `errors` names each failing field' }),
     },
   },
 });
@@ -65,11 +61,18 @@ const PLAIN_ROUTES = {
   '/customers/export': exportOperation(
     'customers',
     'Export customers as CSV or NDJSON (the list filters; permission customers:export)',
+    'Streams every customer matching the filters of `GET /customers` in the caller’s scope (sales reps: their own), ' +
+      'without paging: `format=csv` (the default; UTF-8, a header row, RFC 4180 quoting; it imports back through ' +
+      '`POST /customers/import`) or `format=json` (NDJSON, one object per line). Rows come through a database cursor, ' +
+      'so a large export never sits in memory. Exports have their own lower rate limit (`exports` in ' +
+      'RateLimit-Policy) and a cap on concurrent exports per user and per server (429 EXPORTS_BUSY).',
     customerExportInput,
   ),
   '/orders/export': exportOperation(
     'orders',
     'Export orders as CSV or NDJSON (the list filters; permission customers:export)',
+    'Streams every order matching the filters of `GET /orders` in the caller’s scope (sales reps: their customers’ ' +
+      'orders), without paging, as `format=csv` or `format=json` (NDJSON). Same limits as the customer export.',
     orderExportInput,
   ),
   ...IMPORT_PLAIN_ROUTES,
@@ -87,6 +90,54 @@ export function restOperations(): { method: string; path: string }[] {
   );
 }
 
+type Parameter = { in?: string };
+type OperationsDocument = {
+  paths?: Record<string, Record<string, { parameters?: Parameter[]; [ERROR_REASONS_EXTENSION]?: ErrorReasons }>>;
+};
+
+/** Each procedure's operation lists its error statuses' reasons (`x-error-reasons`), from `rest()`. */
+function documentErrorReasons(document: OperationsDocument) {
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
+  for (const {
+    _def: { meta },
+  } of Object.values(procedures)) {
+    if (!meta?.openapi || !meta.errorReasons) continue;
+    const operation = document.paths?.[meta.openapi.path]?.[meta.openapi.method.toLowerCase()];
+    if (operation) operation[ERROR_REASONS_EXTENSION] = meta.errorReasons;
+  }
+  // Only the statuses that carry a reason: the rest are told apart by status and `code`.
+  for (const operations of Object.values(document.paths ?? {}))
+    for (const operation of Object.values(operations)) {
+      const reasons = Object.entries(operation[ERROR_REASONS_EXTENSION] ?? {}).filter(([, list]) => list?.length);
+      if (reasons.length) operation[ERROR_REASONS_EXTENSION] = Object.fromEntries(reasons);
+      else delete operation[ERROR_REASONS_EXTENSION];
+    }
+}
+
+/** The value with every `example` and `examples` key removed, at any depth. */
+function withoutExamples(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutExamples);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== 'example' && key !== 'examples')
+      .map(([key, inner]) => [key, withoutExamples(inner)]),
+  );
+}
+
+/**
+ * Query parameters carry no example: Swagger UI's "Try it out" fills a parameter with its example
+ * (or its schema's), so every filter would be sent with a made-up id and the list would come back
+ * empty. Request bodies keep theirs: there an example is a useful start.
+ */
+function withoutQueryExamples(document: OperationsDocument) {
+  for (const operations of Object.values(document.paths ?? {}))
+    for (const operation of Object.values(operations))
+      operation.parameters &&= operation.parameters.map((parameter) =>
+        parameter.in === 'query' ? (withoutExamples(parameter) as Parameter) : parameter,
+      );
+}
+
 /** The OpenAPI 3.1 document of the REST mirror, generated from the procedures' zod schemas. */
 export function buildOpenApiDocument(options: { version: string; serverUrl?: string }) {
   const document = generateOpenApiDocument(appRouter, {
@@ -96,7 +147,8 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
       'sign in with POST /auth/login and send the token as `Authorization: Bearer <token>`, ' +
       'or create an API key (POST /api-keys) and send it as `Authorization: Bearer tcrm_…` or `X-Api-Key: tcrm_…`.',
     version: options.version,
-    baseUrl: `${options.serverUrl ?? ''}${REST_PREFIX}`,
+    // Absolute behind a known public address (PUBLIC_URL), else relative to wherever the document was read.
+    baseUrl: `${options.serverUrl?.replace(/\/+$/, '') ?? ''}${REST_PREFIX}`,
     tags: Object.keys(TAGS),
     securitySchemes: {
       bearerAuth: {
@@ -108,9 +160,11 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
     },
     paths: PLAIN_ROUTES,
   });
+  documentErrorReasons(document as OperationsDocument);
   documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
   documentIdempotency(document as Parameters<typeof documentIdempotency>[0]);
   documentProblems(document as Parameters<typeof documentProblems>[0]);
+  withoutQueryExamples(document as OperationsDocument);
   document.info.license = { name: 'MIT', identifier: 'MIT' };
   document.tags = document.tags?.map((tag) => ({ ...tag, description: TAGS[tag.name] }));
   // A public operation (login) says so: no security scheme applies.

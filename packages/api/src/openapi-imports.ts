@@ -1,20 +1,15 @@
 import { importAcceptedSchema, importCustomersQuery } from '@touch-crm/contract';
 import { CUSTOMER_IMPORT_COLUMN_HELP, CUSTOMER_IMPORT_IGNORED_COLUMNS } from '@touch-crm/services';
 import { z } from 'zod';
-import { PROTECTED_SECURITY } from './openapi-meta.ts';
+import { errorReasonsOf, errorResponsesOf, PROTECTED_SECURITY } from './openapi-meta.ts';
+import { ERROR_REASONS_EXTENSION } from './openapi-problems.ts';
 
-/** The statuses both import routes may answer; openapi-problems gives each its problem response. */
-const errors = {
-  400: { description: 'Not a readable CSV, no header row, unknown or missing columns: `errors` names each' },
-  401: { description: '' },
-  403: {
-    description:
-      'The caller lacks customers:import; `details.reason` PASSWORD_CHANGE_REQUIRED: change the default password first',
-  },
-  404: { description: '' },
-  409: { description: '' },
-  429: { description: '' },
-  503: { description: '' },
+/** Both import routes answer what every operation does; the upload has its own 400, 413 and 415. */
+const IMPORT_ERRORS = errorReasonsOf('/customers/import', 'permission');
+const UPLOAD_ERRORS = {
+  400: 'Not a readable CSV, no header row, unknown or missing columns: `errors` names each',
+  413: 'Larger than IMPORT_MAX_BYTES, or more than IMPORT_MAX_ROWS data rows',
+  415: 'Neither a CSV body nor multipart/form-data',
 };
 
 const columns = Object.entries(CUSTOMER_IMPORT_COLUMN_HELP)
@@ -38,6 +33,7 @@ export const IMPORT_PLAIN_ROUTES = {
       description: IMPORT_DESCRIPTION,
       operationId: 'customers-import',
       security: PROTECTED_SECURITY,
+      [ERROR_REASONS_EXTENSION]: IMPORT_ERRORS,
       requestParams: { query: importCustomersQuery },
       requestBody: {
         required: true,
@@ -53,9 +49,9 @@ export const IMPORT_PLAIN_ROUTES = {
           description: 'Accepted: the import is queued; its columns as mapped',
           content: { 'application/json': { schema: importAcceptedSchema } },
         },
-        ...errors,
-        413: { description: 'Larger than IMPORT_MAX_BYTES, or more than IMPORT_MAX_ROWS data rows' },
-        415: { description: 'Neither a CSV body nor multipart/form-data' },
+        ...errorResponsesOf(IMPORT_ERRORS, UPLOAD_ERRORS),
+        413: { description: UPLOAD_ERRORS[413] },
+        415: { description: UPLOAD_ERRORS[415] },
       },
     },
   },
@@ -63,11 +59,15 @@ export const IMPORT_PLAIN_ROUTES = {
     get: {
       tags: ['customers'],
       summary: 'The import template: the header row and one example row (permission customers:import)',
+      description:
+        'A CSV with the header row the import reads and one filled-in example row, to start a file from. ' +
+        'Needs customers:import, like the upload.',
       operationId: 'customers-import-template',
       security: PROTECTED_SECURITY,
+      [ERROR_REASONS_EXTENSION]: IMPORT_ERRORS,
       responses: {
         200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } },
-        ...errors,
+        ...errorResponsesOf(IMPORT_ERRORS),
       },
     },
   },

@@ -1,4 +1,4 @@
-import type { RequiredPermission } from '@touch-crm/contract';
+import type { ErrorReason, RequiredPermission } from '@touch-crm/contract';
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { authorize } from './authorize.ts';
@@ -9,6 +9,8 @@ import { toHttpError, trpcErrorData } from './http-error.ts';
 export type Meta = OpenApiMeta & {
   /** HTTP status of a successful REST call, when not 200: the REST mirror and the document read it. */
   successStatus?: number;
+  /** The error statuses the REST operation documents, each with the `reason`s it may carry (`rest()` sets them). */
+  errorReasons?: Partial<Record<number, readonly ErrorReason[]>>;
 };
 
 const t = initTRPC

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { ERROR_REASONS } from '@touch-crm/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument, openApiFileContent, restOperations } from '../src/index.ts';
 import { IMPORT_PLAIN_ROUTES } from '../src/openapi-imports.ts';
@@ -10,11 +11,25 @@ import { IMPORT_PLAIN_ROUTES } from '../src/openapi-imports.ts';
 /** The committed copy that packages/client ships (written by `pnpm openapi`). */
 const OPENAPI_FILE = new URL('../../client/openapi.json', import.meta.url);
 
-type Operation = { security?: unknown[]; tags?: string[]; responses: Record<string, unknown> };
+type Response = { $ref?: string; description?: string; headers?: Record<string, unknown> };
+type Operation = {
+  summary?: string;
+  description?: string;
+  security?: unknown[];
+  tags?: string[];
+  parameters?: { name: string; in: string }[];
+  responses: Record<string, Response>;
+  'x-error-reasons'?: Record<string, string[]>;
+};
 const document = buildOpenApiDocument({ version: 'stable' }) as unknown as {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, unknown> };
+  servers: { url: string }[];
+  components: {
+    securitySchemes: Record<string, unknown>;
+    schemas: Record<string, { enum?: string[] }>;
+    responses: Record<string, Response>;
+  };
 };
 const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
   Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })),
@@ -65,17 +80,17 @@ describe('/openapi.json', () => {
     for (const operation of SEED_OPERATIONS) expect(listed, operation).toContain(operation);
   });
 
-  it('puts bearer security, a domain tag and the error responses on every protected operation', () => {
+  it('puts bearer security and a domain tag on every protected operation, and a description on every one', () => {
     for (const { path, method, operation } of operations) {
       const name = `${method} ${path}`;
       expect(operation.tags?.length, name).toBe(1);
+      expect(operation.description?.trim().length, name).toBeGreaterThan(40);
+      expect(operation.description, name).not.toBe(operation.summary);
       if (name === 'POST /auth/login') {
         expect(operation.security ?? [], name).toEqual([]);
         continue;
       }
       expect(operation.security, name).toEqual([{ bearerAuth: [] }, { apiKeyAuth: [] }]);
-      for (const status of ['400', '401', '403', '404', '409', '429'])
-        expect(Object.keys(operation.responses), name).toContain(status);
     }
   });
 
@@ -110,6 +125,112 @@ describe('/openapi.json', () => {
 
   it('is committed up to date in packages/client/openapi.json (run `pnpm openapi`)', async () => {
     expect(await readFile(OPENAPI_FILE, 'utf8')).toBe(openApiFileContent(document));
+  });
+});
+
+const statusesOf = (operation: Operation) =>
+  Object.keys(operation.responses)
+    .map(Number)
+    .filter((status) => status >= 400);
+const operation = (key: string) => {
+  const found = operations.find(({ method, path }) => `${method} ${path}` === key);
+  if (!found) throw new Error(`no operation ${key}`);
+  return found.operation;
+};
+
+describe('the error statuses each operation documents', () => {
+  it('are the ones it can answer: 404 only on one record, 409 only where something can conflict', () => {
+    expect(statusesOf(operation('GET /customers'))).toEqual([400, 401, 403, 429, 500, 503]);
+    expect(statusesOf(operation('GET /customers/{id}'))).toEqual([400, 401, 403, 404, 429, 500, 503]);
+    expect(statusesOf(operation('DELETE /customers/{id}'))).toEqual([400, 401, 403, 404, 429, 500, 503]);
+    expect(statusesOf(operation('PUT /customers/{id}'))).toEqual([400, 401, 403, 404, 409, 413, 415, 429, 500, 503]);
+    // A protected POST: 409 and 422 for Idempotency-Key besides its own conflicts.
+    expect(statusesOf(operation('POST /customers'))).toEqual([400, 401, 403, 409, 413, 415, 422, 429, 500, 503]);
+    // Login: no token to refuse, no permission, no Idempotency-Key (nobody to key it to).
+    expect(statusesOf(operation('POST /auth/login'))).toEqual([400, 401, 413, 415, 429, 500, 503]);
+    // Any signed-in user, even before the password change: never 403.
+    expect(statusesOf(operation('GET /auth/me'))).toEqual([400, 401, 429, 500, 503]);
+    for (const { path, method, operation } of operations) {
+      const statuses = statusesOf(operation);
+      for (const status of [400, 429, 500, 503]) expect(statuses, `${method} ${path}`).toContain(status);
+      if (!path.includes('{') && !['POST /orders', 'POST /messages'].includes(`${method} ${path}`))
+        expect(statuses, `${method} ${path}`).not.toContain(404);
+      if (method !== 'POST' && !operation['x-error-reasons']?.['409'])
+        expect(statuses, `${method} ${path}`).not.toContain(409);
+    }
+  });
+
+  it('list the `reason`s each status may carry there, from the ErrorReason enum of the Problem schema', () => {
+    const enumeration = document.components.schemas.ErrorReason?.enum ?? [];
+    expect(enumeration).toEqual([...ERROR_REASONS]);
+    expect(document.components.schemas.Problem).toMatchObject({
+      properties: { reason: { $ref: '#/components/schemas/ErrorReason' } },
+    });
+    for (const { path, method, operation } of operations)
+      for (const [status, reasons] of Object.entries(operation['x-error-reasons'] ?? {})) {
+        expect(Object.keys(operation.responses), `${method} ${path}`).toContain(status);
+        for (const reason of reasons) expect(enumeration, `${method} ${path} ${status}`).toContain(reason);
+      }
+    expect(operation('POST /customers')['x-error-reasons']?.['409']).toEqual(['PHONE_TAKEN']);
+    expect(operation('POST /orders')['x-error-reasons']?.['409']).toEqual([
+      'PROMOTION_NOT_ASSIGNED',
+      'PROMOTION_ALREADY_REDEEMED',
+      'PROMOTION_UNAVAILABLE',
+    ]);
+    expect(operation('POST /auth/login')['x-error-reasons']?.['429']).toEqual(['RATE_LIMITED', 'LOGIN_THROTTLED']);
+    expect(operation('GET /customers')['x-error-reasons']?.['403']).toEqual([
+      'PERMISSION_DENIED',
+      'PASSWORD_CHANGE_REQUIRED',
+    ]);
+    expect(operation('POST /customers').responses['409']?.description).toContain('PHONE_TAKEN');
+  });
+});
+
+describe('the headers the document promises', () => {
+  const resolve = (response: Response) =>
+    response.$ref ? document.components.responses[response.$ref.split('/').pop() ?? ''] : response;
+
+  it('RateLimit-Policy and RateLimit on every answer of every operation, Retry-After on 429 and 503', () => {
+    for (const { path, method, operation } of operations)
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const headers = Object.keys(resolve(response)?.headers ?? {});
+        expect(headers, `${method} ${path} ${status}`).toEqual(
+          expect.arrayContaining(['RateLimit-Policy', 'RateLimit']),
+        );
+        if (status === '429' || status === '503')
+          expect(headers, `${method} ${path} ${status}`).toContain('Retry-After');
+      }
+  });
+
+  it('Idempotency-Key on every protected POST, and Idempotent-Replayed on its success', () => {
+    for (const { path, method, operation } of operations) {
+      const takesKey = operation.parameters?.some((parameter) => parameter.name === 'Idempotency-Key') ?? false;
+      expect(takesKey, `${method} ${path}`).toBe(method === 'POST' && path !== '/auth/login');
+      if (!takesKey) continue;
+      const success = Object.entries(operation.responses).filter(([status]) => Number(status) < 400);
+      for (const [status, response] of success)
+        expect(Object.keys(response.headers ?? {}), `${method} ${path} ${status}`).toContain('Idempotent-Replayed');
+    }
+  });
+});
+
+describe('the servers and parameters a browser uses', () => {
+  it('is relative (/api/v1) without PUBLIC_URL and absolute with it', () => {
+    expect(document.servers).toEqual([{ url: '/api/v1' }]);
+    for (const serverUrl of ['https://crm.example.com', 'https://crm.example.com/'])
+      expect(buildOpenApiDocument({ version: 'stable', serverUrl }).servers).toEqual([
+        { url: 'https://crm.example.com/api/v1' },
+      ]);
+  });
+
+  it('gives no query parameter an example (Swagger UI would send it as the filter)', () => {
+    const queries = operations.flatMap(({ operation }) =>
+      (operation.parameters ?? []).filter((parameter) => parameter.in === 'query'),
+    );
+    expect(queries.length).toBeGreaterThan(50);
+    for (const parameter of queries) expect(JSON.stringify(parameter), parameter.name).not.toMatch(/"examples?":/);
+    // Bodies keep theirs.
+    expect(JSON.stringify(document.components.schemas)).toMatch(/"examples?":/);
   });
 });
 

@@ -31,6 +31,44 @@ export type TouchErrorCode =
   | 'IDEMPOTENCY_KEY_IN_USE'
   | 'IDEMPOTENCY_KEY_REUSED';
 
+/**
+ * Which cause of its status an error was, where a status has several (two 409s, two 403s): switch
+ * on it, never on the message. The same list as packages/contract's ERROR_REASONS (proved by
+ * test/client.test.ts); an operation's possible reasons are listed under its statuses in
+ * /openapi.json.
+ */
+export type TouchErrorReason =
+  | 'PERMISSION_DENIED'
+  | 'PASSWORD_CHANGE_REQUIRED'
+  | 'API_KEY_NOT_ALLOWED'
+  | 'API_KEY_PERMISSIONS_EXCEED_CREATOR'
+  | 'LAST_ADMIN'
+  | 'USERNAME_TAKEN'
+  | 'EMAIL_TAKEN'
+  | 'PHONE_TAKEN'
+  | 'SKU_TAKEN'
+  | 'PROMOTION_CODE_TAKEN'
+  | 'LEVEL_NAME_TAKEN'
+  | 'PROMOTION_NOT_ASSIGNED'
+  | 'PROMOTION_ALREADY_REDEEMED'
+  | 'PROMOTION_UNAVAILABLE'
+  | 'ORDER_ALREADY_CANCELLED'
+  | 'TASK_TRANSITION_NOT_ALLOWED'
+  | 'TASK_SERIES_SLOT_TAKEN'
+  | 'CAMPAIGN_NOT_EDITABLE'
+  | 'CAMPAIGN_NOT_CANCELLABLE'
+  | 'CAMPAIGN_CANCELLED'
+  | 'SMS_CONSENT_WITHDRAWN'
+  | 'PHONE_UNDELIVERABLE'
+  | 'WEBHOOK_DELIVERY_PENDING'
+  | 'WEBHOOK_INACTIVE'
+  | 'DEMO_DATA_REFUSED'
+  | 'DEMO_DATA_PRESENT'
+  | 'LOGIN_THROTTLED'
+  | 'RATE_LIMITED'
+  | 'EXPORTS_BUSY'
+  | 'DATABASE_UNAVAILABLE';
+
 /** A failing field of an input that did not validate; `code` is the validator's issue code (`invalid_type`, `too_small`, `custom` …). */
 export interface TouchFieldIssue {
   path: (string | number)[];
@@ -47,11 +85,13 @@ export interface TouchFieldIssue {
  */
 export interface TouchErrorData<C extends TouchErrorCode = TouchErrorCode> {
   code: C;
+  /** Which cause of the status it was, e.g. `PHONE_TAKEN` or `LAST_ADMIN` for a CONFLICT. */
+  reason?: TouchErrorReason;
   httpStatus: number;
   requestId?: string;
   /** The failing fields, when the input did not validate. */
   errors?: TouchFieldIssue[];
-  /** Safe extra facts, e.g. what a CONFLICT conflicted with, or a `reason`. */
+  /** Safe extra facts, e.g. what a CONFLICT conflicted with. */
   details?: Record<string, unknown>;
 }
 
@@ -65,6 +105,7 @@ export interface TouchProblem<C extends TouchErrorCode = TouchErrorCode> {
   /** The request path. */
   instance: string;
   code: C;
+  reason?: TouchErrorReason;
   requestId: string;
   errors?: TouchFieldIssue[];
   details?: Record<string, unknown>;
@@ -88,7 +129,7 @@ export type TouchClientError<C extends TouchErrorCode = TouchErrorCode> = TRPCCl
 
 /**
  * Whether `error` is an error the server answered with, optionally with the given code:
- * `if (isTouchError(err, 'CONFLICT')) err.data.details`. A network failure is a
+ * `if (isTouchError(err, 'CONFLICT') && err.data.reason === 'PHONE_TAKEN') …`. A network failure is a
  * `TRPCClientError` without `data`, so it is never a Touch error.
  */
 export function isTouchError<C extends TouchErrorCode = TouchErrorCode>(

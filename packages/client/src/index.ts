@@ -16,6 +16,7 @@ export {
   type TouchClientError,
   type TouchErrorCode,
   type TouchErrorData,
+  type TouchErrorReason,
   type TouchFieldIssue,
   type TouchProblem,
 } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { Problem, TrpcErrorData } from '@touch-crm/contract';
+import type { ErrorReason, Problem, TrpcErrorData } from '@touch-crm/contract';
 import { adminUser, createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   isTouchError,
   isTouchProblem,
   type TouchErrorData,
+  type TouchErrorReason,
   type TouchProblem,
   TRPC_MAX_BATCH_ITEMS,
 } from '../src/index.ts';
@@ -15,6 +16,7 @@ import {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 export const sameProblem: Equal<TouchProblem, Problem> = true;
 export const sameErrorData: Equal<TouchErrorData, TrpcErrorData> = true;
+export const sameReasons: Equal<TouchErrorReason, ErrorReason> = true;
 
 let api: TestApi;
 beforeAll(async () => {
@@ -84,7 +86,7 @@ describe('createTouchClient', () => {
 });
 
 describe('isTouchError', () => {
-  it('reads the code, status and details of a CONFLICT', async () => {
+  it('reads the code, reason and status of a CONFLICT', async () => {
     const { token, roleId } = await adminUser(api.deps);
     const client = createTouchClient({ url: api.url, token });
     const error = await failure(
@@ -93,7 +95,14 @@ describe('isTouchError', () => {
     expect(isTouchError(error)).toBe(true);
     expect(isTouchError(error, 'NOT_FOUND')).toBe(false);
     if (!isTouchError(error, 'CONFLICT')) throw error;
-    expect(error.data).toMatchObject({ code: 'CONFLICT', httpStatus: 409, requestId: expect.any(String) });
+    expect(error.data).toMatchObject({
+      code: 'CONFLICT',
+      reason: 'USERNAME_TAKEN',
+      httpStatus: 409,
+      requestId: expect.any(String),
+    });
+    const reason: TouchErrorReason | undefined = error.data.reason;
+    expect(reason).toBe('USERNAME_TAKEN');
     expect(error.message).toBe('Username is already taken');
   });
 

@@ -2,12 +2,6 @@ import { z } from 'zod';
 import { idSchema } from './common.ts';
 import { templateBody } from './messages.ts';
 
-/** Why a one-to-one text was refused with 409 (`details.reason`). */
-export const SEND_REFUSALS = {
-  consentWithdrawn: 'SMS_CONSENT_WITHDRAWN',
-  phoneUndeliverable: 'PHONE_UNDELIVERABLE',
-} as const;
-
 export const sendMessageInput = z.object({
   customerId: idSchema,
   /** The text, with the same {{variables}} as the MANUAL template (firstName, lastName, fullName, level). */

@@ -1,3 +1,4 @@
+import { type ErrorReason, REASON } from '@touch-crm/contract';
 import { isDatabaseUnavailable } from '@touch-crm/db';
 
 /** Errors services throw; the transport maps each kind to one status code. */
@@ -16,16 +17,24 @@ export interface FieldIssue {
   message: string;
 }
 
+export interface DomainErrorFacts {
+  /** Which cause of its status this is (packages/contract ERROR_REASONS), for a client to switch on. */
+  reason?: ErrorReason;
+  /** Safe to show to the caller. */
+  details?: Record<string, unknown>;
+}
+
 export class DomainError extends Error {
   readonly kind: DomainErrorKind;
-  /** Safe to show to the caller. */
+  readonly reason?: ErrorReason;
   readonly details?: Record<string, unknown>;
 
-  constructor(kind: DomainErrorKind, message: string, details?: Record<string, unknown>) {
+  constructor(kind: DomainErrorKind, message: string, facts: DomainErrorFacts = {}) {
     super(message);
     this.name = 'DomainError';
     this.kind = kind;
-    this.details = details;
+    this.reason = facts.reason;
+    this.details = facts.details;
   }
 }
 
@@ -49,25 +58,24 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/** A 409: always says which conflict it is. */
 export class ConflictError extends DomainError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('CONFLICT', message, details);
+  constructor(reason: ErrorReason, message: string, details?: Record<string, unknown>) {
+    super('CONFLICT', message, { reason, details });
   }
 }
 
+/** A 403: a missing permission or scope unless another reason is given. */
 export class ForbiddenError extends DomainError {
-  constructor(message = 'You do not have permission to do this') {
-    super('FORBIDDEN', message);
+  constructor(message = 'You do not have permission to do this', reason: ErrorReason = REASON.PERMISSION_DENIED) {
+    super('FORBIDDEN', message, { reason });
   }
 }
-
-/** The reason a signed-in user who must first replace the default password is refused. */
-export const PASSWORD_CHANGE_REQUIRED = 'PASSWORD_CHANGE_REQUIRED';
 
 export class PasswordChangeRequiredError extends DomainError {
   constructor() {
     super('FORBIDDEN', 'Change your password first (POST /auth/change-password)', {
-      reason: PASSWORD_CHANGE_REQUIRED,
+      reason: REASON.PASSWORD_CHANGE_REQUIRED,
     });
   }
 }
@@ -81,8 +89,8 @@ export class UnauthorizedError extends DomainError {
 export class TooManyRequestsError extends DomainError {
   readonly retryAfterSeconds: number;
 
-  constructor(message: string, retryAfterSeconds: number) {
-    super('TOO_MANY_REQUESTS', message, { retryAfterSeconds });
+  constructor(message: string, retryAfterSeconds: number, reason: ErrorReason) {
+    super('TOO_MANY_REQUESTS', message, { reason, details: { retryAfterSeconds } });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
@@ -95,8 +103,8 @@ export class DatabaseUnavailableError extends DomainError {
 
   constructor() {
     super('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
-      reason: 'DATABASE_UNAVAILABLE',
-      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+      reason: REASON.DATABASE_UNAVAILABLE,
+      details: { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
     });
   }
 }

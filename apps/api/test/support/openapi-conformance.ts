@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 type Schema = Record<string, unknown>;
 type MediaTypes = Record<string, { schema?: Schema }>;
 type ResponseObject = { $ref?: string; content?: MediaTypes };
-type Operation = { responses: Record<string, ResponseObject> };
+type Operation = { responses: Record<string, ResponseObject>; 'x-error-reasons'?: Record<string, string[]> };
 export type OpenApiDocument = {
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, Schema>; responses: Record<string, ResponseObject> };
@@ -24,8 +24,9 @@ const JSON_TYPES = new Set(['application/json', 'application/problem+json']);
 
 /**
  * Checks real answers against the served /openapi.json with Ajv (JSON Schema 2020-12, the dialect
- * of OpenAPI 3.1): the status must be documented for the operation, the media type listed, and
- * the body valid against its schema. An answer of no operation (an unknown path) must be a problem.
+ * of OpenAPI 3.1): the status must be documented for the operation, the media type listed, the
+ * body valid against its schema, and a problem's `reason` one the operation lists for the status
+ * (`x-error-reasons`). An answer of no operation (an unknown path) must be a problem.
  */
 export function createConformanceChecker(document: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -69,9 +70,14 @@ export function createConformanceChecker(document: OpenApiDocument) {
       });
     }
     const operation = `${recorded.method.toUpperCase()} ${match.template}`;
-    const documented = document.paths[match.template]?.[method]?.responses[String(recorded.status)];
+    const documentedOperation = document.paths[match.template]?.[method];
+    const documented = documentedOperation?.responses[String(recorded.status)];
     if (!documented)
       return { operation, status: recorded.status, problem: `status ${recorded.status} is not documented` };
+    const reason = (recorded.body as { reason?: unknown } | undefined)?.reason;
+    const reasons = documentedOperation?.['x-error-reasons']?.[String(recorded.status)] ?? [];
+    if (reason !== undefined && !reasons.includes(reason as string))
+      return { operation, status: recorded.status, problem: `reason ${String(reason)} is not documented` };
     return check(operation, recorded, resolve(documented));
   };
 

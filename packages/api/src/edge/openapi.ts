@@ -1,4 +1,5 @@
-type Operation = { parameters?: unknown[]; responses?: Record<string, unknown> };
+type Response = { headers?: Record<string, unknown> };
+type Operation = { parameters?: unknown[]; security?: unknown[]; responses?: Record<string, Response> };
 type OperationsDocument = { paths?: Record<string, Record<string, Operation>> };
 
 const IDEMPOTENCY_KEY_PARAMETER = {
@@ -12,20 +13,23 @@ const IDEMPOTENCY_KEY_PARAMETER = {
 };
 
 /**
- * Every POST of the document takes `Idempotency-Key`, and can answer 409 (the first request with
- * the key still runs) and 422 (the key was used with another request).
+ * Every protected POST of the document takes `Idempotency-Key` (an anonymous one has no principal
+ * to key it to, so the server ignores it there): its success answers may be replays
+ * (`Idempotent-Replayed`), and it can answer 409 (the first request with the key still runs) and
+ * 422 (the key was used with another request); openapi-problems describes both.
  */
 export function documentIdempotency(document: OperationsDocument) {
   for (const path of Object.values(document.paths ?? {})) {
     const operation = path.post;
-    if (!operation) continue;
+    if (!operation?.security?.length) continue;
     operation.parameters = [...(operation.parameters ?? []), IDEMPOTENCY_KEY_PARAMETER];
-    operation.responses = {
-      ...operation.responses,
-      409: operation.responses?.['409'] ?? {
-        description: 'IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still running',
-      },
-      422: { description: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with a different request' },
-    };
+    const responses = operation.responses ?? {};
+    for (const [status, response] of Object.entries(responses))
+      if (Number(status) < 400)
+        response.headers = {
+          ...response.headers,
+          'Idempotent-Replayed': { $ref: '#/components/headers/Idempotent-Replayed' },
+        };
+    operation.responses = { ...responses, 409: responses['409'] ?? {}, 422: {} };
   }
 }

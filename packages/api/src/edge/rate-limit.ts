@@ -1,4 +1,5 @@
 import type { Config } from '@touch-crm/config';
+import { REASON } from '@touch-crm/contract';
 import { serializeList } from 'structured-headers';
 import { EdgeError } from '../http-error.ts';
 import { REST_PREFIX } from '../openapi-document.ts';
@@ -101,8 +102,12 @@ export async function checkRateLimits(
   const names = exceeded.map((policy) => `${policy.name} (${policy.quota} per ${config.RATE_LIMIT_WINDOW} s)`);
   return {
     headers,
-    refusal: new EdgeError(429, 'TOO_MANY_REQUESTS', `Rate limit exceeded: ${names.join(', ')}`, {
-      'Retry-After': String(retryAfter),
-    }),
+    refusal: new EdgeError(
+      429,
+      'TOO_MANY_REQUESTS',
+      `Rate limit exceeded: ${names.join(', ')}`,
+      { 'Retry-After': String(retryAfter) },
+      REASON.RATE_LIMITED,
+    ),
   };
 }

@@ -1,3 +1,4 @@
+import { REASON } from '@touch-crm/contract';
 import { TooManyRequestsError } from '@touch-crm/services';
 import type { Logger } from '../context.ts';
 
@@ -26,9 +27,14 @@ export class ExportSlots {
       throw new TooManyRequestsError(
         `You already have ${mine} exports running; wait for one to finish`,
         RETRY_AFTER_SECONDS,
+        REASON.EXPORTS_BUSY,
       );
     if (this.#running >= this.#perProcess)
-      throw new TooManyRequestsError('Too many exports are running; try again shortly', RETRY_AFTER_SECONDS);
+      throw new TooManyRequestsError(
+        'Too many exports are running; try again shortly',
+        RETRY_AFTER_SECONDS,
+        REASON.EXPORTS_BUSY,
+      );
     this.#running += 1;
     this.#byUser.set(userId, mine + 1);
     let released = false;

@@ -5,6 +5,7 @@ import {
   createCampaignInput,
   idSchema,
   listCampaignsInput,
+  REASON,
   updateCampaignInput,
 } from '@touch-crm/contract';
 import {
@@ -24,6 +25,8 @@ export const campaignsRouter = router({
   create: permissionProcedure('campaigns:create')
     .meta(
       rest('POST', '/campaigns', 'campaigns', 'Create an SMS campaign (DRAFT, or SCHEDULED with scheduledAt)', {
+        description:
+          'Creates an SMS campaign: an `audience` (customers by level, status, RFM segment …), the message (default: the CAMPAIGN template) and optionally a promotion every recipient gets. DRAFT until executed, or SCHEDULED when `scheduledAt` is given (the worker executes it then). Needs `campaigns:create`.',
         successStatus: 201,
       }),
     )
@@ -32,7 +35,12 @@ export const campaignsRouter = router({
     .mutation(({ ctx, input }) => createCampaign(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('campaigns:read')
-    .meta(rest('GET', '/campaigns', 'campaigns', 'List campaigns with their message counts (status; paginated)'))
+    .meta(
+      rest('GET', '/campaigns', 'campaigns', 'List campaigns with their message counts (status; paginated)', {
+        description:
+          'Campaigns with their message counts, filtered by status, newest first, paginated. Needs `campaigns:read`.',
+      }),
+    )
     .input(listCampaignsInput)
     .output(campaignPage)
     .query(({ ctx, input }) => listCampaigns(ctx.deps, input)),
@@ -44,6 +52,10 @@ export const campaignsRouter = router({
         '/campaigns/{id}',
         'campaigns',
         'Get a campaign with counts: audience, queued, sent, failed, skipped',
+        {
+          description:
+            'One campaign with its counts: audience, queued, sent, delivered, undelivered, failed, skipped. Needs `campaigns:read`.',
+        },
       ),
     )
     .input(z.object({ id: idSchema }))
@@ -51,7 +63,13 @@ export const campaignsRouter = router({
     .query(({ ctx, input }) => getCampaign(ctx.deps, input.id)),
 
   update: permissionProcedure('campaigns:update')
-    .meta(rest('PUT', '/campaigns/{id}', 'campaigns', 'Edit a campaign while it is DRAFT or SCHEDULED (409 after)'))
+    .meta(
+      rest('PUT', '/campaigns/{id}', 'campaigns', 'Edit a campaign while it is DRAFT or SCHEDULED (409 after)', {
+        description:
+          'Changes the given fields of a DRAFT or SCHEDULED campaign; once it runs, has run or is cancelled it is a 409 CAMPAIGN_NOT_EDITABLE. Needs `campaigns:update`.',
+        errors: { 409: [REASON.CAMPAIGN_NOT_EDITABLE] },
+      }),
+    )
     .input(updateCampaignInput)
     .output(campaignSchema)
     .mutation(({ ctx, input }) => updateCampaign(ctx.deps, ctx.caller, input)),
@@ -63,6 +81,10 @@ export const campaignsRouter = router({
         '/campaigns/{id}/preview',
         'campaigns',
         'Audience size now and a sample of rendered messages; sends nothing',
+        {
+          description:
+            'The audience size now and a sample of the messages as they would be rendered; sends and changes nothing. Needs `campaigns:read`.',
+        },
       ),
     )
     .input(z.object({ id: idSchema }))
@@ -71,7 +93,17 @@ export const campaignsRouter = router({
 
   cancel: permissionProcedure('campaigns:update')
     .meta(
-      rest('POST', '/campaigns/{id}/cancel', 'campaigns', 'Cancel a campaign; its messages not yet sent are cancelled'),
+      rest(
+        'POST',
+        '/campaigns/{id}/cancel',
+        'campaigns',
+        'Cancel a campaign; its messages not yet sent are cancelled',
+        {
+          description:
+            'Cancels a campaign; its messages not yet sent are cancelled. A COMPLETED campaign cannot be cancelled (409 CAMPAIGN_NOT_CANCELLABLE); cancelling a cancelled one changes nothing. Needs `campaigns:update`.',
+          errors: { 409: [REASON.CAMPAIGN_NOT_CANCELLABLE] },
+        },
+      ),
     )
     .input(z.object({ id: idSchema }))
     .output(campaignSchema)
@@ -84,6 +116,11 @@ export const campaignsRouter = router({
         '/campaigns/{id}/execute',
         'campaigns',
         'Queue one SMS per audience member and assign the promotion, in one transaction. Idempotent: a second call sends nothing',
+        {
+          description:
+            "Queues one SMS per audience member (consent and quiet hours respected) and assigns the campaign's promotion, in one transaction. Idempotent: a second call sends nothing. A cancelled campaign is a 409 CAMPAIGN_CANCELLED, one whose promotion has closed a 409 PROMOTION_UNAVAILABLE. Has its own lower rate limit (`campaign-execute`). Needs `campaigns:execute`.",
+          errors: { 409: [REASON.CAMPAIGN_CANCELLED, REASON.PROMOTION_UNAVAILABLE] },
+        },
       ),
     )
     .input(z.object({ id: idSchema }))

@@ -8,7 +8,7 @@ export const eventsRouter = router({
     .meta(
       rest('GET', '/events', 'events', 'The domain events after a cursor, as webhooks carry them (events:read)', {
         description:
-          "The pull alternative to webhooks, and the way to replay what a failed endpoint missed: pass the answer's `nextCursor` as `after` to read on. `types` filters by type (`order.placed`), resource (`customer.*`) or `*`. Events appear once every transaction older than theirs has finished, in the order of their transactions; `events:read_own` shows only events of own customers.",
+          "The domain events the server records (the payloads webhooks carry), after a cursor and in commit order: the pull alternative to webhooks and the way to replay what a failed endpoint missed. Pass the answer's `nextCursor` as `after` to read on; `types` filters by type (`order.placed`), resource (`customer.*`) or `*`. An event appears once every transaction older than it has finished, so a reader never skips one. `events:read_all` sees every event, `events:read_own` those of own customers.",
       }),
     )
     .input(listEventsInput)

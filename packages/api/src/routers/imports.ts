@@ -9,8 +9,8 @@ export const importsRouter = router({
     .meta(
       rest('GET', '/imports/{id}', 'customers', 'Progress of a CSV import and its row errors (paginated)', {
         description:
-          'Counters (rowsRead, created, updated, unchanged, failed), status and a page of the per-row errors ' +
-          '(`page`, `pageSize` up to 1000). Visible to the user who uploaded it and to administrators.',
+          'Progress of a CSV import started with `POST /customers/import`: status, counters (rowsRead, created, updated, unchanged, failed) and a page of per-row errors (`page`, `pageSize` up to 1000). Visible to the user who uploaded it and to administrators; anyone else gets 404.',
+        access: 'authed',
       }),
     )
     .input(getImportInput)

@@ -6,7 +6,12 @@ import { permissionProcedure, router } from '../trpc.ts';
 
 export const jobsRouter = router({
   list: permissionProcedure('jobs:read')
-    .meta(rest('GET', '/jobs', 'jobs', 'Background jobs: schedule (cron, time zone), last run and its outcome'))
+    .meta(
+      rest('GET', '/jobs', 'jobs', 'Background jobs: schedule (cron, time zone), last run and its outcome', {
+        description:
+          'Every background job the worker runs (RFM scoring, birthday messages, recurring tasks, pruning …): its schedule (cron and time zone) and the outcome of its last run. Needs `jobs:read` (administrators).',
+      }),
+    )
     .input(z.void())
     .output(z.array(jobInfoSchema))
     .query(({ ctx }) => listJobs(ctx.deps)),
@@ -19,6 +24,8 @@ export const jobsRouter = router({
         'jobs',
         'Run a job now: queued for the worker, which picks it up within seconds',
         {
+          description:
+            'Queues a run of a job now, outside its schedule; the worker picks it up within seconds (202). An unknown job name is a 404. Follow it in `GET /jobs`. Needs `jobs:run` (administrators).',
           successStatus: 202,
         },
       ),

@@ -7,6 +7,7 @@ import {
   listPromotionsInput,
   promotionPage,
   promotionSchema,
+  REASON,
   updatePromotionInput,
 } from '@touch-crm/contract';
 import {
@@ -25,7 +26,10 @@ export const promotionsRouter = router({
   create: permissionProcedure('promotions:create')
     .meta(
       rest('POST', '/promotions', 'promotions', 'Create a promotion, validated per conditionType', {
+        description:
+          'Creates a promotion: a discount with a condition type (MANUAL, FIRST_PURCHASE, MIN_PURCHASE, REFERRAL …) whose own fields are validated (a 400 names each), an optional code (unique, 409 PROMOTION_CODE_TAKEN) and a validity window. Needs `promotions:create`.',
         successStatus: 201,
+        errors: { 409: [REASON.PROMOTION_CODE_TAKEN] },
       }),
     )
     .input(createPromotionInput)
@@ -33,19 +37,34 @@ export const promotionsRouter = router({
     .mutation(({ ctx, input }) => createPromotion(ctx.deps, ctx.caller, input)),
 
   list: permissionProcedure('promotions:read')
-    .meta(rest('GET', '/promotions', 'promotions', 'List promotions (active, conditionType; paginated)'))
+    .meta(
+      rest('GET', '/promotions', 'promotions', 'List promotions (active, conditionType; paginated)', {
+        description:
+          'Promotions, filtered by active flag and condition type, sorted, with page or cursor pagination and `updatedAfter`. Needs `promotions:read`.',
+      }),
+    )
     .input(listPromotionsInput)
     .output(promotionPage)
     .query(({ ctx, input }) => listPromotions(ctx.deps, input)),
 
   get: permissionProcedure('promotions:read')
-    .meta(rest('GET', '/promotions/{id}', 'promotions', 'Get a promotion'))
+    .meta(
+      rest('GET', '/promotions/{id}', 'promotions', 'Get a promotion', {
+        description: 'One promotion with its condition, discount and validity. Needs `promotions:read`.',
+      }),
+    )
     .input(z.object({ id: idSchema }))
     .output(promotionSchema)
     .query(({ ctx, input }) => getPromotion(ctx.deps, input.id)),
 
   update: permissionProcedure('promotions:update')
-    .meta(rest('PUT', '/promotions/{id}', 'promotions', 'Update the given fields; the result is validated as a whole'))
+    .meta(
+      rest('PUT', '/promotions/{id}', 'promotions', 'Update the given fields; the result is validated as a whole', {
+        description:
+          'Changes the given fields; the result is validated as a whole against its condition type. A new code must be unique (409 PROMOTION_CODE_TAKEN). Needs `promotions:update`.',
+        errors: { 409: [REASON.PROMOTION_CODE_TAKEN] },
+      }),
+    )
     .input(updatePromotionInput)
     .output(promotionSchema)
     .mutation(({ ctx, input }) => updatePromotion(ctx.deps, ctx.caller, input)),
@@ -57,6 +76,10 @@ export const promotionsRouter = router({
         '/promotions/{id}',
         'promotions',
         'Delete a promotion, or deactivate it once it was ever assigned',
+        {
+          description:
+            "Deletes a promotion never assigned, or deactivates one that was, so customers' histories stay whole (the answer says which). Needs `promotions:delete`.",
+        },
       ),
     )
     .input(z.object({ id: idSchema }))
@@ -67,9 +90,8 @@ export const promotionsRouter = router({
     .meta(
       rest('POST', '/promotions/{id}/assign', 'promotions', 'Assign to 1–1000 customers; idempotent', {
         description:
-          'One statement. Customers who already hold it, or are unknown, deleted or outside your scope are listed ' +
-          'in `skipped` with a reason. MANUAL promotions need `promotions:assign_manual`, every other condition ' +
-          'type `promotions:assign_any` (403). 409 when the promotion is inactive, not started or ended.',
+          "Assigns an open promotion to 1–1000 customers in one statement; idempotent. Customers who already hold it, or are unknown, deleted or outside the caller's scope are listed in `skipped` with a reason. MANUAL promotions need `promotions:assign_manual`, every other condition type `promotions:assign_any` (403 PERMISSION_DENIED). An inactive, not yet started or ended promotion is a 409 PROMOTION_UNAVAILABLE. Needs `promotions:assign` (`_own`: own customers).",
+        errors: { 409: [REASON.PROMOTION_UNAVAILABLE] },
       }),
     )
     .input(assignPromotionInput)

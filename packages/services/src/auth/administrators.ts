@@ -1,4 +1,4 @@
-import type { PermissionKey } from '@touch-crm/contract';
+import { type PermissionKey, REASON } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import { ConflictError } from '../errors.ts';
@@ -33,6 +33,7 @@ export async function assertUserAdministratorRemains(tx: Executor): Promise<void
     ) as remains`);
   if (!row?.remains)
     throw new ConflictError(
+      REASON.LAST_ADMIN,
       `Refused: afterwards no active user could manage users and roles (${USER_ADMINISTRATION.join(' and ')}). ` +
         'Give another active user a role with both permissions first.',
       { required: [...USER_ADMINISTRATION] },

@@ -8,6 +8,7 @@ import {
   type ListApiKeysInput,
   type Page,
   type PermissionKey,
+  REASON,
   type RevokedApiKey,
 } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
@@ -86,7 +87,8 @@ function keyPermissions(creator: AuthUser, named: readonly string[] | undefined)
   const beyond = wanted.filter((key) => !creator.permissions.has(key));
   if (beyond.length)
     throw new DomainError('FORBIDDEN', `A key cannot hold permissions you do not have: ${beyond.join(', ')}`, {
-      permissions: beyond,
+      reason: REASON.API_KEY_PERMISSIONS_EXCEED_CREATOR,
+      details: { permissions: beyond },
     });
   return wanted;
 }
@@ -101,7 +103,8 @@ export async function createApiKey(
   input: CreateApiKeyInput,
 ): Promise<ApiKeyWithSecret> {
   const { user: creator } = caller;
-  if (creator.apiKeyId) throw new ForbiddenError('An API key cannot create API keys; sign in to create one');
+  if (creator.apiKeyId)
+    throw new ForbiddenError('An API key cannot create API keys; sign in to create one', REASON.API_KEY_NOT_ALLOWED);
   const permissions = keyPermissions(creator, input.permissions);
   const now = deps.now();
   const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;

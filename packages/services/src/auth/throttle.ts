@@ -1,3 +1,4 @@
+import { REASON } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.ts';
@@ -44,7 +45,12 @@ export async function reservePasswordAttempt(deps: ServiceDeps, input: { usernam
     const waitUser = await blockedFor(deps, tx, 'username', username, config.LOGIN_MAX_FAILURES_PER_USER);
     const waitIp = await blockedFor(deps, tx, 'ip', input.ip, config.LOGIN_MAX_FAILURES_PER_IP);
     const wait = Math.max(waitUser, waitIp);
-    if (wait > 0) throw new TooManyRequestsError('Too many failed password attempts; try again later', wait);
+    if (wait > 0)
+      throw new TooManyRequestsError(
+        'Too many failed password attempts; try again later',
+        wait,
+        REASON.LOGIN_THROTTLED,
+      );
     await tx.insert(schema.loginFailures).values({ username, ip: input.ip, failedAt: deps.now() });
   });
 }

@@ -1,10 +1,11 @@
-import type {
-  ChangePasswordInput,
-  ListUsersInput,
-  Page,
-  RegisterInput,
-  UpdateUserInput,
-  User,
+import {
+  type ChangePasswordInput,
+  type ListUsersInput,
+  type Page,
+  REASON,
+  type RegisterInput,
+  type UpdateUserInput,
+  type User,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
@@ -79,8 +80,10 @@ async function assertRoleExists(executor: Executor, roleId: string) {
 }
 
 function uniqueUserConflict(error: unknown): never {
-  if (isUniqueViolation(error, 'users_username_lower_key')) throw new ConflictError('Username is already taken');
-  if (isUniqueViolation(error, 'users_email_lower_key')) throw new ConflictError('Email is already in use');
+  if (isUniqueViolation(error, 'users_username_lower_key'))
+    throw new ConflictError(REASON.USERNAME_TAKEN, 'Username is already taken');
+  if (isUniqueViolation(error, 'users_email_lower_key'))
+    throw new ConflictError(REASON.EMAIL_TAKEN, 'Email is already in use');
   throw error;
 }
 
@@ -218,7 +221,11 @@ export async function changePassword(
   input: ChangePasswordInput & { ip: string },
 ): Promise<void> {
   const { user } = caller;
-  if (user.apiKeyId) throw new ForbiddenError("An API key cannot change its creator's password; sign in to change it");
+  if (user.apiKeyId)
+    throw new ForbiddenError(
+      "An API key cannot change its creator's password; sign in to change it",
+      REASON.API_KEY_NOT_ALLOWED,
+    );
   if (input.newPassword.toLowerCase() === user.username.toLowerCase())
     throw ValidationError.field('newPassword', 'must not equal the username');
   if (input.newPassword === input.currentPassword)

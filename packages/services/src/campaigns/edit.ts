@@ -1,4 +1,4 @@
-import type { Campaign, CreateCampaignInput, UpdateCampaignInput } from '@touch-crm/contract';
+import { type Campaign, type CreateCampaignInput, REASON, type UpdateCampaignInput } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
 import { actorOf, type Caller } from '../actor.ts';
@@ -105,7 +105,7 @@ export async function updateCampaign(deps: ServiceDeps, caller: Caller, input: U
   await deps.db.transaction(async (tx) => {
     const before = await lockCampaign(tx, input.id);
     if (before.status !== 'DRAFT' && before.status !== 'SCHEDULED')
-      throw new ConflictError(`A ${before.status} campaign can no longer be edited`);
+      throw new ConflictError(REASON.CAMPAIGN_NOT_EDITABLE, `A ${before.status} campaign can no longer be edited`);
     const promotionId = input.promotionId === undefined ? before.promotionId : input.promotionId;
     if (input.promotionId) await checkPromotion(tx, input.promotionId, now);
     const message = checkMessage(input.message ?? before.message, Boolean(promotionId));
@@ -151,7 +151,8 @@ export async function cancelCampaign(deps: ServiceDeps, caller: Caller, { id }: 
   await deps.db.transaction(async (tx) => {
     const before = await lockCampaign(tx, id);
     if (before.status === 'CANCELLED') return;
-    if (before.status === 'COMPLETED') throw new ConflictError('A completed campaign cannot be cancelled');
+    if (before.status === 'COMPLETED')
+      throw new ConflictError(REASON.CAMPAIGN_NOT_CANCELLABLE, 'A completed campaign cannot be cancelled');
     await tx
       .update(campaigns)
       .set({ status: 'CANCELLED', cancelledAt: now, updatedAt: now })

@@ -1,4 +1,4 @@
-import type { Campaign } from '@touch-crm/contract';
+import { type Campaign, REASON } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { eq, sql } from 'drizzle-orm';
 import { type Actor, actorOf, type Caller, jobCaller } from '../actor.ts';
@@ -38,10 +38,11 @@ export async function executeCampaign(
   const executed = await deps.db.transaction(async (tx) => {
     const row = await lockCampaign(tx, id);
     if (row.status === 'RUNNING' || row.status === 'COMPLETED') return false;
-    if (row.status === 'CANCELLED') throw new ConflictError('The campaign was cancelled');
+    if (row.status === 'CANCELLED') throw new ConflictError(REASON.CAMPAIGN_CANCELLED, 'The campaign was cancelled');
     if (options.onlyIfDue && (row.status !== 'SCHEDULED' || !row.scheduledAt || row.scheduledAt > now)) return false;
     const promotion = row.promotionId ? await promotionFacts(tx, row.promotionId, now) : undefined;
-    if (row.promotionId && !promotion?.open) throw new ConflictError("The campaign's promotion is no longer active");
+    if (row.promotionId && !promotion?.open)
+      throw new ConflictError(REASON.PROMOTION_UNAVAILABLE, "The campaign's promotion is no longer active");
     const audience = row.audience;
     const queued = await queueMessages(deps, tx, {
       type: 'CAMPAIGN',

@@ -1,4 +1,10 @@
-import type { CreateCustomerInput, CustomerDetail, DeleteResult, UpdateCustomerInput } from '@touch-crm/contract';
+import {
+  type CreateCustomerInput,
+  type CustomerDetail,
+  type DeleteResult,
+  REASON,
+  type UpdateCustomerInput,
+} from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, eq } from 'drizzle-orm';
 import { type AuthUser, type UserCaller, userActor } from '../actor.ts';
@@ -67,6 +73,7 @@ async function phoneConflict(deps: ServiceDeps, user: AuthUser, phone: string, e
         .where(and(eq(customers.phone, phone), liveCustomer, scopeWhere(readScope, 'customers')))
     : [];
   throw new ConflictError(
+    REASON.PHONE_TAKEN,
     'A customer with this phone number already exists',
     existing ? { existingCustomerId: existing.id } : undefined,
   );

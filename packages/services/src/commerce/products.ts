@@ -1,10 +1,11 @@
-import type {
-  CreateProductInput,
-  DeleteResult,
-  ListProductsInput,
-  Product,
-  SyncPage,
-  UpdateProductInput,
+import {
+  type CreateProductInput,
+  type DeleteResult,
+  type ListProductsInput,
+  type Product,
+  REASON,
+  type SyncPage,
+  type UpdateProductInput,
 } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, eq, ilike, or, type SQL } from 'drizzle-orm';
@@ -34,7 +35,7 @@ function toProduct(row: typeof products.$inferSelect): Product {
 
 function skuTaken(error: unknown): never {
   if (isUniqueViolation(error, 'products_sku_unique'))
-    throw new ConflictError('A product with this SKU already exists');
+    throw new ConflictError(REASON.SKU_TAKEN, 'A product with this SKU already exists');
   throw error;
 }
 

@@ -6,6 +6,7 @@ import {
   type ListPromotionsInput,
   type Promotion,
   promotionRuleIssues,
+  REASON,
   type SyncPage,
   type UpdatePromotionInput,
 } from '@touch-crm/contract';
@@ -68,7 +69,7 @@ const openAt = (now: Date) =>
 
 function codeTaken(error: unknown): never {
   if (isUniqueViolation(error, 'promotions_code_unique'))
-    throw new ConflictError('A promotion with this code already exists');
+    throw new ConflictError(REASON.PROMOTION_CODE_TAKEN, 'A promotion with this code already exists');
   throw error;
 }
 
@@ -242,7 +243,8 @@ export async function assignPromotion(
           ? 'You may assign only MANUAL promotions'
           : 'You may not assign promotions',
       );
-    if (!promotion.open) throw new ConflictError('The promotion is inactive, not started or ended');
+    if (!promotion.open)
+      throw new ConflictError(REASON.PROMOTION_UNAVAILABLE, 'The promotion is inactive, not started or ended');
     return assignToCustomers({ tx, jobs: deps.jobs }, userActor(user), scope, input.id, input.customerIds, now);
   });
 }

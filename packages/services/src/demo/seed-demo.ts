@@ -1,4 +1,4 @@
-import { ROLE_NAMES } from '@touch-crm/contract';
+import { REASON, ROLE_NAMES } from '@touch-crm/contract';
 import { roleIdsByName, schema } from '@touch-crm/db';
 import { generateDataset } from '@touch-crm/db/dataset';
 import { eq, sql } from 'drizzle-orm';
@@ -32,12 +32,14 @@ export async function seedDemoData(
   options: { customers: number; progress?: (step: string) => void },
 ): Promise<DemoResult> {
   const progress = options.progress ?? (() => {});
-  if (deps.config.NODE_ENV === 'production') throw new ForbiddenError('Demo data is refused when NODE_ENV=production');
+  if (deps.config.NODE_ENV === 'production')
+    throw new ForbiddenError('Demo data is refused when NODE_ENV=production', REASON.DEMO_DATA_REFUSED);
   const [existing] = await deps.db
     .select({ id: schema.users.id })
     .from(schema.users)
     .where(eq(schema.users.username, DEMO_USERS[0].username));
-  if (existing) throw new ConflictError('Demo data is already there (user demo.manager exists)');
+  if (existing)
+    throw new ConflictError(REASON.DEMO_DATA_PRESENT, 'Demo data is already there (user demo.manager exists)');
 
   const roles = await roleIdsByName(deps.db);
   const passwordHash = await hashPassword(DEMO_PASSWORD);

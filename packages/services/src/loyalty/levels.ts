@@ -1,4 +1,4 @@
-import type { CustomerLevel, UpdateCustomerLevelInput } from '@touch-crm/contract';
+import { type CustomerLevel, REASON, type UpdateCustomerLevelInput } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { asc, eq } from 'drizzle-orm';
 import { actorOf, type Caller } from '../actor.ts';
@@ -66,7 +66,7 @@ export async function updateCustomerLevel(
       return level;
     })
     .catch((error: unknown) => {
-      if (isUniqueViolation(error)) throw new ConflictError('Another level has this name');
+      if (isUniqueViolation(error)) throw new ConflictError(REASON.LEVEL_NAME_TAKEN, 'Another level has this name');
       throw error;
     });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Message, SEND_REFUSALS, type SendMessageInput } from '@touch-crm/contract';
+import { type Message, REASON, type SendMessageInput } from '@touch-crm/contract';
 import { sql } from 'drizzle-orm';
 import { type Caller, jobCaller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -29,13 +29,9 @@ export async function sendMessage(deps: ServiceDeps, { scope }: Caller, input: S
        for no key update`);
     if (!customer) throw new NotFoundError('Customer');
     if (!customer.sms_opt_in)
-      throw new ConflictError('The customer has withdrawn consent to SMS', {
-        reason: SEND_REFUSALS.consentWithdrawn,
-      });
+      throw new ConflictError(REASON.SMS_CONSENT_WITHDRAWN, 'The customer has withdrawn consent to SMS');
     if (type === 'MANUAL_MARKETING' && customer.undeliverable)
-      throw new ConflictError('The carrier says this phone cannot receive SMS', {
-        reason: SEND_REFUSALS.phoneUndeliverable,
-      });
+      throw new ConflictError(REASON.PHONE_UNDELIVERABLE, 'The carrier says this phone cannot receive SMS');
     const queued = await queueMessages(deps, tx, {
       type,
       recipients: sql`

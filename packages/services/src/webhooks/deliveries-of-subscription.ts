@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ListWebhookDeliveriesInput, Page, RedeliverWebhookInput, WebhookDelivery } from '@touch-crm/contract';
+import {
+  type ListWebhookDeliveriesInput,
+  type Page,
+  REASON,
+  type RedeliverWebhookInput,
+  type WebhookDelivery,
+} from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Caller } from '../actor.ts';
@@ -74,9 +80,10 @@ export async function redeliverWebhookDelivery(
       .where(and(eq(webhookDeliveries.id, input.deliveryId), eq(webhookDeliveries.webhookId, input.id)))
       .for('update');
     if (!delivery) throw new NotFoundError('Delivery');
-    if (delivery.status === 'PENDING') throw new ConflictError('The delivery is still pending');
+    if (delivery.status === 'PENDING')
+      throw new ConflictError(REASON.WEBHOOK_DELIVERY_PENDING, 'The delivery is still pending');
     if (!webhook.isActive && delivery.eventId !== null)
-      throw new ConflictError('The webhook is inactive: activate it first', {
+      throw new ConflictError(REASON.WEBHOOK_INACTIVE, 'The webhook is inactive: activate it first', {
         disabledReason: webhook.disabledReason,
       });
     const row = theRow(

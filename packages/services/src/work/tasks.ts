@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { CreateTaskInput, SetTaskStatusInput, Task, TaskStatus, UpdateTaskInput } from '@touch-crm/contract';
+import {
+  type CreateTaskInput,
+  REASON,
+  type SetTaskStatusInput,
+  type Task,
+  type TaskStatus,
+  type UpdateTaskInput,
+} from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, eq } from 'drizzle-orm';
 import { type AuthUser, type UserCaller, userActor } from '../actor.ts';
@@ -198,7 +205,10 @@ export async function updateTask(deps: ServiceDeps, caller: UserCaller, input: U
     })
     .catch((error: unknown) => {
       if (isUniqueViolation(error, SERIES_CONSTRAINT))
-        throw new ConflictError('Another task of this series is already due at that moment');
+        throw new ConflictError(
+          REASON.TASK_SERIES_SLOT_TAKEN,
+          'Another task of this series is already due at that moment',
+        );
       throw error;
     });
 }
@@ -226,7 +236,11 @@ export async function setTaskStatus(deps: ServiceDeps, caller: UserCaller, input
     if (!reopening && !TASK_TRANSITIONS[from].includes(to)) {
       const allowed = CLOSED.includes(from) ? ['TODO (with reopen: true)'] : TASK_TRANSITIONS[from];
       const hint = CLOSED.includes(from) && to === 'TODO' ? '; send reopen: true to reopen it' : '';
-      throw new ConflictError(`A ${from} task cannot move to ${to}${hint}`, { from, to, allowed });
+      throw new ConflictError(REASON.TASK_TRANSITION_NOT_ALLOWED, `A ${from} task cannot move to ${to}${hint}`, {
+        from,
+        to,
+        allowed,
+      });
     }
     const completedAt = CLOSED.includes(to) ? now : null;
     const row = theRow(

@@ -1,4 +1,4 @@
-import type { CancelOrderInput, CustomerPromotion, OrderDetail } from '@touch-crm/contract';
+import { type CancelOrderInput, type CustomerPromotion, type OrderDetail, REASON } from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { type Actor, type AuthUser, type UserCaller, userActor } from '../../actor.ts';
@@ -26,7 +26,8 @@ async function lockOrderToCancel(tx: Transaction, scope: Scope, id: string): Pro
     .for('no key update');
   const [order] = await tx.select().from(orders).where(eq(orders.id, id)).for('update');
   const before = order as OrderRow;
-  if (before.status === 'CANCELLED') throw new ConflictError('The order is already cancelled');
+  if (before.status === 'CANCELLED')
+    throw new ConflictError(REASON.ORDER_ALREADY_CANCELLED, 'The order is already cancelled');
   return before;
 }
 

@@ -1,4 +1,4 @@
-import type { CreateOrderInput, PlacedOrder } from '@touch-crm/contract';
+import { type CreateOrderInput, type ErrorReason, type PlacedOrder, REASON } from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
 import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
@@ -51,16 +51,20 @@ async function priceItems(tx: Transaction, items: CreateOrderInput['items']) {
 }
 
 /** Why a promotion the order asked for cannot be redeemed, for a useful 409. */
-async function unavailableReason(tx: Transaction, customerId: string, target: SQL): Promise<string> {
+async function unavailable(tx: Transaction, customerId: string, target: SQL): Promise<ConflictError> {
   const [held] = await tx
     .select({ status: customerPromotions.status })
     .from(customerPromotions)
     .innerJoin(promotions, eq(promotions.id, customerPromotions.promotionId))
     .where(and(eq(customerPromotions.customerId, customerId), target));
-  if (!held) return 'The promotion is not assigned to this customer';
-  if (held.status === 'REDEEMED') return 'The promotion has already been used';
-  if (held.status === 'REVOKED') return 'The promotion was revoked';
-  return 'The promotion has expired or is no longer active';
+  const [reason, message]: [ErrorReason, string] = !held
+    ? [REASON.PROMOTION_NOT_ASSIGNED, 'The promotion is not assigned to this customer']
+    : held.status === 'REDEEMED'
+      ? [REASON.PROMOTION_ALREADY_REDEEMED, 'The promotion has already been used']
+      : held.status === 'REVOKED'
+        ? [REASON.PROMOTION_UNAVAILABLE, 'The promotion was revoked']
+        : [REASON.PROMOTION_UNAVAILABLE, 'The promotion has expired or is no longer active'];
+  return new ConflictError(reason, message);
 }
 
 /**
@@ -89,7 +93,7 @@ async function redeem(tx: Transaction, customerId: string, input: CreateOrderInp
       discountType: promotions.discountType,
       discountValue: promotions.discountValue,
     });
-  if (!redeemed) throw new ConflictError(await unavailableReason(tx, customerId, target));
+  if (!redeemed) throw await unavailable(tx, customerId, target);
   return redeemed;
 }
 

@@ -4,7 +4,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type Actor, authUserOf, userActor } from '../../actor.ts';
 import { loadSessionUser } from '../../auth/session.ts';
 import type { ServiceDeps } from '../../deps.ts';
-import { DomainError, ValidationError } from '../../errors.ts';
+import { DomainError, ForbiddenError, ValidationError } from '../../errors.ts';
 import { at } from '../../lib/sql.ts';
 import { resolveScope } from '../../scope.ts';
 import { csvRecords, detectDelimiter } from '../csv-reader.ts';
@@ -44,7 +44,7 @@ async function loadImporter(deps: ServiceDeps, userId: string, operator?: { acto
   const row = await loadSessionUser(deps, userId);
   const permissions = row ? authUserOf(row).permissions : new Set<PermissionKey>();
   if (!row?.is_active || !permissions.has('customers:import'))
-    throw new DomainError('FORBIDDEN', 'the importing user is deactivated or may no longer import customers');
+    throw new ForbiddenError('the importing user is deactivated or may no longer import customers');
   return {
     id: userId,
     actor: userActor({ id: userId }),
