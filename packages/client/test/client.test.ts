@@ -17,13 +17,15 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 export const sameProblem: Equal<TouchProblem, Problem> = true;
 export const sameErrorData: Equal<TouchErrorData, TrpcErrorData> = true;
 
+/** Named keys only: a free-form map (`Record<string, unknown>`, a job's payload) is typed as one. */
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: 0 } & string;
 /** Paths of the input fields typed `unknown`, as a coercing schema without an input type makes them. */
 type UnknownFields<T, Path extends string = ''> = unknown extends T
   ? Path
   : T extends readonly (infer Item)[]
     ? UnknownFields<Item, `${Path}[]`>
     : T extends object
-      ? { [K in keyof T & string]-?: UnknownFields<T[K], `${Path}.${K}`> }[keyof T & string]
+      ? { [K in NamedKeys<T>]-?: UnknownFields<T[K], `${Path}.${K}`> }[NamedKeys<T>]
       : never;
 /** `pnpm typecheck` names every such field here: none may be `unknown`. */
 export const noUnknownInputs: Equal<UnknownFields<RouterInputs>, never> = true;
