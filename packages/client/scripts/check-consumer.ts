@@ -4,7 +4,8 @@
  * and for the oldest tRPC 11 its peer range admits and the version the workspace pins: typechecks
  * consumer/good.ts (must pass) and consumer/bad.ts (must fail on exactly the lines marked
  * `// error:`) with TypeScript 7 and 5.9, strict and without skipLibCheck, then runs good.ts
- * against a live API with an embedded PostgreSQL. Needs pnpm's store or the npm registry.
+ * against a live API with an embedded PostgreSQL. With the oldest tRPC it also typechecks the
+ * README's TanStack React Query example. Needs pnpm's store or the npm registry.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,9 @@ function mustRun(command: string, args: string[], cwd: string) {
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
+/** What the README's React example needs besides `@trpc/tanstack-react-query` of the tested tRPC. */
+const reactPackages = ['@tanstack/react-query@5.108.4', 'react@19.3.1', '@types/react@19.3.3'];
+
 /** The consumer's TypeScript compilers: the repo's (7) and the widely used 5.9. */
 function compilers(project: string) {
   return [
@@ -62,6 +66,25 @@ function typecheck(project: string, label: string) {
           `missed ${missed.join(', ') || 'none'}, unexpected ${unexpected.join(', ') || 'none'}:\n${bad.output}`,
       );
     console.log(`    ${label}, ${compiler.name}: good.ts passes, bad.ts fails on all ${expected.length} marked lines`);
+  }
+}
+
+/** The README's ```tsx block must typecheck as a consumer would write it, strictly. */
+function typecheckReactExample(project: string, trpc: string) {
+  const readme = readFileSync(path.join(packageDir, 'README.md'), 'utf8');
+  const example = /```tsx\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!example) throw new Error('README.md has no tsx example');
+  writeFileSync(path.join(project, 'react.tsx'), example);
+  mustRun(
+    'pnpm',
+    ['add', '--ignore-workspace', '--prefer-offline', `@trpc/tanstack-react-query@${trpc}`, ...reactPackages],
+    project,
+  );
+  for (const compiler of compilers(project)) {
+    const result = run(process.execPath, [...compiler.args, '-p', 'tsconfig.react.json', '--pretty', 'false'], project);
+    if (!result.ok)
+      throw new Error(`${compiler.name}: the README's React example does not typecheck:\n${result.output}`);
+    console.log(`    tRPC ${trpc}, ${compiler.name}: the README's React example typechecks`);
   }
 }
 
@@ -197,6 +220,11 @@ try {
     );
     console.log(`    ${output.trim()}`);
   }
+
+  // @trpc/tanstack-react-query requires its own exact tRPC version: checked with one, the oldest.
+  const oldest = trpcVersions.at(-1) ?? '';
+  step(`typecheck the README's TanStack React Query example with tRPC ${oldest}`);
+  typecheckReactExample(project, oldest);
 } finally {
   const server = await serverStarting?.catch(() => undefined);
   if (server) {
