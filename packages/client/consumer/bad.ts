@@ -13,6 +13,9 @@ export async function mistakes() {
   const page = await client.users.list.query({ sort: 'password' }); // error: not a sort key
   const total: string = page.total; // error: wrong output type
   const hash = page.items[0]?.passwordHash; // error: no such output field
+  await client.customers.list.query({ pageSize: 'ten' }); // error: page sizes are numbers
+  await client.customers.list.query({ smsOptIn: 'false' }); // error: filters are booleans, not words
+  await client.orders.list.query({ minTotal: '100' }); // error: amounts are numbers
   await client.projects.list.mutate({}); // error: a query is not a mutation
   await client.auth.logoutEverywhere.mutate(); // error: no such procedure
   createTouchClient({ url: 'http://localhost:3000', token: 42 }); // error: wrong option type

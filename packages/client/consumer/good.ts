@@ -14,6 +14,16 @@ import {
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type IsAny<T> = 0 extends 1 & T ? true : false;
+/** Named keys only: a free-form map (`Record<string, unknown>`, a job's payload) is typed as one. */
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: 0 } & string;
+/** Paths of the input fields typed `unknown`, as a coercing schema without an input type makes them. */
+type UnknownFields<T, Path extends string = ''> = unknown extends T
+  ? Path
+  : T extends readonly (infer Item)[]
+    ? UnknownFields<Item, `${Path}[]`>
+    : T extends object
+      ? { [K in NamedKeys<T>]-?: UnknownFields<T[K], `${Path}.${K}`> }[NamedKeys<T>]
+      : never;
 
 function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`consumer check failed: ${message}`);
@@ -22,6 +32,9 @@ function check(condition: unknown, message: string): asserts condition {
 /** Only typechecked, never run: inference must be exact, not `any`. */
 export function inference(client: TouchClient, page: RouterOutputs['users']['list']) {
   const notAny: [IsAny<AppRouter>, IsAny<typeof page>, IsAny<RouterInputs['users']['list']>] = [false, false, false];
+  const noUnknownInputs: Equal<UnknownFields<RouterInputs>, never> = true;
+  const pageSize: Equal<RouterInputs['customers']['list']['pageSize'], number | undefined> = true;
+  const smsOptIn: Equal<RouterInputs['customers']['list']['smsOptIn'], boolean | undefined> = true;
   const total: Equal<typeof page.total, number> = true;
   const createdAt: Equal<RouterOutputs['users']['get']['createdAt'], string> = true;
   const email: Equal<RouterOutputs['auth']['me']['email'], string | null> = true;
@@ -37,7 +50,7 @@ export function inference(client: TouchClient, page: RouterOutputs['users']['lis
   void client.auth.login.query({ username: 'admin', password: 'x' });
   // @ts-expect-error no such procedure
   void client.users.purge.mutate();
-  return [notAny, total, createdAt, email, sort];
+  return [notAny, noUnknownInputs, pageSize, smsOptIn, total, createdAt, email, sort];
 }
 
 export async function run(url: string): Promise<string[]> {
@@ -69,6 +82,24 @@ export async function run(url: string): Promise<string[]> {
   );
   const dueDate: string | null = project.dueDate;
 
+  // Unique per run: the check runs this once per tRPC version against the same server.
+  const run = String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0');
+  const customer = await client.customers.create.mutate({
+    firstName: 'Consumer',
+    lastName: `Check ${run}`,
+    phone: `+12025${run}`,
+  });
+  const product = await client.products.create.mutate({ sku: `CC-${run}`, name: 'Consumer check', unitPrice: 1999 });
+  const order = await client.orders.create.mutate({
+    customerId: customer.id,
+    items: [{ productId: product.id, quantity: 2 }],
+    payment: { method: 'CARD' },
+  });
+  const orderTotal: number = order.total;
+  check(order.status === 'PAID' && orderTotal === 3998, 'a paid order of two items at 19.99');
+  const buyers = await client.customers.list.query({ search: `Check ${run}`, minTotalSpent: 3998, smsOptIn: true });
+  check(buyers.items[0]?.id === customer.id, 'customers.list filters by money and a boolean');
+
   try {
     const roleId = roles[0]?.id ?? '';
     await client.auth.register.mutate({ username: 'admin', password: 'Password123!', fullName: 'Twin', roleId });
@@ -82,5 +113,9 @@ export async function run(url: string): Promise<string[]> {
   token = undefined;
   const signedOut = await client.auth.me.query().catch((error: unknown) => error);
   check(isTouchError(signedOut, 'UNAUTHORIZED'), 'without a token auth.me is UNAUTHORIZED');
-  return [`${me.username}: ${total} users, ${roles.length} roles`, `project ${project.name} due ${dueDate}`];
+  return [
+    `${me.username}: ${total} users, ${roles.length} roles`,
+    `project ${project.name} due ${dueDate}`,
+    `order ${order.number}: ${orderTotal} for ${customer.firstName} ${customer.lastName}`,
+  ];
 }

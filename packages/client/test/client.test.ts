@@ -6,6 +6,7 @@ import {
   createTouchClient,
   isTouchError,
   isTouchProblem,
+  type RouterInputs,
   type TouchErrorData,
   type TouchErrorReason,
   type TouchProblem,
@@ -17,6 +18,19 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 export const sameProblem: Equal<TouchProblem, Problem> = true;
 export const sameErrorData: Equal<TouchErrorData, TrpcErrorData> = true;
 export const sameReasons: Equal<TouchErrorReason, ErrorReason> = true;
+
+/** Named keys only: a free-form map (`Record<string, unknown>`, a job's payload) is typed as one. */
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: 0 } & string;
+/** Paths of the input fields typed `unknown`, as a coercing schema without an input type makes them. */
+type UnknownFields<T, Path extends string = ''> = unknown extends T
+  ? Path
+  : T extends readonly (infer Item)[]
+    ? UnknownFields<Item, `${Path}[]`>
+    : T extends object
+      ? { [K in NamedKeys<T>]-?: UnknownFields<T[K], `${Path}.${K}`> }[NamedKeys<T>]
+      : never;
+/** `pnpm typecheck` names every such field here: none may be `unknown`. */
+export const noUnknownInputs: Equal<UnknownFields<RouterInputs>, never> = true;
 
 let api: TestApi;
 beforeAll(async () => {
@@ -82,6 +96,20 @@ describe('createTouchClient', () => {
       createTouchClient({ url: api.url, headers: () => ({ 'x-request-id': 'client-test-2' }) }).auth.me.query(),
     );
     expect(isTouchError(unauthorized, 'UNAUTHORIZED') && unauthorized.data.requestId).toBe('client-test-2');
+  });
+});
+
+describe('input types', () => {
+  it('are the real types, so a page size in words does not compile, and the server names the field', async () => {
+    const { token } = await adminUser(api.deps);
+    const client = createTouchClient({ url: api.url, token });
+    const filters: RouterInputs['customers']['list'] = { pageSize: 10, smsOptIn: false, minTotalSpent: 0 };
+    await expect(client.customers.list.query(filters)).resolves.toMatchObject({ page: 1, pageSize: 10 });
+
+    // @ts-expect-error pageSize is a number
+    const error = await failure(client.customers.list.query({ pageSize: 'ten' }));
+    if (!isTouchError(error, 'BAD_REQUEST')) throw error;
+    expect(error.data.errors?.map((issue) => issue.path)).toEqual([['pageSize']]);
   });
 });
 

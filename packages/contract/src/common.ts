@@ -42,9 +42,15 @@ export const calendarDate = z.iso
   .refine((value) => !value.startsWith('0000'), { message: 'must lie between years 0001 and 9999', abort: true })
   .meta({ example: '2026-12-01' });
 
+/**
+ * A number a REST query string may spell as text (`?pageSize=10`). Only the REST mirror needs the
+ * coercion; typing the input as `number` keeps `pageSize: 'ten'` a type error for typed clients.
+ */
+export const queryNumber = () => z.coerce.number<number>();
+
 export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1),
-  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  page: queryNumber().int().min(1).default(1),
+  pageSize: queryNumber().int().min(1).max(100).default(20),
 };
 
 export const paginated = <T extends z.ZodType>(item: T) =>
@@ -99,8 +105,7 @@ export const syncQuery = {
     .refine((value) => decodeCursor(value) !== undefined, { message: 'is not a cursor this API issued' })
     .optional()
     .meta({ description: 'Cursor mode: continue after the `nextCursor` of an earlier answer' }),
-  limit: z.coerce
-    .number()
+  limit: queryNumber()
     .int()
     .min(1)
     .max(100)
@@ -121,13 +126,14 @@ export type SyncPage<T> = Page<T> & { nextCursor: string | null };
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
+const readBooleanWord = (value: unknown): unknown =>
+  typeof value === 'string' && value in BOOLEAN_WORDS ? BOOLEAN_WORDS[value] : value;
+
 /**
- * A boolean that also accepts `true`/`false`/`1`/`0` from a query string. (The REST
- * adapter coerces plain booleans with `Boolean()`, which would read "false" as true.)
+ * A boolean that also accepts `true`/`false`/`1`/`0` from a query string. (The REST adapter
+ * coerces plain booleans with `Boolean()`, which would read "false" as true.) The input type stays
+ * `boolean`: the words are for the REST mirror, not for typed clients.
  */
-export const queryBoolean = z.preprocess(
-  (value) => (typeof value === 'string' && value in BOOLEAN_WORDS ? BOOLEAN_WORDS[value] : value),
-  z.boolean(),
-);
+export const queryBoolean = z.preprocess<unknown, z.ZodBoolean, boolean>(readBooleanWord, z.boolean());
 
 export const okSchema = z.object({ ok: z.literal(true) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime } from './common.ts';
+import { idSchema, isoDateTime, queryNumber } from './common.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhooks.ts';
 
 const eventPrefixes: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES.map((type) => type.split('.')[0] as string));
@@ -40,7 +40,7 @@ export const listEventsInput = z.object({
     .pipe(z.array(eventTypePattern).min(1, { message: 'name at least one type' }).max(50))
     .optional()
     .meta({ example: 'customer.*,order.*' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: queryNumber().int().min(1).max(1000).default(100),
 });
 export type ListEventsInput = z.infer<typeof listEventsInput>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoDateTime, queryBoolean, safeString } from './common.ts';
+import { idSchema, isoDateTime, queryBoolean, queryNumber, safeString } from './common.ts';
 
 export const importStatuses = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
 export const importStatusSchema = z.enum(importStatuses);
@@ -59,8 +59,8 @@ export type ImportAccepted = z.infer<typeof importAcceptedSchema>;
 export const getImportInput = z.object({
   id: idSchema,
   /** Page of the per-row errors. */
-  page: z.coerce.number().int().min(1).default(1),
-  pageSize: z.coerce.number().int().min(1).max(1000).default(100),
+  page: queryNumber().int().min(1).default(1),
+  pageSize: queryNumber().int().min(1).max(1000).default(100),
 });
 export type GetImportInput = z.infer<typeof getImportInput>;
 

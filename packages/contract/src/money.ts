@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema } from './common.ts';
+import { idSchema, queryNumber } from './common.ts';
 
 /**
  * An amount of money as an integer count of minor units (cents for USD) in the
@@ -13,7 +13,7 @@ export const moneySchema = z
   .meta({ example: 1999, description: 'Integer amount in minor units (e.g. cents)' });
 
 /** The same, read from a query string. */
-export const queryMoney = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const queryMoney = queryNumber().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** What DELETE did: removed the row, or kept it (still referenced) and deactivated it. */
 export const deleteResultSchema = z
