@@ -1,6 +1,6 @@
 import { schema } from '@touch-crm/db';
 import { generateRecurringTasks, RECURRING_TASKS_JOB } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { createTeam, insertCustomer, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -213,8 +213,17 @@ describe('idempotence', () => {
         { ...api.deps, db: tx as unknown as typeof api.deps.db },
         new Date(now),
       );
-      second = run(now); // its INSERT blocks on the uncommitted row of the same (series, due)
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      second = run(now);
+      // Its INSERT waits on the uncommitted row of the same (series, due): PostgreSQL shows the wait.
+      await waitFor(
+        async () => {
+          const [row] = await api.deps.db.$client<{ waiting: number }[]>`
+            select count(*)::int as waiting from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'`;
+          return (row?.waiting ?? 0) > 0;
+        },
+        { what: 'the second run to wait on the uncommitted occurrence', intervalMs: 10 },
+      );
       return result;
     });
     expect(first.created).toBe(1);

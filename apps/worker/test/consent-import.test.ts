@@ -28,7 +28,7 @@ async function importCsv(csv: string) {
       const res = await api.rest('GET', `/imports/${id}`, { token: team.manager.token });
       return ['COMPLETED', 'FAILED'].includes(res.body.status) ? res.body : null;
     },
-    { timeoutMs: 15_000, intervalMs: 100, what: `import ${id}` },
+    { timeoutMs: 15_000, intervalMs: 25, what: `import ${id}` },
   );
 }
 

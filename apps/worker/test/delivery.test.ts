@@ -59,15 +59,12 @@ const requestsFor = (key: string) => carrier.requests.filter((request) => reques
 describe('delivery through the http provider', () => {
   it('posts JSON with the bearer token and idempotency key, marks the message SENT and writes the timeline', async () => {
     const customer = await insertCustomer(api.deps, team.rep.id);
-    const started = Date.now();
     const message = await queueTestMessage(api.deps, {
       customerId: customer.id,
       phone: customer.phone,
       body: 'Hi Ada',
     });
     const sent = await settled(message.id);
-    // Picked up within seconds (LISTEN/NOTIFY wakes the worker; polling is the fallback).
-    expect(Date.now() - started).toBeLessThan(3_000);
     const [request] = requestsFor(message.idempotencyKey);
     expect(request).toMatchObject({
       path: '/v1/sms',

@@ -171,7 +171,7 @@ describe('two API processes and two workers against one PostgreSQL', () => {
           select count(*)::int as n from pgboss.job where name = 'rfm.score' and state = 'completed'`;
         return (row?.n ?? 0) >= 1;
       },
-      { what: 'the every-minute rfm.score schedule to run', timeoutMs: 30_000, intervalMs: 200 },
+      { what: 'the every-minute rfm.score schedule to run', timeoutMs: 30_000, intervalMs: 50 },
     );
     // Both workers pass over the schedule again (a pass a second, one per claim) before the count.
     const [completed] = await sql<{ at: Date }[]>`
@@ -182,7 +182,7 @@ describe('two API processes and two workers against one PostgreSQL', () => {
           select count(*)::int as passes from pgboss.version where cron_on > ${completed?.at as Date}::timestamptz + interval '2 seconds'`;
         return (row?.passes ?? 0) > 0;
       },
-      { what: 'cron passes after the run', timeoutMs: 30_000, intervalMs: 200 },
+      { what: 'cron passes after the run', timeoutMs: 30_000, intervalMs: 50 },
     );
     const perMinute = await sql<{ n: number }[]>`
       select count(*)::int as n from pgboss.job where name = 'rfm.score'

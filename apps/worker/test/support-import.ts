@@ -47,7 +47,7 @@ export function importHelpers(env: () => { api: TestApi; team: Awaited<ReturnTyp
         const res = await getImport(id, options.token ?? env().team.manager.token, '?pageSize=1000');
         return ['COMPLETED', 'FAILED'].includes(res.body.status) ? res.body : null;
       },
-      { timeoutMs: options.timeoutMs ?? 15_000, intervalMs: 100, what: `import ${id}` },
+      { timeoutMs: options.timeoutMs ?? 15_000, intervalMs: 25, what: `import ${id}` },
     );
     return { accepted: accepted.body, done };
   }

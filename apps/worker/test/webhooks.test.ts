@@ -97,7 +97,6 @@ const createCustomerOverRest = async () => {
 describe('delivery', () => {
   it('POSTs a committed change, signed: the recipe in docs/webhooks.md verifies it and refuses a replay or a wrong secret', async () => {
     const hook = await subscribe('*');
-    const started = Date.now();
     const customer = await createCustomerOverRest();
     const [request] = await waitFor(
       () => {
@@ -107,7 +106,6 @@ describe('delivery', () => {
       { what: 'the customer.created delivery' },
     );
     if (!request) throw new Error('no request');
-    expect(Date.now() - started).toBeLessThan(5_000);
     const event = verify(hook.secret, request.raw, request.headers);
     expect(Object.keys(event).sort()).toEqual(['data', 'id', 'occurredAt', 'type']);
     expect(event).toMatchObject({ type: 'customer.created', data: { id: customer.id } });

@@ -53,7 +53,7 @@ export async function placeOrder(api: TestApi, customerId: string, byUserId: str
         data: { id: order.id, number: order.number, total },
         customerId,
         timeline: { subject: `Order #${order.number} placed`, content: `Total ${(total / 100).toFixed(2)} USD` },
-        occurredAt: new Date(),
+        occurredAt: api.deps.now(),
       },
     );
     return order;
