@@ -183,8 +183,8 @@ try {
   for (const file of readdirSync(consumerDir)) copyFileSync(path.join(consumerDir, file), path.join(project, file));
   writeFileSync(path.join(project, 'package.json'), '{ "name": "consumer", "private": true, "type": "module" }\n');
   const workspace = readJson(path.join(repoRoot, 'package.json')).devDependencies;
-  const trpcVersions = [workspace['@trpc/client'], oldestPeer(manifest)];
-  for (const [index, trpc] of trpcVersions.entries()) {
+  const oldest = oldestPeer(manifest);
+  for (const [index, trpc] of [workspace['@trpc/client'], oldest].entries()) {
     const label = `tRPC ${trpc}`;
     step(`install ${index === 0 ? `${tarball} and ` : ''}@trpc/client and @trpc/server ${trpc} in ${project}`);
     const compilersToAdd = [`typescript@${workspace.typescript}`, `typescript5@${workspace.typescript5}`];
@@ -222,7 +222,6 @@ try {
   }
 
   // @trpc/tanstack-react-query requires its own exact tRPC version: checked with one, the oldest.
-  const oldest = trpcVersions.at(-1) ?? '';
   step(`typecheck the README's TanStack React Query example with tRPC ${oldest}`);
   typecheckReactExample(project, oldest);
 } finally {
