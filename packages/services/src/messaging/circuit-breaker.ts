@@ -21,6 +21,8 @@ export class CircuitBreaker {
   /** 0 while closed. */
   #openUntil = 0;
   #probing = false;
+  /** A claim took the probe's message: its call is the probe, even before the window opens again. */
+  #probeClaimed = false;
 
   constructor(options: { baseMs: number; maxMs: number; clock?: () => number }) {
     this.#baseMs = options.baseMs;
@@ -39,10 +41,17 @@ export class CircuitBreaker {
     return this.#openUntil === 0;
   }
 
-  /** How many messages a claim may take now: all, one (the probe), or none. */
+  /**
+   * How many messages a claim may take now: all, one (the probe), or none. Only one claim gets the
+   * probe: the other loops wait a base cool-down for its answer (or, if that claim found nothing,
+   * for the next chance), instead of each claiming a message only to hand it back.
+   */
   claimLimit(batch: number): number {
     if (this.isClosed) return batch;
-    return this.#probing || this.#clock() < this.#openUntil ? 0 : 1;
+    if (this.#probing || this.#clock() < this.#openUntil) return 0;
+    this.#probeClaimed = true;
+    this.#openUntil = this.#clock() + this.#baseMs;
+    return 1;
   }
 
   /** While no message may be claimed: when to look again. */
@@ -54,13 +63,15 @@ export class CircuitBreaker {
   /** Whether one more call may start now; the permit goes back with its outcome to `record`. */
   acquire(): Permit | undefined {
     if (this.isClosed) return 'call';
-    if (this.#probing || this.#clock() < this.#openUntil) return undefined;
+    if (this.#probing || (!this.#probeClaimed && this.#clock() < this.#openUntil)) return undefined;
+    this.#probeClaimed = false;
     this.#probing = true;
     return 'probe';
   }
 
   record(permit: Permit, outcome: SendOutcome): void {
     if (permit === 'probe') this.#probing = false;
+    this.#probeClaimed = false;
     if (outcome.status !== 'retry') {
       this.#failures = 0;
       this.#openUntil = 0;
