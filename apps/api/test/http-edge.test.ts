@@ -138,7 +138,12 @@ describe('plain routes and procedures answer the same failure with the same body
     const { error } = (await trpc.json()) as { error: { message: string; data: unknown } };
     expect({ message: error.message, data: error.data }).toEqual({
       message: plain.body.detail,
-      data: { code: plain.body.code, httpStatus: plain.body.status, requestId: plain.body.requestId },
+      data: {
+        code: plain.body.code,
+        reason: plain.body.reason,
+        httpStatus: plain.body.status,
+        requestId: plain.body.requestId,
+      },
     });
   });
 });
