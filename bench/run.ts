@@ -12,7 +12,7 @@ import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
 import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
-import { benchCampaign, benchRfm, benchSms, prepareWorkerBench } from './worker-cases.ts';
+import { benchCampaign, benchRfm, benchSms, benchSmsPickup, prepareWorkerBench } from './worker-cases.ts';
 
 /**
  * `pnpm bench [--quick] [--case NAME]`: every figure is a ratio against a baseline measured in
@@ -321,7 +321,7 @@ if (wants('csv.export')) {
 }
 
 await save();
-if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
+if (['rfm.score', 'campaign.execute', 'sms.deliver', 'sms.pickup'].some(wants)) {
   const customers = quick ? 50_000 : 1_000_000;
   log(`worker cases: ${customers} customers with about five orders each`);
   const bench = await prepareWorkerBench(server.url, customers, quick ? 20_000 : 100_000);
@@ -349,6 +349,15 @@ if (wants('rfm.score') || wants('campaign.execute') || wants('sms.deliver')) {
       better: 'higher',
       target: 1.7,
     };
+  }
+  if (wants('sms.pickup')) {
+    const waits = await benchSmsPickup(bench, server.url, quick ? 10 : 30);
+    const rounds = {
+      min: Math.round(Math.min(...waits)),
+      median: Math.round(median(waits)),
+      max: Math.round(Math.max(...waits)),
+    };
+    cases['sms.pickup'] = { value: rounds.median, unit: 'ms', better: 'lower', target: 500, rounds };
   }
   await bench.close();
 }

@@ -131,17 +131,15 @@ export async function benchCampaign(bench: WorkerBench) {
   return { value, baseline, recipients: row?.n ?? 0 };
 }
 
-/** SMS delivery to a zero-latency local carrier: messages per second with `workers` worker processes, started first. */
-export async function benchSms(bench: WorkerBench, serverUrl: string, messages: number, workers: number) {
-  const carrier = await startFakeCarrier();
-  const tag = `bench${workers}:${Date.now()}`;
+/** `count` worker processes on the bench database, sending to `carrierUrl`, once each logs "worker ready". */
+async function startWorkers(serverUrl: string, carrierUrl: string, count: number) {
   const url = `${serverUrl.replace(/\/[^/]*$/, '')}/bench_worker`;
   const env = { ...process.env, ...QUIET, LOG_LEVEL: 'info', DATABASE_URL: url, SMS_PROVIDER: 'http' };
   // Separate processes, as operators run them: two in one process would share one thread.
   const running = await Promise.all(
-    Array.from({ length: workers }, async () => {
+    Array.from({ length: count }, async () => {
       const child = spawn(process.execPath, ['--max-semi-space-size=8', WORKER_MAIN], {
-        env: { ...env, SMS_HTTP_URL: `${carrier.url}/sms` },
+        env: { ...env, SMS_HTTP_URL: `${carrierUrl}/sms` },
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       let output = '';
@@ -156,7 +154,20 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
       return child;
     }),
   );
-  const started = performance.now();
+  return () =>
+    Promise.all(
+      running.map(
+        (child) =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+}
+
+/** `messages` messages and their delivery jobs, committed together. */
+async function queueMessages(bench: WorkerBench, tag: string, messages: number) {
   await bench.deps.db.transaction(async (tx) => {
     const rows = await tx.execute<{ id: string }>(sql`
       insert into message_queue (phone, body, type, idempotency_key)
@@ -169,6 +180,15 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
       { batchSize: bench.deps.config.SMS_BATCH_SIZE },
     );
   });
+}
+
+/** SMS delivery to a zero-latency local carrier: messages per second with `workers` worker processes, started first. */
+export async function benchSms(bench: WorkerBench, serverUrl: string, messages: number, workers: number) {
+  const carrier = await startFakeCarrier();
+  const tag = `bench${workers}:${Date.now()}`;
+  const stop = await startWorkers(serverUrl, carrier.url, workers);
+  const started = performance.now();
+  await queueMessages(bench, tag, messages);
   for (;;) {
     const [row] = await bench.sql<{ n: number }[]>`
       select count(*)::int as n from message_queue where idempotency_key like ${`${tag}:%`} and status = 'SENT'`;
@@ -176,15 +196,30 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const elapsed = (performance.now() - started) / 1000;
-  await Promise.all(
-    running.map(
-      (child) =>
-        new Promise((resolve) => {
-          child.once('exit', resolve);
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stop();
   await carrier.close();
   return messages / elapsed;
+}
+
+/**
+ * Milliseconds from the commit of one message to the carrier's call, for `rounds` messages one
+ * after another on an idle worker: LISTEN/NOTIFY wakes it, where its poll (WORKER_POLL_INTERVAL,
+ * 2 s) would take a second on average.
+ */
+export async function benchSmsPickup(bench: WorkerBench, serverUrl: string, rounds: number) {
+  const carrier = await startFakeCarrier();
+  const stop = await startWorkers(serverUrl, carrier.url, 1);
+  const tag = `pickup:${Date.now()}`;
+  const waits: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const key = `${tag}:${round}:1`;
+    const started = performance.now();
+    await queueMessages(bench, `${tag}:${round}`, 1);
+    while (!carrier.requests.some((request) => request.idempotencyKey === key))
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    waits.push(performance.now() - started);
+  }
+  await stop();
+  await carrier.close();
+  return waits;
 }

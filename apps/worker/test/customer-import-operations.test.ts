@@ -27,7 +27,8 @@ const { sql, phone, upload, getImport, customerByPhone } = importHelpers(() => (
   team,
 }));
 
-describe('the operator CLI', () => {
+// Each command is a fresh Node process loading the app: as long as a command's timeout on a busy machine.
+describe('the operator CLI', { timeout: 120_000 }, () => {
   const cli = (script: string, args: string[]) =>
     spawnSync(process.execPath, [new URL(`../src/cli/${script}`, import.meta.url).pathname, ...args], {
       env: { ...process.env, DATABASE_URL: api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },

@@ -214,7 +214,8 @@ describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
   }, 90_000);
 });
 
-describe('pnpm jobs', () => {
+// Each command is a fresh Node process loading the app, slow to start on a busy machine.
+describe('pnpm jobs', { timeout: 60_000 }, () => {
   const cli = (...args: string[]) =>
     promisify(execFile)(process.execPath, [JOBS_CLI, ...args], { env: processEnv({ LOG_LEVEL: 'warn' }) });
 

@@ -53,7 +53,7 @@ function start(main: string, env: Record<string, string>, ready: (output: string
   children.push(child);
   let output = '';
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${main} did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${main} did not start:\n${output}`)), 60_000);
     const listen = (chunk: Buffer) => {
       output += chunk.toString();
       if (ready(output)) {

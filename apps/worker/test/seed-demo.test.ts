@@ -16,7 +16,8 @@ const seedDemo = (env: Record<string, string> = {}) =>
     timeout: 120_000,
   });
 
-describe('pnpm seed:demo', () => {
+// Each run is a fresh Node process loading the app: as long as the run's own timeout on a busy machine.
+describe('pnpm seed:demo', { timeout: 120_000 }, () => {
   it('is refused in production', () => {
     const result = seedDemo({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
     expect(result.status).toBe(1);

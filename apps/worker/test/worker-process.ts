@@ -27,7 +27,7 @@ export async function spawnWorker(env: Record<string, string>, children: Set<Chi
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 45_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
     const ready = () => {
       if (!output.includes('"msg":"worker ready"')) return;
       clearTimeout(timer);

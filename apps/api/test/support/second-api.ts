@@ -34,7 +34,7 @@ export async function startSecondApi(databaseUrl: string, env: Record<string, st
   child.stderr?.on('data', collect);
   await waitFor(() => output.includes('API listening') || child.exitCode !== null, {
     what: 'the second API process',
-    timeoutMs: 30_000,
+    timeoutMs: 60_000,
   });
   if (child.exitCode !== null) throw new Error(`the second API exited:\n${output}`);
   return {
