@@ -5,6 +5,7 @@ import { enqueueDelivery } from '../jobs/queue.ts';
 import { at, uuids } from '../lib/sql.ts';
 import type { Target } from '../outbox/drain.ts';
 import type { ClaimedMessage } from './delivery-types.ts';
+import { cappedSql, lockCappedCustomers } from './frequency-cap.ts';
 import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
@@ -23,9 +24,9 @@ export interface Claim {
 /**
  * Claims messages for sending in one short transaction: locks the eligible QUEUED rows
  * (FOR UPDATE SKIP LOCKED, so two workers never claim the same message), skips marketing
- * messages to opted-out or deleted customers, defers marketing messages during quiet hours,
- * and marks the rest SENDING with `attempts + 1` and the claiming worker. `scheduled_for`
- * becomes the claim time: what the rate limit counts, and the lease of a claim made outside
+ * messages to opted-out or deleted customers, defers marketing messages during quiet hours or
+ * over the frequency cap (to when a slot frees), and marks the rest SENDING with `attempts + 1`
+ * and the claiming worker. `scheduled_for` becomes the claim time: what the rate limit counts, and the lease of a claim made outside
  * a worker. SENDING rows are never claimed here: only the recovery pass hands them back.
  */
 export async function claimMessages(
@@ -66,22 +67,29 @@ export async function claimMessages(
       }
     }
     const which = 'ids' in target ? sql`m.id = any(${uuids(target.ids)}) and ` : sql``;
-    const rows = await tx.execute<ClaimedMessage & { action: 'send' | 'skipped' | 'deferred' }>(sql`
+    const locked = await lockCappedCustomers(tx, which, now, allowance);
+    const rows = await tx.execute<
+      ClaimedMessage & { action: 'send' | 'skipped' | 'deferred'; deferred_until: string | null }
+    >(sql`
       with candidates as (
-        select m.id, m.type, (c.id is not null and c.deleted_at is not null) as gone, coalesce(c.sms_opt_in, true) as opted_in
+        select m.id, m.type, m.customer_id, m.scheduled_for, c.time_zone, (c.id is not null and c.deleted_at is not null) as gone, coalesce(c.sms_opt_in, true) as opted_in
           from message_queue m
           left join customers c on c.id = m.customer_id
          where ${which} m.status = 'QUEUED' and m.scheduled_for <= ${at(now)}
          order by m.scheduled_for, m.id
          limit ${allowance}
            for update of m skip locked
+      ), capped as (
+        ${cappedSql(config, sql`candidates where type = any(${marketingTypesSql}) and not gone and opted_in and not ${quiet}`, now, locked)}
       ), decided as (
-        select id,
+        select candidates.id,
                case when gone then 'gone'
                     when type = any(${marketingTypesSql}) and not opted_in then 'opted_out'
                     when ${quiet} and type = any(${marketingTypesSql}) then 'quiet'
-                    else 'send' end as action
-          from candidates
+                    when capped.id is not null then 'capped'
+                    else 'send' end as action,
+               capped.until
+          from candidates left join capped on capped.id = candidates.id
       ), skipped as (
         update message_queue m
            set status = 'SKIPPED',
@@ -90,9 +98,9 @@ export async function claimMessages(
           from decided d where m.id = d.id and d.action in ('gone', 'opted_out')
         returning m.id
       ), deferred as (
-        update message_queue m set status = 'QUEUED', scheduled_for = ${at(next)}, updated_at = ${at(now)}
-          from decided d where m.id = d.id and d.action = 'quiet'
-        returning m.id
+        update message_queue m set status = 'QUEUED', scheduled_for = coalesce(d.until, ${at(next)}), updated_at = ${at(now)}
+          from decided d where m.id = d.id and d.action in ('quiet', 'capped')
+        returning m.id, m.scheduled_for
       ), claimed as (
         update message_queue m
            set status = 'SENDING', attempts = m.attempts + 1, scheduled_for = ${at(now)},
@@ -100,20 +108,36 @@ export async function claimMessages(
           from decided d where m.id = d.id and d.action = 'send'
         returning m.id, m.phone, m.body, m.idempotency_key, m.attempts, m.type, m.customer_id, m.campaign_id
       )
-      select 'send' as action, * from claimed
-      union all select 'skipped', id, null, null, null, null, null, null, null from skipped
-      union all select 'deferred', id, null, null, null, null, null, null, null from deferred`);
+      select 'send' as action, *, null::timestamptz as deferred_until from claimed
+      union all select 'skipped', id, null, null, null, null, null, null, null, null from skipped
+      union all select 'deferred', id, null, null, null, null, null, null, null, scheduled_for from deferred`);
     const claimed = rows.filter((row) => row.action === 'send');
-    const deferredIds = rows.filter((row) => row.action === 'deferred').map((row) => row.id);
-    await enqueueDelivery(deps.jobs, tx, deferredIds, { batchSize: config.SMS_BATCH_SIZE, startAfter: next });
+    const deferred = rows.filter((row) => row.action === 'deferred');
+    await enqueueDeferred(deps, tx, deferred);
     return {
       claimed,
       skipped: rows.filter((row) => row.action === 'skipped').length,
-      deferred: deferredIds.length,
+      deferred: deferred.length,
       limited: allowance < limit && rows.length === allowance,
       waitMs: 0,
     };
   });
+}
+
+/** One delivery job per batch of deferred messages due at the same time (quiet hours end, a cap slot frees). */
+async function enqueueDeferred(
+  deps: ServiceDeps,
+  tx: Executor,
+  deferred: { id: string; deferred_until: string | null }[],
+) {
+  const byStart = Map.groupBy(deferred, (row) => new Date(row.deferred_until ?? 0).getTime());
+  for (const [start, rows] of byStart)
+    await enqueueDelivery(
+      deps.jobs,
+      tx,
+      rows.map((row) => row.id),
+      { batchSize: deps.config.SMS_BATCH_SIZE, startAfter: new Date(start) },
+    );
 }
 
 /**

@@ -4,6 +4,7 @@ export { CircuitBreaker } from './circuit-breaker.ts';
 export * from './consent.ts';
 export * from './delivery.ts';
 export * from './delivery-recovery.ts';
+export { countedMarketingSql } from './frequency-cap.ts';
 export * from './inbound.ts';
 export * from './keywords.ts';
 export * from './messages.ts';
