@@ -6,7 +6,7 @@ import { at, uuids } from '../lib/sql.ts';
 import type { Target } from '../outbox/drain.ts';
 import type { ClaimedMessage } from './delivery-types.ts';
 import { cappedSql, lockCappedCustomers } from './frequency-cap.ts';
-import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
+import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, SKIPPED_WITHDRAWN } from './policy.ts';
 import { inQuietHours, nextAllowedMinute } from './time.ts';
 
 const RATE_LIMIT_LOCK = 0x5a5_0001;
@@ -85,6 +85,7 @@ export async function claimMessages(
         select candidates.id,
                case when gone then 'gone'
                     when type = any(${marketingTypesSql}) and not opted_in then 'opted_out'
+                    when not opted_in and type <> 'OPT_OUT_CONFIRMATION' then 'withdrawn'
                     when ${quiet} and type = any(${marketingTypesSql}) then 'quiet'
                     when capped.id is not null then 'capped'
                     else 'send' end as action,
@@ -93,9 +94,10 @@ export async function claimMessages(
       ), skipped as (
         update message_queue m
            set status = 'SKIPPED',
-               last_error = case d.action when 'gone' then ${SKIPPED_CUSTOMER_DELETED} else ${SKIPPED_OPTED_OUT} end,
+               last_error = case d.action when 'gone' then ${SKIPPED_CUSTOMER_DELETED}
+                                          when 'withdrawn' then ${SKIPPED_WITHDRAWN} else ${SKIPPED_OPTED_OUT} end,
                updated_at = ${at(now)}
-          from decided d where m.id = d.id and d.action in ('gone', 'opted_out')
+          from decided d where m.id = d.id and d.action in ('gone', 'opted_out', 'withdrawn')
         returning m.id
       ), deferred as (
         update message_queue m set status = 'QUEUED', scheduled_for = coalesce(d.until, ${at(next)}), updated_at = ${at(now)}

@@ -9,7 +9,13 @@ export * from './inbound.ts';
 export * from './keywords.ts';
 export * from './messages.ts';
 export * from './one-to-one.ts';
-export { isMarketing, MARKETING_TYPES, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
+export {
+  isMarketing,
+  MARKETING_TYPES,
+  SKIPPED_CUSTOMER_DELETED,
+  SKIPPED_OPTED_OUT,
+  SKIPPED_WITHDRAWN,
+} from './policy.ts';
 export * from './queueing.ts';
 export * from './receipts.ts';
 export * from './template-language.ts';
