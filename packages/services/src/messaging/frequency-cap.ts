@@ -41,9 +41,10 @@ export function customersAtCapSql(config: Config, now: Date): SQL {
 }
 
 /**
- * Serialises claims per customer: takes a transaction-scoped advisory lock for each customer
- * with marketing among the next `limit` due messages of the claim (`which` narrows them as the
- * claim does), in key order so two claimers never deadlock. It runs as its own statement before
+ * Serialises claims per customer: locks the next `limit` due marketing messages of the claim
+ * (`which` narrows them as the claim does; SKIP LOCKED, as the claim will) and takes a
+ * transaction-scoped advisory lock for each of their customers, in key order so two claimers
+ * never deadlock. It runs as its own statement before
  * the claim, so the claim's snapshot sees every message an earlier holder of the lock claimed.
  * Returns the customers locked: a marketing candidate of another customer waits for a later claim.
  */
@@ -55,7 +56,8 @@ export async function lockCappedCustomers(tx: Executor, which: SQL, now: Date, l
                      where ${which} m.status = 'QUEUED' and m.scheduled_for <= ${at(now)}
                        and m.type in ${marketingTypes} and m.customer_id is not null
                      order by m.scheduled_for, m.id
-                     limit ${limit}) due
+                     limit ${limit}
+                       for update of m skip locked) due
              order by key, due.customer_id) k`);
   return rows.map((row) => row.customer_id);
 }
