@@ -1,17 +1,15 @@
 import { schema } from '@touch-crm/db';
 import { deliverMessages, executeCampaign, jobCaller, type ServiceDeps, type SmsProvider } from '@touch-crm/services';
-import { createTeam, createUser, insertCustomer, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
+import { createUser, insertCustomer, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const { messageQueue, campaigns } = schema;
 
 let api: TestApi;
-let team: Awaited<ReturnType<typeof createTeam>>;
 beforeAll(async () => {
   // The default quiet hours; the server's own zone is Tokyo, far from every recipient.
   api = await startTestApi({ env: { SMS_QUIET_HOURS: '21:00-08:00', APP_TIMEZONE: 'Asia/Tokyo' } });
-  team = await createTeam(api.deps);
 });
 afterAll(() => api?.close());
 
