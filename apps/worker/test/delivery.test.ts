@@ -143,7 +143,7 @@ describe('delivery through the http provider', () => {
 });
 
 describe('opt-out', () => {
-  it('skips marketing messages to a customer who opted out after they were queued, with the reason; never calls the carrier', async () => {
+  it('skips messages to a customer who opted out after they were queued, with the reason; never calls the carrier', async () => {
     const customer = await insertCustomer(api.deps, team.rep.id, { smsOptIn: false });
     const marketing = await queueTestMessage(api.deps, {
       customerId: customer.id,
@@ -154,8 +154,9 @@ describe('opt-out', () => {
     const skipped = await settled(marketing.id, 'SKIPPED');
     expect(skipped).toMatchObject({ lastError: 'customer opted out of marketing SMS', attempts: 0 });
     expect(requestsFor(marketing.idempotencyKey)).toHaveLength(0);
-    // A message a person wrote to this customer is not marketing.
-    await settled(manual.id);
+    // A message a person wrote is not marketing, but a customer who withdrew consent gets none.
+    expect(await settled(manual.id, 'SKIPPED')).toMatchObject({ lastError: 'customer withdrew consent to SMS' });
+    expect(requestsFor(manual.idempotencyKey)).toHaveLength(0);
   });
 });
 

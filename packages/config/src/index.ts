@@ -220,6 +220,10 @@ export const configSchema = z
       ),
     SMS_RATE_PER_SECOND: z.coerce.number().int().min(0).default(0),
     SMS_QUIET_HOURS: quietHours.default({ start: 21 * 60, end: 8 * 60 }),
+    /** Marketing SMS per customer in any rolling 24 h; more wait for a free slot (Florida allows 3). */
+    SMS_MARKETING_MAX_PER_DAY: z.coerce.number().int().min(1).max(1000).default(3),
+    /** Marketing SMS per customer in any rolling 7 days; unset: no weekly cap. */
+    SMS_MARKETING_MAX_PER_WEEK: z.coerce.number().int().min(1).max(7000).optional(),
     SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     SMS_RETRY_DELAY: durationMs.default(30_000),
     SMS_RETRY_MAX_DELAY: durationMs.default(3_600_000),

@@ -120,6 +120,8 @@ export const campaignPreviewSchema = z
     held: z.number().int(),
     /** When the last of the held messages would go (null: none held). */
     heldUntil: isoDateTime.nullable(),
+    /** Of those who would get it, how many have reached the marketing frequency cap now (theirs waits for a free slot). */
+    heldByCap: z.number().int(),
     /** A few recipients with their rendered message. */
     samples: z.array(z.object({ customerId: idSchema, phone: z.string(), body: z.string() })),
   })

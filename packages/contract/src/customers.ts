@@ -71,7 +71,8 @@ const phone = safeString.trim().min(3).max(32).meta({ example: '+1 202 555 0123'
 const email = z.email().max(320);
 const birthday = calendarDate.meta({ example: '1990-04-21' });
 const text = (max: number) => safeString.trim().max(max);
-const timeZone = z
+/** An IANA time zone the runtime knows (PostgreSQL reads the same names). */
+export const timeZoneSchema = z
   .string()
   .trim()
   .max(64)
@@ -104,7 +105,7 @@ export const createCustomerInput = z.object({
   referredById: idSchema.optional(),
   smsOptIn: z.boolean().default(true),
   /** For quiet hours; derived from the phone when its country has one zone, else APP_TIMEZONE applies. */
-  timeZone: timeZone.optional(),
+  timeZone: timeZoneSchema.optional(),
 });
 export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
 
@@ -130,7 +131,7 @@ export const updateCustomerInput = z.object({
   referredById: idSchema.nullable().optional(),
   smsOptIn: z.boolean().optional(),
   /** null: derive it from the phone again (or APP_TIMEZONE). */
-  timeZone: timeZone.nullable().optional(),
+  timeZone: timeZoneSchema.nullable().optional(),
 });
 export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
 

@@ -64,6 +64,13 @@ export const messageQueue = pgTable(
     index('message_queue_type_idx').on(t.type),
     index('message_queue_provider_message_idx').on(t.provider, t.providerMessageId),
     index('message_queue_sending_worker_idx').on(t.workerId).where(sql`${t.status} = 'SENDING'`),
+    // The frequency cap counts a customer's marketing messages handed to the carrier in a window
+    // (their claim time is in scheduled_for); the claim and the campaign preview read this index.
+    index('message_queue_marketing_sent_idx')
+      .on(t.customerId, t.scheduledFor)
+      .where(
+        sql`${t.type} in ('BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL_MARKETING') and ${t.status} in ('SENDING', 'SENT', 'DELIVERED', 'UNDELIVERED')`,
+      ),
     check('message_queue_attempts_nonnegative', sql`${t.attempts} >= 0`),
   ],
 );

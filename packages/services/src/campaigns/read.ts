@@ -5,6 +5,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { pageOf, sortBy } from '../lib/page.ts';
 import { at, uuids } from '../lib/sql.ts';
+import { customersAtCapSql } from '../messaging/frequency-cap.ts';
 import { nextAllowedSql } from '../messaging/quiet-hours.ts';
 import { renderSql } from '../messaging/template-language.ts';
 import { audienceSize, audienceWhere } from './audience.ts';
@@ -125,10 +126,13 @@ export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize 
     opted_out: number;
     held: number;
     held_until: string | null;
+    held_by_cap: number;
   }>(sql`
+    with capped as (${customersAtCapSql(deps.config, now)})
     select count(*)::int as size, count(*) filter (where not c.sms_opt_in)::int as opted_out,
            count(*) filter (where c.sms_opt_in and d.due > ${at(now)})::int as held,
-           max(d.due) filter (where c.sms_opt_in and d.due > ${at(now)}) as held_until
+           max(d.due) filter (where c.sms_opt_in and d.due > ${at(now)}) as held_until,
+           count(*) filter (where c.sms_opt_in and c.id in (select customer_id from capped))::int as held_by_cap
       from customers c cross join lateral (select ${due} as due) d
      where ${audienceWhere(audience)}`);
   const samples = await deps.db.execute<{ customer_id: string; phone: string; body: string }>(sql`
@@ -142,6 +146,7 @@ export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize 
     optedOut: sizes?.opted_out ?? 0,
     held: sizes?.held ?? 0,
     heldUntil: sizes?.held_until ? new Date(sizes.held_until).toISOString() : null,
+    heldByCap: sizes?.held_by_cap ?? 0,
     samples: samples.map((sample) => ({ customerId: sample.customer_id, phone: sample.phone, body: sample.body })),
   };
 }

@@ -39,6 +39,7 @@ export const CUSTOMER_EXPORT_COLUMNS = [
   'smsOptIn',
   'smsConsentSource',
   'smsConsentAt',
+  'timeZone',
   'orderCount',
   'totalSpent',
   'lastOrderAt',
@@ -146,7 +147,8 @@ export function exportCustomers(
            ${customers.gender} as "gender", ${customers.address} as "address", ${customers.notes} as "notes",
            ${customers.status} as "status", ${customerLevels.name} as "level", ${users.username} as "ownerUsername",
            ${customers.smsOptIn} as "smsOptIn", consent.source::text as "smsConsentSource",
-           ${iso(sql`consent.occurred_at`)} as "smsConsentAt", ${customers.orderCount} as "orderCount",
+           ${iso(sql`consent.occurred_at`)} as "smsConsentAt", ${customers.timeZone} as "timeZone",
+           ${customers.orderCount} as "orderCount",
            ${customers.totalSpent}::text as "totalSpent", ${iso(customers.lastOrderAt)} as "lastOrderAt",
            ${customers.rfmSegment} as "rfmSegment", ${iso(customers.createdAt)} as "createdAt"
       from ${customers}

@@ -5,8 +5,9 @@ import { enqueueDelivery } from '../jobs/queue.ts';
 import { at, uuids } from '../lib/sql.ts';
 import type { Target } from '../outbox/drain.ts';
 import type { ClaimedMessage } from './delivery-types.ts';
-import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT } from './policy.ts';
-import { inQuietHours, nextAllowedMinute } from './time.ts';
+import { cappedSql, lockCappedCustomers } from './frequency-cap.ts';
+import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, SKIPPED_WITHDRAWN } from './policy.ts';
+import { nextAllowedSql } from './quiet-hours.ts';
 
 const RATE_LIMIT_LOCK = 0x5a5_0001;
 
@@ -22,11 +23,12 @@ export interface Claim {
 
 /**
  * Claims messages for sending in one short transaction: locks the eligible QUEUED rows
- * (FOR UPDATE SKIP LOCKED, so two workers never claim the same message), skips marketing
- * messages to opted-out or deleted customers, defers marketing messages during quiet hours,
- * and marks the rest SENDING with `attempts + 1` and the claiming worker. `scheduled_for`
- * becomes the claim time: what the rate limit counts, and the lease of a claim made outside
- * a worker. SENDING rows are never claimed here: only the recovery pass hands them back.
+ * (FOR UPDATE SKIP LOCKED, so two workers never claim the same message), skips messages to
+ * deleted customers and to those who withdrew consent (all but the opt-out confirmation), defers
+ * marketing during the recipient's quiet hours or over the frequency cap (to when a slot frees),
+ * and marks the rest SENDING with `attempts + 1` and the claiming worker. `scheduled_for` becomes
+ * the claim time: what the rate limit and the frequency cap count, and the lease of a claim made
+ * outside a worker. SENDING rows are never claimed here: only the recovery pass hands them back.
  */
 export async function claimMessages(
   deps: ServiceDeps,
@@ -44,8 +46,6 @@ export async function claimMessages(
     }
     // The claim time is read once the lock is held, so no earlier claim can carry a later time.
     const now = deps.now();
-    const quiet = inQuietHours(now, config.SMS_QUIET_HOURS, config.APP_TIMEZONE);
-    const next = nextAllowedMinute(now, config.SMS_QUIET_HOURS, config.APP_TIMEZONE);
     if (config.SMS_RATE_PER_SECOND > 0) {
       const [window] = await tx.execute<{ used: number; oldest: Date | null }>(sql`
         select count(*)::int as used, min(scheduled_for) as oldest
@@ -66,33 +66,45 @@ export async function claimMessages(
       }
     }
     const which = 'ids' in target ? sql`m.id = any(${uuids(target.ids)}) and ` : sql``;
-    const rows = await tx.execute<ClaimedMessage & { action: 'send' | 'skipped' | 'deferred' }>(sql`
+    const locked = await lockCappedCustomers(tx, which, now, allowance);
+    // Quiet hours where the recipient lives, as queueMessages scheduled them: a retry or a
+    // message held by the cap must not go out at night there either.
+    const quietUntil = nextAllowedSql(now, config.SMS_QUIET_HOURS, sql`coalesce(c.time_zone, ${config.APP_TIMEZONE})`);
+    const rows = await tx.execute<
+      ClaimedMessage & { action: 'send' | 'skipped' | 'deferred'; deferred_until: string | null }
+    >(sql`
       with candidates as (
-        select m.id, m.type, (c.id is not null and c.deleted_at is not null) as gone, coalesce(c.sms_opt_in, true) as opted_in
+        select m.id, m.type, m.customer_id, m.scheduled_for, c.time_zone, ${quietUntil} as quiet_until, (c.id is not null and c.deleted_at is not null) as gone, coalesce(c.sms_opt_in, true) as opted_in
           from message_queue m
           left join customers c on c.id = m.customer_id
          where ${which} m.status = 'QUEUED' and m.scheduled_for <= ${at(now)}
          order by m.scheduled_for, m.id
          limit ${allowance}
            for update of m skip locked
+      ), capped as (
+        ${cappedSql(config, sql`candidates where type = any(${marketingTypesSql}) and not gone and opted_in and quiet_until <= ${at(now)}`, now, locked)}
       ), decided as (
-        select id,
+        select candidates.id,
                case when gone then 'gone'
                     when type = any(${marketingTypesSql}) and not opted_in then 'opted_out'
-                    when ${quiet} and type = any(${marketingTypesSql}) then 'quiet'
-                    else 'send' end as action
-          from candidates
+                    when not opted_in and type <> 'OPT_OUT_CONFIRMATION' then 'withdrawn'
+                    when type = any(${marketingTypesSql}) and quiet_until > ${at(now)} then 'quiet'
+                    when capped.id is not null then 'capped'
+                    else 'send' end as action,
+               coalesce(capped.until, candidates.quiet_until) as until
+          from candidates left join capped on capped.id = candidates.id
       ), skipped as (
         update message_queue m
            set status = 'SKIPPED',
-               last_error = case d.action when 'gone' then ${SKIPPED_CUSTOMER_DELETED} else ${SKIPPED_OPTED_OUT} end,
+               last_error = case d.action when 'gone' then ${SKIPPED_CUSTOMER_DELETED}
+                                          when 'withdrawn' then ${SKIPPED_WITHDRAWN} else ${SKIPPED_OPTED_OUT} end,
                updated_at = ${at(now)}
-          from decided d where m.id = d.id and d.action in ('gone', 'opted_out')
+          from decided d where m.id = d.id and d.action in ('gone', 'opted_out', 'withdrawn')
         returning m.id
       ), deferred as (
-        update message_queue m set status = 'QUEUED', scheduled_for = ${at(next)}, updated_at = ${at(now)}
-          from decided d where m.id = d.id and d.action = 'quiet'
-        returning m.id
+        update message_queue m set status = 'QUEUED', scheduled_for = d.until, updated_at = ${at(now)}
+          from decided d where m.id = d.id and d.action in ('quiet', 'capped')
+        returning m.id, m.scheduled_for
       ), claimed as (
         update message_queue m
            set status = 'SENDING', attempts = m.attempts + 1, scheduled_for = ${at(now)},
@@ -100,20 +112,36 @@ export async function claimMessages(
           from decided d where m.id = d.id and d.action = 'send'
         returning m.id, m.phone, m.body, m.idempotency_key, m.attempts, m.type, m.customer_id, m.campaign_id
       )
-      select 'send' as action, * from claimed
-      union all select 'skipped', id, null, null, null, null, null, null, null from skipped
-      union all select 'deferred', id, null, null, null, null, null, null, null from deferred`);
+      select 'send' as action, *, null::timestamptz as deferred_until from claimed
+      union all select 'skipped', id, null, null, null, null, null, null, null, null from skipped
+      union all select 'deferred', id, null, null, null, null, null, null, null, scheduled_for from deferred`);
     const claimed = rows.filter((row) => row.action === 'send');
-    const deferredIds = rows.filter((row) => row.action === 'deferred').map((row) => row.id);
-    await enqueueDelivery(deps.jobs, tx, deferredIds, { batchSize: config.SMS_BATCH_SIZE, startAfter: next });
+    const deferred = rows.filter((row) => row.action === 'deferred');
+    await enqueueDeferred(deps, tx, deferred);
     return {
       claimed,
       skipped: rows.filter((row) => row.action === 'skipped').length,
-      deferred: deferredIds.length,
+      deferred: deferred.length,
       limited: allowance < limit && rows.length === allowance,
       waitMs: 0,
     };
   });
+}
+
+/** One delivery job per batch of deferred messages due at the same time (quiet hours end, a cap slot frees). */
+async function enqueueDeferred(
+  deps: ServiceDeps,
+  tx: Executor,
+  deferred: { id: string; deferred_until: string | null }[],
+) {
+  const byStart = Map.groupBy(deferred, (row) => new Date(row.deferred_until ?? 0).getTime());
+  for (const [start, rows] of byStart)
+    await enqueueDelivery(
+      deps.jobs,
+      tx,
+      rows.map((row) => row.id),
+      { batchSize: deps.config.SMS_BATCH_SIZE, startAfter: new Date(start) },
+    );
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ServiceDeps } from '../deps.ts';
 import { enqueueDelivery } from '../jobs/queue.ts';
 import { at } from '../lib/sql.ts';
 import { SKIPPED_UNDELIVERABLE } from './carrier-errors.ts';
-import { isMarketing, priorityOf, SKIPPED_OPTED_OUT } from './policy.ts';
+import { isMarketing, priorityOf, SKIPPED_OPTED_OUT, SKIPPED_WITHDRAWN, sentEvenIfWithdrawn } from './policy.ts';
 import { nextAllowedSql } from './quiet-hours.ts';
 import { renderSql } from './template-language.ts';
 import { nextAllowedMinute } from './time.ts';
@@ -34,9 +34,9 @@ export interface QueuedMessages {
 
 /**
  * Writes one message per recipient in one INSERT … SELECT and their delivery jobs, all in
- * `tx`. The idempotency key makes a repeated or concurrent run insert nothing twice. Marketing
- * messages to opted-out customers are written SKIPPED with the reason; during quiet hours they
- * are scheduled for the next allowed minute.
+ * `tx`. The idempotency key makes a repeated or concurrent run insert nothing twice. Messages to
+ * customers who withdrew consent are written SKIPPED with the reason (all but the opt-out
+ * confirmation); marketing during quiet hours is scheduled for the next allowed minute.
  */
 export async function queueMessages(deps: ServiceDeps, tx: Executor, input: MessagesToQueue): Promise<QueuedMessages> {
   const { config } = deps;
@@ -52,7 +52,8 @@ export async function queueMessages(deps: ServiceDeps, tx: Executor, input: Mess
     promotionName: sql`r.promotion_name`,
     promotionCode: sql`r.promotion_code`,
   });
-  const optedOut = marketing ? sql`not r.sms_opt_in` : sql`false`;
+  const optedOut = sentEvenIfWithdrawn(input.type) ? sql`false` : sql`not r.sms_opt_in`;
+  const skippedOptedOut = marketing ? SKIPPED_OPTED_OUT : SKIPPED_WITHDRAWN;
   // Marketing skips a phone the carrier called undeliverable, until the customer's phone changes.
   const undeliverable = marketing
     ? sql`exists (select 1 from customers u where u.id = r.customer_id and u.phone_undeliverable_at is not null)`
@@ -63,7 +64,7 @@ export async function queueMessages(deps: ServiceDeps, tx: Executor, input: Mess
       (customer_id, phone, body, type, campaign_id, status, last_error, scheduled_for, idempotency_key, created_at, updated_at)
     select r.customer_id, r.phone, ${body}, ${input.type}::message_type, ${input.campaignId ?? null}::uuid,
            case when ${optedOut} or ${undeliverable} then 'SKIPPED' else 'QUEUED' end::message_status,
-           case when ${optedOut} then ${SKIPPED_OPTED_OUT} when ${undeliverable} then ${SKIPPED_UNDELIVERABLE} end,
+           case when ${optedOut} then ${skippedOptedOut} when ${undeliverable} then ${SKIPPED_UNDELIVERABLE} end,
            ${due}, r.idempotency_key, ${at(input.now)}, ${at(input.now)}
       from r left join customers tz on tz.id = r.customer_id
     on conflict (idempotency_key) do nothing

@@ -2,14 +2,14 @@ import type { Executor } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import { type SQL, sql } from 'drizzle-orm';
 import { enqueueDelivery } from '../jobs/queue.ts';
-import { priorityOf } from './policy.ts';
+import { priorityOf, SKIPPED_WITHDRAWN } from './policy.ts';
 import { renderStoredSql, TEMPLATE_VARIABLES } from './template-language.ts';
 
 /**
  * The welcome reaction to recorded events (`src`: entity_type, entity_id, data, changes,
  * occurred_at), as CTEs whose last, `name`, returns the messages written. A customer event whose
  * customer is (or just became) a CUSTOMER welcomes them once per customer ever: marks
- * `welcomed_at` and writes the WELCOME message. Whether one is actually written is decided
+ * `welcomed_at` and writes the WELCOME message (SKIPPED when they withdrew consent). Whether one is actually written is decided
  * against the row: status CUSTOMER, not deleted, and never welcomed before.
  */
 export function welcomeCtes(name: string, src: SQL): SQL {
@@ -28,11 +28,13 @@ export function welcomeCtes(name: string, src: SQL): SQL {
                  and (data->>'status' = 'CUSTOMER' or changes->'status'->>'after' = 'CUSTOMER')
                group by entity_id) e
        where c.id = e.entity_id and c.welcomed_at is null and c.status = 'CUSTOMER' and c.deleted_at is null
-      returning c.id, c.first_name, c.last_name, c.phone, c.level_id, c.welcomed_at),
+      returning c.id, c.first_name, c.last_name, c.phone, c.level_id, c.welcomed_at, c.sms_opt_in),
     ${sql.raw(name)} as (
-      insert into message_queue (customer_id, phone, body, type, status, scheduled_for, idempotency_key, created_at,
-                                 updated_at)
-      select w.id, w.phone, ${body}, 'WELCOME', 'QUEUED', w.welcomed_at, 'welcome:' || w.id, w.welcomed_at, w.welcomed_at
+      insert into message_queue (customer_id, phone, body, type, status, last_error, scheduled_for, idempotency_key,
+                                 created_at, updated_at)
+      select w.id, w.phone, ${body}, 'WELCOME', case when w.sms_opt_in then 'QUEUED' else 'SKIPPED' end::message_status,
+             case when not w.sms_opt_in then ${SKIPPED_WITHDRAWN} end, w.welcomed_at, 'welcome:' || w.id, w.welcomed_at,
+             w.welcomed_at
         from ${welcomed} w
         cross join message_templates t
         left join customer_levels l on l.id = w.level_id

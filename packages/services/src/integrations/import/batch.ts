@@ -47,6 +47,7 @@ const existingColumns = {
   ownerId: customers.ownerId,
   referredById: customers.referredById,
   smsOptIn: customers.smsOptIn,
+  timeZone: customers.timeZone,
 };
 
 /** One batch: validated in memory, then one transaction for its rows, its errors and the counters. */

@@ -3,6 +3,7 @@ import type { ImportRowError } from '@touch-crm/contract';
 import type { Actor } from '../../actor.ts';
 import { CUSTOMER_AUDIT_FIELDS } from '../../commerce/customers.ts';
 import { diffFields } from '../../events/record.ts';
+import { timeZoneFromPhone } from '../../messaging/phone-lookup.ts';
 import type { Scope } from '../../scope.ts';
 import type { ParsedRow, RowValues, Status } from './parse-row.ts';
 import type { NewCustomer, WriteOp } from './write.ts';
@@ -25,7 +26,9 @@ export interface ImportRun {
   owners: Map<string, string | null>;
 }
 
-type AuditedRow = Record<(typeof CUSTOMER_AUDIT_FIELDS)[number], unknown>;
+/** What an import may change and records: the audited fields and the time zone. */
+export const IMPORT_AUDIT_FIELDS = [...CUSTOMER_AUDIT_FIELDS, 'timeZone'] as const;
+type AuditedRow = Record<(typeof IMPORT_AUDIT_FIELDS)[number], unknown>;
 export type BeforeRow = AuditedRow & { id: string; ownerId: string };
 
 const NEW_CUSTOMER_DEFAULTS = { status: 'LEAD' as Status, smsOptIn: true };
@@ -69,6 +72,7 @@ export function classify(run: ImportRun, rows: ParsedRow[], existing: Map<string
         ownerId,
         referredById: null,
         smsOptIn: values.smsOptIn ?? NEW_CUSTOMER_DEFAULTS.smsOptIn,
+        timeZone: values.timeZone ?? timeZoneFromPhone(row.phone),
       };
       ops.push({ kind: 'create', rowNumber: row.rowNumber, id: randomUUID(), row: created });
       continue;
@@ -82,7 +86,7 @@ export function classify(run: ImportRun, rows: ParsedRow[], existing: Map<string
       fail('ownerUsername', 'only holders of customers:update_all may give a customer to another owner');
       continue;
     }
-    const changes = diffFields(before, { ...before, ...values }, CUSTOMER_AUDIT_FIELDS);
+    const changes = diffFields(before, { ...before, ...values }, IMPORT_AUDIT_FIELDS);
     if (Object.keys(changes).length === 0) continue;
     const changed = Object.fromEntries(
       Object.entries(values).filter(([field]) => Object.hasOwn(changes, field)),

@@ -18,6 +18,10 @@ const COLUMNS = {
   notes: { example: 'Met at the spring fair', help: 'up to 5000 characters' },
   status: { example: 'CUSTOMER', help: `${customerStatusSchema.options.join(', ')} (new customers: LEAD)` },
   smsOptIn: { example: 'true', help: 'true/false, yes/no or 1/0 (new customers: true)' },
+  timeZone: {
+    example: 'America/New_York',
+    help: 'an IANA time zone, for quiet hours (new customers: from the phone where its country keeps one clock)',
+  },
   ownerUsername: {
     example: '',
     help: 'the owner; defaults to the importer; another user needs customers:create_all (and customers:update_all to reassign)',

@@ -1,4 +1,10 @@
-import { calendarDate, customerStatusSchema, genderSchema, type ImportRowError } from '@touch-crm/contract';
+import {
+  calendarDate,
+  customerStatusSchema,
+  genderSchema,
+  type ImportRowError,
+  timeZoneSchema,
+} from '@touch-crm/contract';
 import { z } from 'zod';
 import { normalizePhone } from '../../commerce/phone.ts';
 import type { ColumnMapping } from './columns.ts';
@@ -17,6 +23,7 @@ export type RowValues = {
   notes?: string;
   status?: Status;
   smsOptIn?: boolean;
+  timeZone?: string;
   ownerId?: string;
 };
 
@@ -73,6 +80,12 @@ const PARSERS: { [K in Exclude<keyof RowValues, 'ownerId'>]-?: (value: string) =
     const flag = BOOLEANS[value.toLowerCase()];
     if (flag === undefined) throw new CellError('expected true or false');
     return flag;
+  },
+  // Kept in the runtime's spelling (`america/new_york` is America/New_York), as the API keeps it.
+  timeZone: (value) => {
+    if (!timeZoneSchema.safeParse(value).success)
+      throw new CellError('expected an IANA time zone such as America/New_York');
+    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
   },
 };
 

@@ -24,6 +24,7 @@ export type NewCustomer = {
   ownerId: string;
   referredById: null;
   smsOptIn: boolean;
+  timeZone: string | null;
 };
 type CreateOp = { kind: 'create'; rowNumber: number; id: string; row: NewCustomer };
 type UpdateOp = { kind: 'update'; rowNumber: number; id: string; values: RowValues; changes: FieldChanges };
@@ -101,18 +102,19 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
       status: row.status,
       owner_id: row.ownerId,
       sms_opt_in: row.smsOptIn,
+      time_zone: row.timeZone,
     }));
     // The customers in one statement, then their `customer.created` events in another, built
     // from the same values: the events' reactions (the welcome message) must see the customers.
     const values = sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as v(id uuid, first_name text, last_name text, phone text, email text, birthday date, gender gender,
-           address text, notes text, status customer_status, owner_id uuid, sms_opt_in boolean)`;
+           address text, notes text, status customer_status, owner_id uuid, sms_opt_in boolean, time_zone text)`;
     const [result] = await tx.execute<{ inserted: number }>(sql`
       with ins as (
         insert into customers (id, first_name, last_name, phone, email, birthday, gender, address, notes, status,
-                               owner_id, sms_opt_in, created_at, updated_at)
+                               owner_id, sms_opt_in, time_zone, created_at, updated_at)
         select v.id, v.first_name, v.last_name, v.phone, v.email, v.birthday, v.gender, v.address, v.notes, v.status,
-               v.owner_id, v.sms_opt_in, ${at(now)}, ${at(now)}
+               v.owner_id, v.sms_opt_in, v.time_zone, ${at(now)}, ${at(now)}
           from ${values}
         on conflict (phone) where deleted_at is null do nothing
         returning id
@@ -154,6 +156,7 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
       status: v.status,
       owner_id: v.ownerId,
       sms_opt_in: v.smsOptIn,
+      time_zone: v.timeZone,
     }));
     // A missing key is null in the recordset: coalesce keeps the customer's value.
     await tx.execute(sql`
@@ -163,10 +166,10 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
              gender = coalesce(v.gender, c.gender), address = coalesce(v.address, c.address),
              notes = coalesce(v.notes, c.notes), status = coalesce(v.status, c.status),
              owner_id = coalesce(v.owner_id, c.owner_id), sms_opt_in = coalesce(v.sms_opt_in, c.sms_opt_in),
-             updated_at = ${at(now)}
+             time_zone = coalesce(v.time_zone, c.time_zone), updated_at = ${at(now)}
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           as v(id uuid, first_name text, last_name text, email text, birthday date, gender gender, address text,
-               notes text, status customer_status, owner_id uuid, sms_opt_in boolean)
+               notes text, status customer_status, owner_id uuid, sms_opt_in boolean, time_zone text)
        where c.id = v.id`);
     const consent = updates
       .filter(({ changes }) => changes.smsOptIn)

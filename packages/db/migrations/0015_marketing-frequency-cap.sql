@@ -1,0 +1,1 @@
+CREATE INDEX "message_queue_marketing_sent_idx" ON "message_queue" USING btree ("customer_id","scheduled_for") WHERE "message_queue"."type" in ('BIRTHDAY', 'INACTIVITY', 'CAMPAIGN', 'PROMOTION', 'MANUAL_MARKETING') and "message_queue"."status" in ('SENDING', 'SENT', 'DELIVERED', 'UNDELIVERED');
