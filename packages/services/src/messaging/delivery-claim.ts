@@ -82,7 +82,7 @@ export async function claimMessages(
          limit ${allowance}
            for update of m skip locked
       ), capped as (
-        ${cappedSql(config, sql`candidates where type = any(${marketingTypesSql}) and not gone and opted_in and quiet_until <= ${at(now)}`, now, locked)}
+        ${cappedSql(config, sql`candidates where customer_id is not null and type = any(${marketingTypesSql}) and not gone and opted_in and quiet_until <= ${at(now)}`, now, locked)}
       ), decided as (
         select candidates.id,
                case when gone then 'gone'

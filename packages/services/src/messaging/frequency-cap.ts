@@ -64,7 +64,7 @@ export async function lockCappedCustomers(tx: Executor, which: SQL, now: Date, l
 
 /**
  * A SELECT of the marketing messages among `eligible` (a CTE with id, customer_id, scheduled_for,
- * time_zone) that the frequency cap holds, each with `until`: when its customer's oldest counted
+ * time_zone; customer_id never null: the cap is per customer, and a message without one has no history) that the frequency cap holds, each with `until`: when its customer's oldest counted
  * message leaves the window (then in their own allowed hours). With the messages this claim sends
  * counted in order, a customer gets at most SMS_MARKETING_MAX_PER_DAY in any 24 h and
  * SMS_MARKETING_MAX_PER_WEEK in any 7 days. Customers not in `locked` wait for the next claim.
