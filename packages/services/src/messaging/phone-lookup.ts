@@ -25,11 +25,25 @@ const offsetsOf = (zone: string) =>
  * knows countries, not zones; the zones per country come from the ICU data Node ships, through
  * `Intl.Locale#timeZones`). Germany's Europe/Berlin and Europe/Busingen keep the same clock, so
  * Germany counts as one. Null for countries with several clocks (the United States, Canada,
- * Russia …): their customers fall back to APP_TIMEZONE unless given a `timeZone`.
+ * Russia …): their customers fall back to APP_TIMEZONE unless given a `timeZone`. Comparing a
+ * country's clocks builds two formatters per zone (the United States has 29), so a caller
+ * looking up many phones passes `known`, the answers by country so far.
  */
-export function timeZoneFromPhone(phone: string): string | null {
+export function timeZoneFromPhone(phone: string, known?: Map<string, string | null>): string | null {
   const country = parsePhoneNumberFromString(phone)?.country;
-  if (!country) return null;
+  return country ? timeZoneOfCountry(country, known) : null;
+}
+
+/** The time zone of a country's phones (see timeZoneFromPhone), remembered in `known` when given. */
+export function timeZoneOfCountry(country: string, known?: Map<string, string | null>): string | null {
+  const remembered = known?.get(country);
+  if (remembered !== undefined) return remembered;
+  const zone = clockOfCountry(country);
+  known?.set(country, zone);
+  return zone;
+}
+
+function clockOfCountry(country: string): string | null {
   const zones = (new Intl.Locale(`und-${country}`) as Intl.Locale & { timeZones?: string[] }).timeZones ?? [];
   const [first] = zones;
   if (!first) return null;

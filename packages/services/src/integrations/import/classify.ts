@@ -3,7 +3,7 @@ import type { ImportRowError } from '@touch-crm/contract';
 import type { Actor } from '../../actor.ts';
 import { CUSTOMER_AUDIT_FIELDS } from '../../commerce/customers.ts';
 import { diffFields } from '../../events/record.ts';
-import { timeZoneFromPhone } from '../../messaging/phone-lookup.ts';
+import { timeZoneOfCountry } from '../../messaging/phone-lookup.ts';
 import type { Scope } from '../../scope.ts';
 import type { ParsedRow, RowValues, Status } from './parse-row.ts';
 import type { NewCustomer, WriteOp } from './write.ts';
@@ -24,6 +24,8 @@ export interface ImportRun {
   phones: Map<string, number>;
   /** Lower-cased username → active user id (null: unknown or inactive). */
   owners: Map<string, string | null>;
+  /** Country → the time zone of its phones (null: several clocks), for new customers without a timeZone. */
+  zones: Map<string, string | null>;
 }
 
 /** What an import may change and records: the audited fields and the time zone. */
@@ -72,7 +74,7 @@ export function classify(run: ImportRun, rows: ParsedRow[], existing: Map<string
         ownerId,
         referredById: null,
         smsOptIn: values.smsOptIn ?? NEW_CUSTOMER_DEFAULTS.smsOptIn,
-        timeZone: values.timeZone ?? timeZoneFromPhone(row.phone),
+        timeZone: values.timeZone ?? (row.phoneCountry ? timeZoneOfCountry(row.phoneCountry, run.zones) : null),
       };
       ops.push({ kind: 'create', rowNumber: row.rowNumber, id: randomUUID(), row: created });
       continue;

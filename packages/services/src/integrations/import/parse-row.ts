@@ -6,7 +6,7 @@ import {
   timeZoneSchema,
 } from '@touch-crm/contract';
 import { z } from 'zod';
-import { normalizePhone } from '../../commerce/phone.ts';
+import { parsePhone } from '../../commerce/phone.ts';
 import type { ColumnMapping } from './columns.ts';
 
 export type Status = z.infer<typeof customerStatusSchema>;
@@ -30,6 +30,8 @@ export type RowValues = {
 export interface ParsedRow {
   rowNumber: number;
   phone: string;
+  /** The phone's country, when the number tells it (a new customer's time zone comes from it). */
+  phoneCountry?: string;
   values: RowValues;
   ownerUsername?: string;
 }
@@ -104,6 +106,7 @@ export function parseRow(
     fail(null, `the row has ${fields.length} cells but the header has ${columns.length}`);
   const values: RowValues = {};
   let phone = '';
+  let phoneCountry: string | undefined;
   let ownerUsername: string | undefined;
   for (let index = 0; index < columns.length; index++) {
     const field = columns[index]?.field;
@@ -113,7 +116,7 @@ export function parseRow(
       if (value === '') fail('phone', 'required: rows are matched by phone');
       else
         try {
-          phone = normalizePhone(value, region);
+          ({ phone, country: phoneCountry } = parsePhone(value, region));
         } catch {
           fail('phone', `not a valid phone number: ${value.slice(0, 40)}`);
         }
@@ -132,5 +135,5 @@ export function parseRow(
       fail(field, error.message);
     }
   }
-  return errors.length > 0 ? { errors } : { row: { rowNumber, phone, values, ownerUsername }, errors };
+  return errors.length > 0 ? { errors } : { row: { rowNumber, phone, phoneCountry, values, ownerUsername }, errors };
 }
