@@ -1,8 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +10,7 @@ import { generateDataset } from '@touch-crm/db/dataset';
 import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
-import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
+import { type CaseResult, compareLoads, freePort, log, median, rssMb, secondsCase, stop, waitFor } from './harness.ts';
 import { benchCampaign, benchRfm, benchSms, benchSmsPickup, prepareWorkerBench } from './worker-cases.ts';
 
 /**
@@ -31,47 +30,8 @@ const SECONDS = quick ? 2 : 6;
 const CONCURRENCY = 16;
 const JWT_SECRET = randomBytes(32).toString('hex');
 
-interface CaseResult {
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-  better: 'higher' | 'lower';
-  target?: number;
-  rounds?: { min: number; median: number; max: number; baselineMin?: number; baselineMax?: number };
-  p50Ms?: number;
-  p99Ms?: number;
-  baselineP50Ms?: number;
-  baselineP99Ms?: number;
-}
 const cases: Record<string, CaseResult> = {};
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-const log = (message: string) => console.log(`[bench] ${message}`);
-
-async function waitFor(url: string, timeoutMs = 60_000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    try {
-      if ((await fetch(url)).ok) return (performance.now() - started) / 1000;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`${url} not ready`);
-}
-
-async function rssMb(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
+const LOAD = { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY };
 
 /** `BENCH_CPU_PROF=DIR` writes a V8 CPU profile of the API process into DIR when it stops. */
 const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -84,7 +44,8 @@ function startApi(env: Record<string, string>): ChildProcess {
       NODE_ENV: 'production',
       JWT_SECRET,
       LOG_LEVEL: 'info',
-      // The load is far beyond the default limits: every request is still counted (the cost measured), never refused.
+      // The load is far beyond the default limits: every request is still counted (by the process, added to the
+      // shared counter once a second, as under the default limits), never refused.
       RATE_LIMIT_PER_PRINCIPAL: '1000000000',
       RATE_LIMIT_PER_IP: '1000000000',
       ...env,
@@ -101,68 +62,6 @@ async function startBaseline(databaseUrl: string, port: number): Promise<ChildPr
   await new Promise((resolve) => child.once('message', resolve));
   return child;
 }
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-
-/** Alternates baseline and candidates round by round, so machine noise hits both alike. */
-async function compare(
-  baseline: { url: string; request: (i: number) => LoadRequest },
-  candidates: Record<string, { url: string; request: (i: number) => LoadRequest; target: number }>,
-) {
-  const base: LoadResult[] = [];
-  const results: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    base.push(await runLoad(baseline.url, baseline.request, { concurrency: CONCURRENCY, seconds: SECONDS }));
-    for (const [key, candidate] of Object.entries(candidates)) {
-      results[key]?.push(
-        await runLoad(candidate.url, candidate.request, { concurrency: CONCURRENCY, seconds: SECONDS }),
-      );
-    }
-  }
-  const baseRps = base.map((r) => r.rps);
-  for (const [key, runs] of Object.entries(results)) {
-    const target = candidates[key]?.target;
-    const rps = runs.map((r) => r.rps);
-    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
-    log(`${key}: ${runs.reduce((sum, r) => sum + r.requests, 0)} requests`);
-    // A rate over refused requests measures the refusal, not the case.
-    if (errors > 0) throw new Error(`${key}: ${errors} non-2xx answers; the figures would be meaningless`);
-    cases[key] = {
-      value: Math.round(median(rps)),
-      unit: 'req/s',
-      baseline: Math.round(median(baseRps)),
-      ratio: Math.round((median(rps) / median(baseRps)) * 100) / 100,
-      better: 'higher',
-      target,
-      rounds: {
-        min: Math.round(Math.min(...rps)),
-        median: Math.round(median(rps)),
-        max: Math.round(Math.max(...rps)),
-        baselineMin: Math.round(Math.min(...baseRps)),
-        baselineMax: Math.round(Math.max(...baseRps)),
-      },
-      p50Ms: Math.round(median(runs.map((r) => r.p50)) * 100) / 100,
-      p99Ms: Math.round(median(runs.map((r) => r.p99)) * 100) / 100,
-      baselineP50Ms: Math.round(median(base.map((r) => r.p50)) * 100) / 100,
-      baselineP99Ms: Math.round(median(base.map((r) => r.p99)) * 100) / 100,
-    };
-  }
-}
-
-/** A timed case against a timed baseline, in seconds (lower is better). */
-const secondsCase = (value: number, baseline: number, target?: number): CaseResult => ({
-  value: Math.round(value * 100) / 100,
-  unit: 's',
-  baseline: Math.round(baseline * 100) / 100,
-  ratio: Math.round((value / baseline) * 100) / 100,
-  better: 'lower',
-  ...(target !== undefined ? { target } : {}),
-});
 
 const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
 const pgPort = await freePort();
@@ -250,46 +149,54 @@ async function benchApi() {
 
   if (wants('rest.customer-get') || wants('trpc.customer-get')) {
     log('customer get: baseline vs REST vs tRPC');
-    await compare(
-      { url: baselineUrl, request: (i) => ({ method: 'GET', path: `/customers/${pick(i)}` }) },
-      {
-        'rest.customer-get': {
-          url: apiUrl,
-          request: (i) => ({ method: 'GET', path: `/api/v1/customers/${pick(i)}`, headers: auth }),
-          target: 0.6,
+    Object.assign(
+      cases,
+      await compareLoads(
+        { url: baselineUrl, request: (i) => ({ method: 'GET', path: `/customers/${pick(i)}` }) },
+        {
+          'rest.customer-get': {
+            url: apiUrl,
+            request: (i) => ({ method: 'GET', path: `/api/v1/customers/${pick(i)}`, headers: auth }),
+            target: 0.6,
+          },
+          'trpc.customer-get': {
+            url: apiUrl,
+            request: (i) => ({
+              method: 'GET',
+              path: `/trpc/customers.get?input=${encodeURIComponent(JSON.stringify({ id: pick(i) }))}`,
+              headers: auth,
+            }),
+            target: 0.7,
+          },
         },
-        'trpc.customer-get': {
-          url: apiUrl,
-          request: (i) => ({
-            method: 'GET',
-            path: `/trpc/customers.get?input=${encodeURIComponent(JSON.stringify({ id: pick(i) }))}`,
-            headers: auth,
-          }),
-          target: 0.7,
-        },
-      },
+        LOAD,
+      ),
     );
   }
 
   if (wants('rest.customer-list')) {
     log('filtered customer list page: baseline vs REST');
     const letters = ['ada', 'grace', 'alan', 'barbara', 'ken'];
-    await compare(
-      {
-        url: baselineUrl,
-        request: (i) => ({ method: 'GET', path: `/customers?search=${letters[i % letters.length]}` }),
-      },
-      {
-        'rest.customer-list': {
-          url: apiUrl,
-          request: (i) => ({
-            method: 'GET',
-            path: `/api/v1/customers?status=CUSTOMER&search=${letters[i % letters.length]}&sort=-totalSpent&pageSize=20`,
-            headers: auth,
-          }),
-          target: 0.5,
+    Object.assign(
+      cases,
+      await compareLoads(
+        {
+          url: baselineUrl,
+          request: (i) => ({ method: 'GET', path: `/customers?search=${letters[i % letters.length]}` }),
         },
-      },
+        {
+          'rest.customer-list': {
+            url: apiUrl,
+            request: (i) => ({
+              method: 'GET',
+              path: `/api/v1/customers?status=CUSTOMER&search=${letters[i % letters.length]}&sort=-totalSpent&pageSize=20`,
+              headers: auth,
+            }),
+            target: 0.5,
+          },
+        },
+        LOAD,
+      ),
     );
   }
 
@@ -303,15 +210,19 @@ async function benchApi() {
           { productId: productIds[(i + 5) % productIds.length], quantity: 1 },
         ],
       });
-    await compare(
-      { url: baselineUrl, request: (i) => ({ method: 'POST', path: '/orders', body: order(i) }) },
-      {
-        'rest.order-create': {
-          url: apiUrl,
-          request: (i) => ({ method: 'POST', path: '/api/v1/orders', body: order(i), headers: auth }),
-          target: 0.5,
+    Object.assign(
+      cases,
+      await compareLoads(
+        { url: baselineUrl, request: (i) => ({ method: 'POST', path: '/orders', body: order(i) }) },
+        {
+          'rest.order-create': {
+            url: apiUrl,
+            request: (i) => ({ method: 'POST', path: '/api/v1/orders', body: order(i), headers: auth }),
+            target: 0.5,
+          },
         },
-      },
+        LOAD,
+      ),
     );
   }
   clearInterval(sampler);
