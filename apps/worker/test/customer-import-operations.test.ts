@@ -3,35 +3,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUSTOMER_EXPORT_COLUMNS, IMPORT_BATCH } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi, unique, waitFor } from '@touch-crm/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningWorker } from '../src/worker.ts';
-import { startTestWorker } from './support.ts';
-import { importHelpers } from './support-import.ts';
+import { insertCustomer, unique, waitFor } from '@touch-crm/test-utils';
+import { describe, expect, it } from 'vitest';
+import { importHelpers, useImportEnvironment } from './support-import.ts';
 
-let api: TestApi;
-let worker: RunningWorker;
-let team: Awaited<ReturnType<typeof createTeam>>;
-beforeAll(async () => {
-  api = await startTestApi();
-  team = await createTeam(api.deps);
-  worker = await startTestWorker(api);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await api?.close();
-});
+const env = useImportEnvironment();
 
-const { sql, phone, upload, getImport, customerByPhone } = importHelpers(() => ({
-  api,
-  team,
-}));
+const { sql, phone, upload, getImport, customerByPhone } = importHelpers(() => env);
 
 // Each command is a fresh Node process loading the app: as long as a command's timeout on a busy machine.
 describe('the operator CLI', { timeout: 120_000 }, () => {
   const cli = (script: string, args: string[]) =>
     spawnSync(process.execPath, [new URL(`../src/cli/${script}`, import.meta.url).pathname, ...args], {
-      env: { ...process.env, DATABASE_URL: api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+      env: { ...process.env, DATABASE_URL: env.api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -48,11 +32,11 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
       expect(dry.stdout).toContain('row 2, email: not a valid email address');
       expect(await customerByPhone(p1)).toHaveLength(0);
 
-      const real = cli('customers-import.ts', [file, '--owner', team.rep.username]);
+      const real = cli('customers-import.ts', [file, '--owner', env.team.rep.username]);
       expect(real.status, real.stderr).toBe(3);
       expect(real.stderr).toMatch(/importing: 2\/2 \(100%\)/);
       const [row] = await customerByPhone(p1);
-      expect(row.owner_username).toBe(team.rep.username);
+      expect(row.owner_username).toBe(env.team.rep.username);
       const [event] = await sql()`select actor_user_id, actor_job from domain_events where entity_id = ${row.id}`;
       expect(event).toEqual({ actor_user_id: null, actor_job: 'cli:customers:import' });
 
@@ -67,7 +51,7 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
 
   it('pnpm customers:export [--format] [filters]: the export on stdout, progress on stderr', async () => {
     const tag = unique('Clix');
-    const customer = await insertCustomer(api.deps, team.rep.id, { lastName: tag, status: 'INACTIVE' });
+    const customer = await insertCustomer(env.api.deps, env.team.rep.id, { lastName: tag, status: 'INACTIVE' });
     const csv = cli('customers-export.ts', ['--search', tag, '--status', 'INACTIVE']);
     expect(csv.status, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\r\n');
@@ -75,8 +59,8 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(customer.id);
     expect(csv.stderr).toContain('customers:export: 1 rows');
-    const json = cli('customers-export.ts', ['--format', 'json', '--owner', team.rep.username, '--search', tag]);
-    expect(JSON.parse(json.stdout.trim())).toMatchObject({ id: customer.id, ownerUsername: team.rep.username });
+    const json = cli('customers-export.ts', ['--format', 'json', '--owner', env.team.rep.username, '--search', tag]);
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ id: customer.id, ownerUsername: env.team.rep.username });
     expect(cli('customers-export.ts', ['--status', 'NOPE']).status).toBe(2);
   });
 });
@@ -96,7 +80,7 @@ describe('a file of several batches', () => {
     expect(accepted.status).toBe(202);
     const done = await waitFor(
       async () => {
-        const res = await getImport(accepted.body.id, team.manager.token, '?pageSize=1');
+        const res = await getImport(accepted.body.id, env.team.manager.token, '?pageSize=1');
         seen.add(res.body.rowsRead);
         return res.body.status === 'COMPLETED' || res.body.status === 'FAILED' ? res.body : null;
       },

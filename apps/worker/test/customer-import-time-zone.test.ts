@@ -2,26 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTeam, startTestApi, type TestApi } from '@touch-crm/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningWorker } from '../src/worker.ts';
-import { startTestWorker } from './support.ts';
-import { importHelpers } from './support-import.ts';
+import { describe, expect, it } from 'vitest';
+import { importHelpers, useImportEnvironment } from './support-import.ts';
 
-let api: TestApi;
-let worker: RunningWorker;
-let team: Awaited<ReturnType<typeof createTeam>>;
-beforeAll(async () => {
-  api = await startTestApi();
-  team = await createTeam(api.deps);
-  worker = await startTestWorker(api);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await api?.close();
-});
+const env = useImportEnvironment();
 
-const { sql, phone, importCsv, customerByPhone } = importHelpers(() => ({ api, team }));
+const { sql, phone, importCsv, customerByPhone } = importHelpers(() => env);
 
 describe('the timeZone column of the customer import', () => {
   it('sets an IANA zone as the runtime spells it, keeps an empty cell as it is, and reports a bad one per row', async () => {
@@ -67,8 +53,8 @@ describe('the customer export', () => {
   it('carries the time zone, so an export imports back with it', async () => {
     const e164 = phone();
     await importCsv(`firstName,lastName,phone,timeZone\nXena,Export,${e164},Asia/Tokyo\n`);
-    const response = await fetch(`${api.url}/api/v1/customers/export?search=Xena`, {
-      headers: { authorization: `Bearer ${team.manager.token}` },
+    const response = await fetch(`${env.api.url}/api/v1/customers/export?search=Xena`, {
+      headers: { authorization: `Bearer ${env.team.manager.token}` },
     });
     const [header, row] = (await response.text()).trim().split(/\r?\n/);
     const columns = header?.split(',') ?? [];
@@ -89,9 +75,9 @@ describe('the operator CLI', () => {
       );
       const run = spawnSync(
         process.execPath,
-        [new URL('../src/cli/customers-import.ts', import.meta.url).pathname, file, '--owner', team.rep.username],
+        [new URL('../src/cli/customers-import.ts', import.meta.url).pathname, file, '--owner', env.team.rep.username],
         {
-          env: { ...process.env, DATABASE_URL: api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+          env: { ...process.env, DATABASE_URL: env.api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
           encoding: 'utf8',
           timeout: 60_000,
         },

@@ -1,30 +1,14 @@
 import { ROLE_NAMES } from '@touch-crm/contract';
 import { roleIdsByName, schema } from '@touch-crm/db';
 import { CUSTOMER_EXPORT_COLUMNS, CUSTOMER_IMPORT_COLUMNS } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi, unique } from '@touch-crm/test-utils';
+import { insertCustomer, unique } from '@touch-crm/test-utils';
 import { and, eq, isNull } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningWorker } from '../src/worker.ts';
-import { startTestWorker } from './support.ts';
-import { importHelpers, type Upload } from './support-import.ts';
+import { describe, expect, it } from 'vitest';
+import { importHelpers, type Upload, useImportEnvironment } from './support-import.ts';
 
-let api: TestApi;
-let worker: RunningWorker;
-let team: Awaited<ReturnType<typeof createTeam>>;
-beforeAll(async () => {
-  api = await startTestApi();
-  team = await createTeam(api.deps);
-  worker = await startTestWorker(api);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await api?.close();
-});
+const env = useImportEnvironment();
 
-const { sql, phone, national, upload, getImport, importCsv, customerByPhone, counts } = importHelpers(() => ({
-  api,
-  team,
-}));
+const { sql, phone, national, upload, getImport, importCsv, customerByPhone, counts } = importHelpers(() => env);
 
 describe('POST /customers/import: reading the file', () => {
   it('reads UTF-8 with a BOM, semicolons, quoted separators, quotes and line breaks; normalises phones', async () => {
@@ -58,7 +42,7 @@ describe('POST /customers/import: reading the file', () => {
       notes: 'line one\nline two',
       address: '1 Main St, Springfield',
       status: 'CUSTOMER',
-      owner_username: team.manager.username,
+      owner_username: env.team.manager.username,
       sms_opt_in: true,
     });
     expect((await customerByPhone(b))[0]).toMatchObject({ notes: 'a, b and c', status: 'PROSPECT' });
@@ -71,9 +55,9 @@ describe('POST /customers/import: reading the file', () => {
   it('accepts multipart/form-data with a `file` field and keeps its file name', async () => {
     const p = phone();
     const form = new FormData();
-    form.set('file', new Blob([`firstName,lastName,phone\nMulti,Part,${p}\n`], { type: 'text/csv' }), 'team.csv');
+    form.set('file', new Blob([`firstName,lastName,phone\nMulti,Part,${p}\n`], { type: 'text/csv' }), 'env.team.csv');
     const { accepted, done } = await importCsv(form as never);
-    expect(accepted.filename).toBe('team.csv');
+    expect(accepted.filename).toBe('env.team.csv');
     expect(done).toMatchObject({ created: 1, failed: 0 });
   });
 
@@ -83,7 +67,7 @@ describe('POST /customers/import: reading the file', () => {
     expect(done.created).toBe(1);
     const [customer] = await customerByPhone(p);
     const events = await sql()`select type, actor_user_id from domain_events where entity_id = ${customer.id}`;
-    expect(events).toEqual([{ type: 'customer.created', actor_user_id: team.manager.id }]);
+    expect(events).toEqual([{ type: 'customer.created', actor_user_id: env.team.manager.id }]);
     const [audit] = await sql()`select action, changes from audit_log where entity_id = ${customer.id}`;
     expect(audit?.action).toBe('created');
     expect(audit?.changes.firstName).toEqual({ before: null, after: 'Eva' });
@@ -165,14 +149,14 @@ describe('rows: validation, matching by phone, ownership', () => {
   });
 
   it('updates an existing live customer with the same phone (only the non-empty cells), never duplicates', async () => {
-    const existing = await insertCustomer(api.deps, team.manager.id, {
+    const existing = await insertCustomer(env.api.deps, env.team.manager.id, {
       firstName: 'Old',
       lastName: 'Name',
       phone: phone(),
       email: 'keep@example.com',
       status: 'LEAD',
     });
-    const unchanged = await insertCustomer(api.deps, team.manager.id, {
+    const unchanged = await insertCustomer(env.api.deps, env.team.manager.id, {
       firstName: 'Same',
       lastName: 'Same',
       phone: phone(),
@@ -198,19 +182,19 @@ describe('rows: validation, matching by phone, ownership', () => {
       {
         type: 'customer.status_changed',
         changes: { status: { before: 'LEAD', after: 'PROSPECT' } },
-        actor_user_id: team.manager.id,
+        actor_user_id: env.team.manager.id,
       },
       {
         type: 'customer.updated',
         changes: { firstName: { before: 'Old', after: 'New' } },
-        actor_user_id: team.manager.id,
+        actor_user_id: env.team.manager.id,
       },
     ]);
     expect(await sql()`select 1 from domain_events where entity_id = ${unchanged.id}`).toHaveLength(0);
   });
 
   it('a soft-deleted customer with the phone does not match: a new customer is created', async () => {
-    const gone = await insertCustomer(api.deps, team.manager.id, { phone: phone(), deletedAt: new Date() });
+    const gone = await insertCustomer(env.api.deps, env.team.manager.id, { phone: phone(), deletedAt: new Date() });
     const { done } = await importCsv(`firstName,lastName,phone\nBack,Again,${gone.phone}\n`);
     expect(done).toMatchObject({ created: 1, updated: 0 });
   });
@@ -219,36 +203,36 @@ describe('rows: validation, matching by phone, ownership', () => {
     const [p1, p2] = [phone(), phone()];
     const csv = [
       'firstName,lastName,phone,Owner Username',
-      `Rep,Owned,${p1},${team.rep.username.toUpperCase()}`,
+      `Rep,Owned,${p1},${env.team.rep.username.toUpperCase()}`,
       `No,Body,${p2},nobody-${unique('x')}`,
     ].join('\n');
     const { done } = await importCsv(csv);
     expect(done).toMatchObject({ created: 1, failed: 1 });
     expect(done.errors.items[0]).toMatchObject({ rowNumber: 2, field: 'ownerUsername' });
-    expect((await customerByPhone(p1))[0].owner_username).toBe(team.rep.username);
+    expect((await customerByPhone(p1))[0].owner_username).toBe(env.team.rep.username);
   });
 
   it('ownerUsername: a role that may import but only create its own customers cannot set other owners', async () => {
-    const roles = await roleIdsByName(api.deps.db);
+    const roles = await roleIdsByName(env.api.deps.db);
     const repRole = roles[ROLE_NAMES.salesRep] as string;
-    const current = (await api.rest('GET', '/roles', { token: team.admin.token })).body.find(
+    const current = (await env.api.rest('GET', '/roles', { token: env.team.admin.token })).body.find(
       (role: { id: string }) => role.id === repRole,
     ).permissions;
-    await api.rest('PUT', `/roles/${repRole}/permissions`, {
-      token: team.admin.token,
+    await env.api.rest('PUT', `/roles/${repRole}/permissions`, {
+      token: env.team.admin.token,
       body: { permissions: [...current, 'customers:import'] },
     });
     try {
-      const others = await insertCustomer(api.deps, team.otherRep.id, { phone: phone() });
+      const others = await insertCustomer(env.api.deps, env.team.otherRep.id, { phone: phone() });
       const [mine, self, theirs] = [phone(), phone(), phone()];
       const csv = [
         'firstName,lastName,phone,ownerUsername',
         `Mine,Default,${mine},`,
-        `Mine,Named,${self},${team.rep.username}`,
-        `Theirs,Named,${theirs},${team.otherRep.username}`,
+        `Mine,Named,${self},${env.team.rep.username}`,
+        `Theirs,Named,${theirs},${env.team.otherRep.username}`,
         `Update,Others,${others.phone},`,
       ].join('\n');
-      const { done } = await importCsv(csv, { token: team.rep.token });
+      const { done } = await importCsv(csv, { token: env.team.rep.token });
       expect(done).toMatchObject({ created: 2, updated: 0, failed: 2 });
       expect(done.errors.items).toEqual([
         {
@@ -258,13 +242,13 @@ describe('rows: validation, matching by phone, ownership', () => {
         },
         { rowNumber: 4, field: 'phone', message: 'a customer with this phone exists and you may not update them' },
       ]);
-      expect((await customerByPhone(mine))[0].owner_username).toBe(team.rep.username);
-      expect((await customerByPhone(self))[0].owner_username).toBe(team.rep.username);
+      expect((await customerByPhone(mine))[0].owner_username).toBe(env.team.rep.username);
+      expect((await customerByPhone(self))[0].owner_username).toBe(env.team.rep.username);
       expect(await customerByPhone(theirs)).toHaveLength(0);
       expect((await customerByPhone(others.phone))[0].first_name).toBe(others.firstName);
     } finally {
-      await api.rest('PUT', `/roles/${repRole}/permissions`, {
-        token: team.admin.token,
+      await env.api.rest('PUT', `/roles/${repRole}/permissions`, {
+        token: env.team.admin.token,
         body: { permissions: current },
       });
     }
@@ -275,18 +259,18 @@ describe('permissions', () => {
   it('needs customers:import: reps get 403, no token 401, nothing written', async () => {
     const before = await counts();
     const csv = `firstName,lastName,phone\nNo,Way,${phone()}\n`;
-    expect((await upload(csv, { token: team.rep.token })).status).toBe(403);
+    expect((await upload(csv, { token: env.team.rep.token })).status).toBe(403);
     expect((await upload(csv, { token: null as never })).status).toBe(401);
-    expect((await api.rest('GET', '/customers/import/template', { token: team.rep.token })).status).toBe(403);
+    expect((await env.api.rest('GET', '/customers/import/template', { token: env.team.rep.token })).status).toBe(403);
     expect(await counts()).toEqual(before);
   });
 
   it('GET /imports/{id} shows an import to its creator and administrators only', async () => {
     const { accepted } = await importCsv(`firstName,lastName,phone\nSee,Me,${phone()}\n`);
-    expect((await getImport(accepted.id, team.manager.token)).status).toBe(200);
-    expect((await getImport(accepted.id, team.admin.token)).status).toBe(200);
-    expect((await getImport(accepted.id, team.rep.token)).status).toBe(404);
-    expect((await api.rest('GET', `/imports/${accepted.id}`)).status).toBe(401);
+    expect((await getImport(accepted.id, env.team.manager.token)).status).toBe(200);
+    expect((await getImport(accepted.id, env.team.admin.token)).status).toBe(200);
+    expect((await getImport(accepted.id, env.team.rep.token)).status).toBe(404);
+    expect((await env.api.rest('GET', `/imports/${accepted.id}`)).status).toBe(401);
     expect((await getImport('not-a-uuid')).status).toBe(400);
   });
 });
@@ -337,26 +321,26 @@ describe('bad input: 4xx naming the problem, nothing written', () => {
   });
 
   it('refuses more than IMPORT_MAX_ROWS rows (413) and bodies above IMPORT_MAX_BYTES (413), on this route only', async () => {
-    const rows = api.config.IMPORT_MAX_ROWS;
+    const rows = env.api.config.IMPORT_MAX_ROWS;
     const many = `phone\n${'+13035550100\n'.repeat(rows + 1)}`;
     expect((await refused(many, 413)).detail).toMatch(`more than ${rows} data rows`);
-    const huge = `phone,notes\n+13035550100,${'x'.repeat(api.config.IMPORT_MAX_BYTES)}\n`;
+    const huge = `phone,notes\n+13035550100,${'x'.repeat(env.api.config.IMPORT_MAX_BYTES)}\n`;
     expect((await refused(huge, 413)).detail).toMatch(/exceeds/);
     // The larger limit is the import's: every other route keeps BODY_LIMIT_BYTES.
-    const big = 'x'.repeat(api.config.BODY_LIMIT_BYTES + 1);
-    const other = await api.rest('POST', '/customers', { token: team.manager.token, rawBody: big });
+    const big = 'x'.repeat(env.api.config.BODY_LIMIT_BYTES + 1);
+    const other = await env.api.rest('POST', '/customers', { token: env.team.manager.token, rawBody: big });
     expect(other.status).toBe(413);
   });
 });
 
 describe('template and round trip', () => {
   it('GET /customers/import/template gives the header and an example row, which imports as is', async () => {
-    const res = await api.rest('GET', '/customers/import/template', { token: team.manager.token });
+    const res = await env.api.rest('GET', '/customers/import/template', { token: env.team.manager.token });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/csv/);
     const [header, example] = res.text.trim().split('\r\n');
     expect(header).toBe(CUSTOMER_IMPORT_COLUMNS.join(','));
-    expect(example).toContain(team.manager.username);
+    expect(example).toContain(env.team.manager.username);
     const { done } = await importCsv(res.text.replace('+1 202 555 0123', phone()));
     expect(done).toMatchObject({ created: 1, failed: 0 });
     // Every column the importer reads is an export column: an export imports back.
@@ -372,26 +356,28 @@ describe('template and round trip', () => {
       { firstName: 'Formula', address: '=HYPERLINK("http://evil.example")', notes: '-5 degrees', smsOptIn: false },
     ].entries())
       created.push(
-        await insertCustomer(api.deps, index === 2 ? team.rep.id : team.manager.id, {
+        await insertCustomer(env.api.deps, index === 2 ? env.team.rep.id : env.team.manager.id, {
           lastName: tag,
           phone: phone(),
           ...values,
         }),
       );
-    const exported = await api.rest('GET', `/customers/export?search=${tag.toLowerCase()}`, {
-      token: team.admin.token,
+    const exported = await env.api.rest('GET', `/customers/export?search=${tag.toLowerCase()}`, {
+      token: env.team.admin.token,
     });
     expect(exported.status).toBe(200);
 
-    const again = await importCsv(exported.text, { token: team.admin.token });
+    const again = await importCsv(exported.text, { token: env.team.admin.token });
     expect(again.done).toMatchObject({ rowsRead: 3, created: 0, updated: 0, unchanged: 3, failed: 0 });
 
     for (const customer of created)
-      expect((await api.rest('DELETE', `/customers/${customer.id}`, { token: team.admin.token })).status).toBe(200);
-    const back = await importCsv(exported.text, { token: team.admin.token });
+      expect((await env.api.rest('DELETE', `/customers/${customer.id}`, { token: env.team.admin.token })).status).toBe(
+        200,
+      );
+    const back = await importCsv(exported.text, { token: env.team.admin.token });
     expect(back.done).toMatchObject({ created: 3, failed: 0 });
     for (const original of created) {
-      const [copy] = await api.deps.db
+      const [copy] = await env.api.deps.db
         .select()
         .from(schema.customers)
         .where(and(eq(schema.customers.phone, original.phone), isNull(schema.customers.deletedAt)));

@@ -1,5 +1,28 @@
-import { type createTeam, type TestApi, waitFor } from '@touch-crm/test-utils';
-import { expect } from 'vitest';
+import { createTeam, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { RunningWorker } from '../src/worker.ts';
+import { startTestWorker } from './support.ts';
+
+export interface ImportEnvironment {
+  api: TestApi;
+  team: Awaited<ReturnType<typeof createTeam>>;
+  worker: RunningWorker;
+}
+
+/** The file's API, team and worker, started before its tests and stopped after them. */
+export function useImportEnvironment(): ImportEnvironment {
+  const env = {} as ImportEnvironment;
+  beforeAll(async () => {
+    env.api = await startTestApi();
+    env.team = await createTeam(env.api.deps);
+    env.worker = await startTestWorker(env.api);
+  });
+  afterAll(async () => {
+    await env.worker?.stop();
+    await env.api?.close();
+  });
+  return env;
+}
 
 export interface Upload {
   token?: string;
@@ -8,7 +31,7 @@ export interface Upload {
 }
 
 /** The import tests' helpers, bound to the file's API and team (set in its beforeAll). */
-export function importHelpers(env: () => { api: TestApi; team: Awaited<ReturnType<typeof createTeam>> }) {
+export function importHelpers(env: () => Pick<ImportEnvironment, 'api' | 'team'>) {
   const sql = () => env().api.deps.db.$client;
 
   /** Phones no other test file uses: +1 303 2xx xxxx, valid for libphonenumber, unique per call. */
