@@ -3,6 +3,7 @@ import { deliverMessages, SKIPPED_WITHDRAWN, type SmsProvider } from '@touch-crm
 import {
   createTeam,
   insertCustomer,
+  insertSentMarketing,
   postHttpSmsCallback,
   startTestApi,
   type TestApi,
@@ -123,16 +124,11 @@ describe('a customer who withdraws consent', () => {
 describe('transactional messages and the marketing rules', () => {
   it('are held neither by quiet hours nor by the frequency cap', async () => {
     const customer = await insertCustomer(api.deps, team.rep.id);
-    for (const hours of [-3, -2, -1])
-      await api.deps.db.insert(messageQueue).values({
-        customerId: customer.id,
-        phone: customer.phone,
-        body: 'Earlier news',
-        type: 'CAMPAIGN',
-        status: 'SENT',
-        scheduledFor: new Date(Date.now() + hours * HOUR),
-        idempotencyKey: unique('sent:'),
-      });
+    await insertSentMarketing(
+      api.deps,
+      customer,
+      [-3, -2, -1].map((hours) => new Date(Date.now() + hours * HOUR)),
+    );
     const queued = await api.rest('POST', '/messages', {
       token: team.rep.token,
       body: { customerId: customer.id, body: 'Your order is ready', kind: 'transactional' },

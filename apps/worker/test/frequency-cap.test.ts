@@ -6,7 +6,15 @@ import {
   type ServiceDeps,
   type SmsProvider,
 } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi, unique, waitFor } from '@touch-crm/test-utils';
+import {
+  createTeam,
+  insertCustomer,
+  insertSentMarketing,
+  startTestApi,
+  type TestApi,
+  unique,
+  waitFor,
+} from '@touch-crm/test-utils';
 import { inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueTestMessage } from './support.ts';
@@ -43,19 +51,8 @@ const at = (now: Date, config: Partial<ServiceDeps['config']> = {}): ServiceDeps
 });
 
 /** Marketing already handed to the carrier at each of `times`. */
-async function alreadySent(customer: { id: string; phone: string }, times: Date[]) {
-  for (const time of times)
-    await api.deps.db.insert(messageQueue).values({
-      customerId: customer.id,
-      phone: customer.phone,
-      body: 'Earlier news',
-      type: 'CAMPAIGN',
-      status: 'SENT',
-      scheduledFor: time,
-      sentAt: time,
-      idempotencyKey: unique('sent:'),
-    });
-}
+const alreadySent = (customer: { id: string; phone: string }, times: Date[]) =>
+  insertSentMarketing(api.deps, customer, times);
 
 const queueMarketing = (customer: { id: string; phone: string }, due: Date, type: 'CAMPAIGN' | 'MANUAL' = 'CAMPAIGN') =>
   queueTestMessage(api.deps, { customerId: customer.id, phone: customer.phone, type, scheduledFor: due });

@@ -122,3 +122,20 @@ export async function insertPromotion(deps: ServiceDeps, values: Partial<typeof 
   if (!row) throw new Error('promotion insert failed');
   return row;
 }
+
+/** Campaign messages the carrier already took for `customer`, one at each of `times` (what the frequency cap counts). */
+export async function insertSentMarketing(deps: ServiceDeps, customer: { id: string; phone: string }, times: Date[]) {
+  if (times.length === 0) return;
+  await deps.db.insert(schema.messageQueue).values(
+    times.map((time) => ({
+      customerId: customer.id,
+      phone: customer.phone,
+      body: 'Earlier news',
+      type: 'CAMPAIGN' as const,
+      status: 'SENT' as const,
+      scheduledFor: time,
+      sentAt: time,
+      idempotencyKey: unique('sent:'),
+    })),
+  );
+}
