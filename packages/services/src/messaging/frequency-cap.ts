@@ -1,7 +1,7 @@
 import type { Config } from '@touch-crm/config';
 import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
-import { at } from '../lib/sql.ts';
+import { at, uuids } from '../lib/sql.ts';
 import { MARKETING_TYPES } from './policy.ts';
 import { nextAllowedSql } from './quiet-hours.ts';
 
@@ -80,7 +80,7 @@ export function cappedSql(config: Config, eligible: SQL, now: Date, locked: read
   return sql`
     select e.id,
            case when not e.locked then ${at(now)} else ${nextAllowedSql(until, config.SMS_QUIET_HOURS, zone)} end as until
-      from (select id, customer_id, time_zone, customer_id = any(${`{${locked.join(',')}}`}::uuid[]) as locked,
+      from (select id, customer_id, time_zone, customer_id = any(${uuids(locked)}) as locked,
                    row_number() over (partition by customer_id order by scheduled_for, id) as rank
               from ${eligible}) e
       cross join lateral (
