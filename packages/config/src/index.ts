@@ -229,7 +229,7 @@ export const configSchema = z
     SMS_RETRY_MAX_DELAY: durationMs.default(3_600_000),
     SMS_HTTP_TIMEOUT: durationMs.default(10_000),
     SMS_SENDING_LEASE: durationMs.default(60_000),
-    SMS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+    SMS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
     SMS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
     SMS_RECOVERY_INTERVAL: durationMs.default(15_000),
     INACTIVITY_DAYS: z.coerce.number().int().min(1).default(90),
