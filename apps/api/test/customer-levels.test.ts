@@ -32,8 +32,7 @@ describe('GET /customer-levels', () => {
 
   it("gives the ids the customer list's levelId filter takes", async () => {
     const gold = await levelNamed('Gold');
-    const customer = await insertCustomer(api.deps, team.rep.id);
-    await api.deps.db.execute(sql`update customers set level_id = ${gold.id} where id = ${customer.id}`);
+    const customer = await insertCustomer(api.deps, team.rep.id, { levelId: gold.id });
     const res = await api.rest('GET', `/customers?levelId=${gold.id}`, { token: team.rep.token });
     expect(res.status).toBe(200);
     expect(res.body.items.map((item: { id: string }) => item.id)).toEqual([customer.id]);

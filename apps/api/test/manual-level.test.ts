@@ -2,16 +2,17 @@ import { schema } from '@touch-crm/db';
 import { scoreRfm } from '@touch-crm/services';
 import {
   createTeam,
+  customerWithRfm,
   insertCustomer,
   insertPromotion,
   startTestApi,
   type TestApi,
   type TestUser,
 } from '@touch-crm/test-utils';
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const { customers, customerLevels, customerPromotions, orders } = schema;
+const { customerLevels, customerPromotions, orders } = schema;
 
 let api: TestApi;
 let team: Awaited<ReturnType<typeof createTeam>>;
@@ -25,8 +26,7 @@ afterAll(() => api?.close());
 
 const setLevel = (user: TestUser, customerId: string, levelId: string | null, extra: object = {}) =>
   api.rest('PUT', `/customers/${customerId}`, { token: user.token, body: { levelId, ...extra } });
-const stored = async (customerId: string) =>
-  (await api.deps.db.select().from(customers).where(eq(customers.id, customerId)))[0];
+const stored = (customerId: string) => customerWithRfm(api.deps, customerId);
 
 describe('setting a level by hand needs customers:set_level', () => {
   it('a sales rep may not set the level of an own customer (403): no level, no level promotions', async () => {
@@ -128,10 +128,6 @@ describe('a manual level is a floor for the RFM job until cleared', () => {
     expect(cleared.status).toBe(200);
     expect(cleared.body).toMatchObject({ level: { name: 'Bronze' }, manualLevelId: null });
     await scoreRfm(api.deps, now);
-    const rows = await api.deps.db
-      .select()
-      .from(customers)
-      .where(inArray(customers.id, [low]));
-    expect(rows[0]).toMatchObject({ levelId: levels.Bronze, manualLevelId: null });
+    expect(await stored(low)).toMatchObject({ levelId: levels.Bronze, manualLevelId: null });
   });
 });

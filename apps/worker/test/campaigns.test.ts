@@ -1,6 +1,7 @@
 import { schema } from '@touch-crm/db';
 import { dispatchCampaigns, executeCampaign, jobCaller } from '@touch-crm/services';
 import {
+  type CustomerValues,
   createTeam,
   type FakeCarrier,
   insertCustomer,
@@ -15,7 +16,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WORKER_ENV, startTestWorker } from './support.ts';
 
-const { messageQueue, customerPromotions, customers, customerLevels } = schema;
+const { messageQueue, customerPromotions, customerLevels } = schema;
 
 let api: TestApi;
 let carrier: FakeCarrier;
@@ -119,7 +120,7 @@ describe('audience, preview and execution', () => {
       lastOrderAt: new Date('2026-03-01T00:00:00Z'),
       birthday: '1990-05-20',
     });
-    const variants: Partial<typeof customers.$inferInsert>[] = [
+    const variants: CustomerValues[] = [
       { status: 'LEAD' },
       { levelId: levels.Silver },
       { rfmSegment: 'At Risk' },

@@ -1,5 +1,12 @@
 import { schema } from '@touch-crm/db';
-import { createTeam, insertCustomer, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
+import {
+  createTeam,
+  customerWithRfm,
+  insertCustomer,
+  startTestApi,
+  type TestApi,
+  waitFor,
+} from '@touch-crm/test-utils';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../src/worker.ts';
@@ -92,7 +99,7 @@ describe('POST /jobs/{name}/run', () => {
       { what: 'the RFM run to complete' },
     );
     expect(last.output).toMatchObject({ scored: 1, changed: 1, levelChanges: 1 });
-    const [scored] = await api.deps.db.select().from(schema.customers).where(eq(schema.customers.id, customer.id));
+    const scored = await customerWithRfm(api.deps, customer.id);
     expect(scored?.rfmScore).not.toBeNull();
     expect(scored?.levelId).not.toBeNull();
   });

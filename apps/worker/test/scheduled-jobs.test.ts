@@ -6,7 +6,14 @@ import {
   type ServiceDeps,
   scoreRfm,
 } from '@touch-crm/services';
-import { createTeam, insertCustomer, insertPromotion, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import {
+  createTeam,
+  customerWithRfm,
+  insertCustomer,
+  insertPromotion,
+  startTestApi,
+  type TestApi,
+} from '@touch-crm/test-utils';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -200,7 +207,7 @@ describe('RFM scoring and levels (daily 02:00)', () => {
     });
     const result = await scoreRfm(at(now.toISOString()), now);
     expect(result.scored).toBeGreaterThanOrEqual(10);
-    const scored = await api.deps.db.select().from(customers).where(inArray(customers.id, ids));
+    const scored = await Promise.all(ids.map((id) => customerWithRfm(api.deps, id)));
     const byName = Object.fromEntries(scored.map((c) => [c.firstName, c]));
     // Customers 1–2 are the bottom quintile on every measure, 9–10 the top.
     expect(byName.R1).toMatchObject({
@@ -260,15 +267,9 @@ describe('RFM scoring and levels (daily 02:00)', () => {
       .where(eq(orders.customerId, ids[1] as string));
     const result = await scoreRfm(at(now.toISOString()), now);
     expect(result.cleared).toBe(1);
-    const [r1] = await api.deps.db
-      .select()
-      .from(customers)
-      .where(eq(customers.id, ids[0] as string));
+    const r1 = await customerWithRfm(api.deps, ids[0] as string);
     expect(r1).toMatchObject({ rfmScore: 15, rfmSegment: 'Champions', levelId: levels.Platinum });
-    const [r2] = await api.deps.db
-      .select()
-      .from(customers)
-      .where(eq(customers.id, ids[1] as string));
+    const r2 = await customerWithRfm(api.deps, ids[1] as string);
     expect(r2).toMatchObject({ rfmScore: null, rfmSegment: null, rfmRecency: null });
     const timeline = await api.deps.db
       .select({ subject: workLogs.subject })
@@ -283,7 +284,7 @@ describe('RFM scoring and levels (daily 02:00)', () => {
 
   it('follows the thresholds admins set in customer_levels', async () => {
     const bronze = async () =>
-      (await api.deps.db.select().from(customers).where(inArray(customers.id, ids))).filter(
+      (await Promise.all(ids.map((id) => customerWithRfm(api.deps, id)))).filter(
         (c) => c.rfmScore !== null && c.levelId === levels.Bronze,
       ).length;
     expect(await bronze()).toBeGreaterThan(0);

@@ -84,17 +84,57 @@ export const uniquePhone = () => {
 };
 
 /** A real customer row owned by `ownerId`; bypasses the service for speed in setup. */
-export async function insertCustomer(
-  deps: ServiceDeps,
-  ownerId: string,
-  values: Partial<typeof schema.customers.$inferInsert> = {},
-) {
+/** What a test may give a customer that lives in customer_rfm (the RFM job's row), by the old names. */
+export interface CustomerRfmValues {
+  levelId?: string | null | undefined;
+  rfmRecency?: number | null;
+  rfmFrequency?: number | null;
+  rfmMonetary?: number | null;
+  rfmScore?: number | null;
+  rfmSegment?: string | null;
+  rfmScoredAt?: Date | null;
+}
+
+export type CustomerValues = Partial<typeof schema.customers.$inferInsert> & CustomerRfmValues;
+
+/** A real customer row (and its customer_rfm row when given a level or scores); bypasses the service. */
+export async function insertCustomer(deps: ServiceDeps, ownerId: string, values: CustomerValues = {}) {
+  const { levelId, rfmRecency, rfmFrequency, rfmMonetary, rfmScore, rfmSegment, rfmScoredAt, ...customer } = values;
   const [row] = await deps.db
     .insert(schema.customers)
-    .values({ firstName: 'Ada', lastName: unique('Lovelace'), phone: uniquePhone(), ownerId, ...values })
+    .values({ firstName: 'Ada', lastName: unique('Lovelace'), phone: uniquePhone(), ownerId, ...customer })
     .returning();
   if (!row) throw new Error('customer insert failed');
-  return row;
+  const rfm = {
+    levelId: levelId ?? null,
+    recency: rfmRecency ?? null,
+    frequency: rfmFrequency ?? null,
+    monetary: rfmMonetary ?? null,
+    score: rfmScore ?? null,
+    segment: rfmSegment ?? null,
+    scoredAt: rfmScoredAt ?? null,
+  };
+  if (Object.values(rfm).some((value) => value !== null))
+    await deps.db.insert(schema.customerRfm).values({ customerId: row.id, ...rfm, updatedAt: row.updatedAt });
+  return { ...row, levelId: rfm.levelId, rfmScore: rfm.score, rfmSegment: rfm.segment };
+}
+
+/** A customer's row with its RFM state under the old names, as tests read them. */
+export async function customerWithRfm(deps: ServiceDeps, id: string) {
+  const [row] = await deps.db.select().from(schema.customers).where(eq(schema.customers.id, id));
+  if (!row) throw new Error(`no customer ${id}`);
+  const [rfm] = await deps.db.select().from(schema.customerRfm).where(eq(schema.customerRfm.customerId, id));
+  return {
+    ...row,
+    levelId: rfm?.levelId ?? null,
+    rfmRecency: rfm?.recency ?? null,
+    rfmFrequency: rfm?.frequency ?? null,
+    rfmMonetary: rfm?.monetary ?? null,
+    rfmScore: rfm?.score ?? null,
+    rfmSegment: rfm?.segment ?? null,
+    rfmScoredAt: rfm?.scoredAt ?? null,
+    rfmUpdatedAt: rfm?.updatedAt ?? null,
+  };
 }
 
 /** A real product row; bypasses the service for speed in setup. */

@@ -46,7 +46,6 @@ export const customers = pgTable(
     notes: text(),
     timeZone: text(),
     status: customerStatus().notNull().default('LEAD'),
-    levelId: uuid().references(() => customerLevels.id),
     /**
      * A level set by hand (`customers:set_level`): a floor the RFM job may raise the customer
      * above but never drops them below, until it is cleared by setting the level to null.
@@ -66,12 +65,6 @@ export const customers = pgTable(
     orderCount: integer().notNull().default(0),
     totalSpent: money().notNull().default(0),
     lastOrderAt: timestamptz(),
-    rfmRecency: smallint(),
-    rfmFrequency: smallint(),
-    rfmMonetary: smallint(),
-    rfmScore: smallint(),
-    rfmSegment: text(),
-    rfmScoredAt: timestamptz(),
     /** Set once when the welcome message is queued, so a customer is welcomed once ever. */
     welcomedAt: timestamptz(),
     deletedAt: timestamptz(),
@@ -87,7 +80,6 @@ export const customers = pgTable(
     uniqueIndex('customers_live_phone_key').on(t.phone).where(sql`${t.deletedAt} is null`),
     index('customers_owner_idx').on(t.ownerId),
     index('customers_status_idx').on(t.status),
-    index('customers_level_idx').on(t.levelId),
     index('customers_referred_by_idx').on(t.referredById),
     index('customers_created_at_idx').on(t.createdAt),
     index('customers_last_order_at_idx').on(t.lastOrderAt),

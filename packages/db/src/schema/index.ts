@@ -1,6 +1,7 @@
 export * from './auth.ts';
 export * from './commerce.ts';
 export * from './consent.ts';
+export * from './customer-rfm.ts';
 export * from './customers.ts';
 export * from './enums.ts';
 export * from './events.ts';

@@ -13,9 +13,15 @@ const textArray = (values: readonly string[]) =>
 export function audienceWhere(audience: CampaignAudience): SQL {
   const conditions: SQL[] = [sql`c.deleted_at is null`];
   if (audience.statuses) conditions.push(sql`c.status::text = any(${textArray(audience.statuses)})`);
-  if (audience.levelIds) conditions.push(sql`c.level_id = any(${uuids(audience.levelIds)})`);
+  if (audience.levelIds)
+    conditions.push(
+      sql`exists (select 1 from customer_rfm r where r.customer_id = c.id and r.level_id = any(${uuids(audience.levelIds)}))`,
+    );
   if (audience.ownerIds) conditions.push(sql`c.owner_id = any(${uuids(audience.ownerIds)})`);
-  if (audience.segments) conditions.push(sql`c.rfm_segment = any(${textArray(audience.segments)})`);
+  if (audience.segments)
+    conditions.push(
+      sql`exists (select 1 from customer_rfm r where r.customer_id = c.id and r.segment = any(${textArray(audience.segments)}))`,
+    );
   if (audience.lastOrderBefore) conditions.push(sql`c.last_order_at < ${audience.lastOrderBefore}::timestamptz`);
   if (audience.lastOrderAfter) conditions.push(sql`c.last_order_at > ${audience.lastOrderAfter}::timestamptz`);
   if (audience.minTotalSpent !== undefined) conditions.push(sql`c.total_spent >= ${audience.minTotalSpent}`);

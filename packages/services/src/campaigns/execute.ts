@@ -54,7 +54,8 @@ export async function executeCampaign(
                ${promotion?.name ?? ''}::text as promotion_name, ${promotion?.code ?? ''}::text as promotion_code,
                'campaign:' || ${id}::text || ':' || c.id as idempotency_key
           from customers c
-          left join customer_levels l on l.id = c.level_id
+          left join customer_rfm r on r.customer_id = c.id
+          left join customer_levels l on l.id = r.level_id
          where ${audienceWhere(audience)}`,
     });
     if (promotion) await assignCampaignPromotion(tx, actor, { id, name: row.name }, promotion, now);

@@ -137,7 +137,7 @@ export async function previewCampaign(deps: ServiceDeps, id: string, sampleSize 
      where ${audienceWhere(audience)}`);
   const samples = await deps.db.execute<{ customer_id: string; phone: string; body: string }>(sql`
     select c.id as customer_id, c.phone, ${body} as body
-      from customers c left join customer_levels l on l.id = c.level_id
+      from customers c left join customer_rfm r on r.customer_id = c.id left join customer_levels l on l.id = r.level_id
      where ${audienceWhere(audience)} and c.sms_opt_in
      order by c.created_at, c.id
      limit ${sampleSize}`);

@@ -1,14 +1,15 @@
 import type { Customer, CustomerDetail, ListCustomersInput, SyncPage } from '@touch-crm/contract';
 import { type Database, type Executor, schema } from '@touch-crm/db';
-import { and, asc, eq, gt, gte, isNull, like, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, like, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { NotFoundError } from '../errors.ts';
-import { sortBy, syncPageOf } from '../lib/page.ts';
+import { pageOf, sortBy } from '../lib/page.ts';
 import { containing } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
+import { syncCustomersPage } from './customers-sync.ts';
 
-const { customers, customerLevels, users } = schema;
+const { customers, customerLevels, customerRfm, users } = schema;
 
 export const liveCustomer = isNull(customers.deletedAt);
 
@@ -16,16 +17,26 @@ const selectCustomers = (executor: Executor) =>
   executor
     .select({
       customer: customers,
+      rfm: {
+        recency: customerRfm.recency,
+        frequency: customerRfm.frequency,
+        monetary: customerRfm.monetary,
+        score: customerRfm.score,
+        segment: customerRfm.segment,
+        scoredAt: customerRfm.scoredAt,
+        updatedAt: customerRfm.updatedAt,
+      },
       level: { id: customerLevels.id, name: customerLevels.name, rank: customerLevels.rank },
       owner: { id: users.id, fullName: users.fullName },
     })
     .from(customers)
     .innerJoin(users, eq(users.id, customers.ownerId))
-    .leftJoin(customerLevels, eq(customerLevels.id, customers.levelId))
+    .leftJoin(customerRfm, eq(customerRfm.customerId, customers.id))
+    .leftJoin(customerLevels, eq(customerLevels.id, customerRfm.levelId))
     .$dynamic();
 type CustomerRow = Awaited<ReturnType<typeof selectCustomers>>[number];
 
-function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
+export function toCustomer({ customer: c, rfm, level, owner }: CustomerRow): Customer {
   return {
     id: c.id,
     firstName: c.firstName,
@@ -48,15 +59,16 @@ function toCustomer({ customer: c, level, owner }: CustomerRow): Customer {
     totalSpent: c.totalSpent,
     lastOrderAt: c.lastOrderAt?.toISOString() ?? null,
     rfm: {
-      recency: c.rfmRecency,
-      frequency: c.rfmFrequency,
-      monetary: c.rfmMonetary,
-      score: c.rfmScore,
-      segment: c.rfmSegment,
-      scoredAt: c.rfmScoredAt?.toISOString() ?? null,
+      recency: rfm?.recency ?? null,
+      frequency: rfm?.frequency ?? null,
+      monetary: rfm?.monetary ?? null,
+      score: rfm?.score ?? null,
+      segment: rfm?.segment ?? null,
+      scoredAt: rfm?.scoredAt?.toISOString() ?? null,
     },
     createdAt: c.createdAt.toISOString(),
-    updatedAt: c.updatedAt.toISOString(),
+    // The later of the customer's row and its RFM row (the RFM job writes only the latter).
+    updatedAt: (rfm?.updatedAt && rfm.updatedAt > c.updatedAt ? rfm.updatedAt : c.updatedAt).toISOString(),
   };
 }
 
@@ -82,11 +94,11 @@ export async function loadCustomerDetail(db: Database, scope: Scope, id: string,
       'manualLevelId', c.manual_level_id, 'referredById', c.referred_by_id,
       'orderCount', c.order_count, 'totalSpent', c.total_spent,
       'lastOrderAt', to_char(c.last_order_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-      'rfm', json_build_object('recency', c.rfm_recency, 'frequency', c.rfm_frequency, 'monetary', c.rfm_monetary,
-        'score', c.rfm_score, 'segment', c.rfm_segment,
-        'scoredAt', to_char(c.rfm_scored_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+      'rfm', json_build_object('recency', r.recency, 'frequency', r.frequency, 'monetary', r.monetary,
+        'score', r.score, 'segment', r.segment,
+        'scoredAt', to_char(r.scored_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
       'createdAt', to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-      'updatedAt', to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'updatedAt', to_char(greatest(c.updated_at, r.updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'activePromotions', coalesce((
         select json_agg(json_build_object(
           'id', cp.id, 'customerId', cp.customer_id,
@@ -105,7 +117,8 @@ export async function loadCustomerDetail(db: Database, scope: Scope, id: string,
     ) as detail
       from customers c
       join users u on u.id = c.owner_id
-      left join customer_levels l on l.id = c.level_id
+      left join customer_rfm r on r.customer_id = c.id
+      left join customer_levels l on l.id = r.level_id
      where c.id = ${id} and c.deleted_at is null and (${ownerId}::uuid is null or c.owner_id = ${ownerId}::uuid)`;
   if (!row) throw new NotFoundError('Customer');
   return row.detail;
@@ -133,7 +146,10 @@ function searchCondition(search: string): SQL | undefined {
 export function customerFilters(scope: Scope, input: Omit<ListCustomersInput, 'page' | 'pageSize' | 'sort'>) {
   const conditions: (SQL | undefined)[] = [liveCustomer, scopeWhere(scope, 'customers')];
   if (input.status) conditions.push(eq(customers.status, input.status));
-  if (input.levelId) conditions.push(eq(customers.levelId, input.levelId));
+  if (input.levelId)
+    conditions.push(
+      sql`exists (select 1 from ${customerRfm} where ${customerRfm.customerId} = ${customers.id} and ${customerRfm.levelId} = ${input.levelId})`,
+    );
   if (input.ownerId) conditions.push(eq(customers.ownerId, input.ownerId));
   if (input.search) conditions.push(searchCondition(input.search));
   if (input.createdFrom) conditions.push(gte(customers.createdAt, new Date(input.createdFrom)));
@@ -150,17 +166,26 @@ export async function listCustomers(
   { scope }: Caller,
   input: ListCustomersInput,
 ): Promise<SyncPage<Customer>> {
+  const where = customerFilters(scope, input);
+  const toItems = (rows: CustomerRow[]) => rows.map(toCustomer);
+  if (input.cursor !== undefined || input.limit !== undefined)
+    return syncCustomersPage(deps.db, input, () => selectCustomers(deps.db), where, toItems);
+  // The total counts customers alone, so the RFM row's time is read through EXISTS.
+  const after = input.updatedAfter
+    ? sql`(${customers.updatedAt} > ${input.updatedAfter}::timestamptz or exists (select 1 from ${customerRfm}
+           where ${customerRfm.customerId} = ${customers.id} and ${customerRfm.updatedAt} > ${input.updatedAfter}::timestamptz))`
+    : undefined;
   // Customers who never ordered sort last either way.
-  return syncPageOf(
+  const page = await pageOf(
     deps.db,
     input,
     {
       rows: selectCustomers(deps.db),
       table: customers,
-      keyset: { updatedAt: customers.updatedAt, id: customers.id },
-      where: customerFilters(scope, input),
+      where: and(where, after),
       order: [sortBy(sortColumns, input.sort, { nullsLast: true }), asc(customers.id)],
     },
-    (rows) => rows.map(toCustomer),
+    toItems,
   );
+  return { ...page, nextCursor: null };
 }

@@ -20,7 +20,7 @@ import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
 import { assignLevelPromotions } from './promotion-assignment.ts';
 
-const { customers, customerLevels, users } = schema;
+const { customers, customerLevels, customerRfm, users } = schema;
 
 /** Fields whose changes the audit trail records. */
 const FIELDS = [
@@ -206,16 +206,22 @@ export async function updateCustomer(
   const actor = userActor(user);
   await deps.db
     .transaction(async (tx) => {
-      const [before] = await tx
+      const [row] = await tx
         .select()
         .from(customers)
         .where(and(eq(customers.id, id), liveCustomer, scopeWhere(scope, 'customers')))
         .for('no key update');
-      if (!before) throw new NotFoundError('Customer');
+      if (!row) throw new NotFoundError('Customer');
+      // The level and score live in customer_rfm (the RFM job's row); the customer row's lock serialises edits.
+      const [rfm] = await tx
+        .select({ levelId: customerRfm.levelId, rfmScore: customerRfm.score })
+        .from(customerRfm)
+        .where(eq(customerRfm.customerId, id));
+      const before = { ...row, levelId: rfm?.levelId ?? null, rfmScore: rfm?.rfmScore ?? null };
       const { levelId, ...otherFields } = fields;
       const values = Object.fromEntries(
         Object.entries({ ...otherFields, phone }).filter(([, value]) => value !== undefined),
-      ) as Partial<typeof customers.$inferInsert>;
+      ) as Partial<typeof customers.$inferInsert> & { levelId?: string | null };
       Object.assign(values, await manualLevelChange(tx, user, before, levelId));
       if (values.ownerId !== undefined && values.ownerId !== before.ownerId) {
         if (scope.kind === 'own') throw new ForbiddenError('Only a manager may give a customer to another owner');
@@ -230,10 +236,16 @@ export async function updateCustomer(
       if (fields.timeZone === null || (changes.phone && fields.timeZone === undefined))
         values.timeZone = timeZoneFromPhone(values.phone ?? before.phone);
 
+      const { levelId: newLevelId, ...customerValues } = values;
       await tx
         .update(customers)
-        .set({ ...values, updatedAt: now })
+        .set({ ...customerValues, updatedAt: now })
         .where(eq(customers.id, id));
+      if (changes.levelId)
+        await tx
+          .insert(customerRfm)
+          .values({ customerId: id, levelId: newLevelId ?? null, updatedAt: now })
+          .onConflictDoUpdate({ target: customerRfm.customerId, set: { levelId: newLevelId ?? null, updatedAt: now } });
       if (changes.smsOptIn)
         await recordConsent(tx, [
           {

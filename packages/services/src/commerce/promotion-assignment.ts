@@ -83,7 +83,8 @@ export async function assignLevelPromotions(
     insertAssignments(sql`
       select c.id, p.id, 'CUSTOMER_LEVEL', null::uuid, ${assignedBy(actor)}, ${at(now)}, ${expiresAt(now)}
         from customers c
-        join promotions p on p.customer_level_id = c.level_id and p.condition_type = 'CUSTOMER_LEVEL'
+        join customer_rfm r on r.customer_id = c.id
+        join promotions p on p.customer_level_id = r.level_id and p.condition_type = 'CUSTOMER_LEVEL'
        where c.id = any(${uuids(customerIds)}) and c.deleted_at is null and ${openAt(now)}
        order by c.id, p.id
          for key share of p`),

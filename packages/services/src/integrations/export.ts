@@ -11,7 +11,7 @@ import { csvField, csvLine } from './csv.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
-const { customers, customerLevels, users, orders } = schema;
+const { customers, customerLevels, customerRfm, users, orders } = schema;
 
 /** Renders the queries the way the application's drizzle instance does (snake_case columns). */
 const dialect = new PgDialect({ casing: 'snake_case' });
@@ -150,10 +150,11 @@ export function exportCustomers(
            ${iso(sql`consent.occurred_at`)} as "smsConsentAt", ${customers.timeZone} as "timeZone",
            ${customers.orderCount} as "orderCount",
            ${customers.totalSpent}::text as "totalSpent", ${iso(customers.lastOrderAt)} as "lastOrderAt",
-           ${customers.rfmSegment} as "rfmSegment", ${iso(customers.createdAt)} as "createdAt"
+           ${customerRfm.segment} as "rfmSegment", ${iso(customers.createdAt)} as "createdAt"
       from ${customers}
       join ${users} on ${users.id} = ${customers.ownerId}
-      left join ${customerLevels} on ${customerLevels.id} = ${customers.levelId}
+      left join ${customerRfm} on ${customerRfm.customerId} = ${customers.id}
+      left join ${customerLevels} on ${customerLevels.id} = ${customerRfm.levelId}
       -- The entry behind the current marketing consent: where it came from, and when.
       left join lateral (select source, occurred_at from consent_events e
                           where e.customer_id = ${customers.id} and e.purpose = 'marketing'

@@ -66,7 +66,7 @@ export interface SyncQuery<Q extends PgSelect> extends ListQuery<Q> {
   keyset: { updatedAt: PgColumn; id: PgColumn };
 }
 
-const DEFAULT_LIMIT = 20;
+export const DEFAULT_LIMIT = 20;
 
 /**
  * The start of the oldest transaction still open: a row it writes will carry an `updated_at` at or
@@ -74,7 +74,7 @@ const DEFAULT_LIMIT = 20;
  * appear there. Read in its own statement, before the rows: a transaction that commits in between
  * is then visible to the rows' snapshot.
  */
-async function syncWatermark(executor: Executor): Promise<string> {
+export async function syncWatermark(executor: Executor): Promise<string> {
   const [row] = await executor.execute<{ watermark: string }>(sql`
     select date_trunc('milliseconds', min(xact_start))::text as watermark
       from pg_stat_activity

@@ -1,6 +1,7 @@
 import type { RfmSegment } from '@touch-crm/contract';
 import { type SQL, sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
+import { rfmUpdatedAt } from '../commerce/customers-sync.ts';
 import { assignLevelPromotions } from '../commerce/promotion-assignment.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
@@ -38,9 +39,11 @@ export function rfmBaseSelect(config: Pick<ServiceDeps['config'], 'RFM_WINDOW_DA
   const windowStart = new Date(now.getTime() - config.RFM_WINDOW_DAYS * 86_400_000);
   return sql`
     -- Every live customer that has orders now or had scores before (to clear them).
-    select c.id, c.level_id, c.manual_level_id, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.rfm_score, c.rfm_segment,
+    select c.id, r.customer_id is not null as has_row, r.level_id, c.manual_level_id, r.recency as rfm_recency,
+           r.frequency as rfm_frequency, r.monetary as rfm_monetary, r.score as rfm_score, r.segment as rfm_segment,
            st.last_order_at, st.frequency, st.monetary
       from customers c
+      left join customer_rfm r on r.customer_id = c.id
       left join (
         select o.customer_id,
                max(o.created_at) as last_order_at,
@@ -50,7 +53,7 @@ export function rfmBaseSelect(config: Pick<ServiceDeps['config'], 'RFM_WINDOW_DA
          where o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
          group by o.customer_id
       ) st on st.customer_id = c.id
-     where c.deleted_at is null and (st.customer_id is not null or c.rfm_score is not null)`;
+     where c.deleted_at is null and (st.customer_id is not null or r.score is not null)`;
 }
 
 /** Step 2: scores, segments and levels from rfm_base; the changed customers written, with their level events. */
@@ -64,7 +67,7 @@ export function rfmApplyStatement(now: Date): SQL {
   ), s as materialized (
     -- Score = 1 + the number of cut points strictly below the value (width_bucket counts those at
     -- or below, hence the value minus one unit): computed once per row.
-    select b.id, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
+    select b.id, b.has_row, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
            b.rfm_segment,
            (1 + width_bucket(b.last_order_at - interval '1 microsecond', k.r))::smallint as r,
            (1 + width_bucket(b.frequency - 1, k.f))::smallint as f,
@@ -89,21 +92,30 @@ export function rfmApplyStatement(now: Date): SQL {
       from s cross join levels lv
       left join customer_levels ml on ml.id = s.manual_level_id
   ), target as (
-    select id, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id,
+    select id, has_row, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id,
            (rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
              or rfm_score is distinct from score or rfm_segment is distinct from segment
              or level_id is distinct from new_level_id) as differs
       from scored
     union all
-    select b.id, null, null, null, null, null, b.level_id, b.level_id, true
+    select b.id, b.has_row, null, null, null, null, null, b.level_id, b.level_id, true
       from rfm_base b where b.last_order_at is null
-  ), updated as (
-    update customers c
-       set rfm_recency = t.r, rfm_frequency = t.f, rfm_monetary = t.m, rfm_score = t.score, rfm_segment = t.segment,
-           rfm_scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${at(now)}
+  ), inserted as (
+    -- Only customer_rfm is written: a narrow row, never the customer's (see the table's comment).
+    insert into customer_rfm (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at)
+    select t.id, t.r, t.f, t.m, t.score, t.segment, t.level_id, ${at(now)}, ${rfmUpdatedAt(now)}
+      from target t where t.differs and not t.has_row
+    returning 1
+  ), rewritten as (
+    update customer_rfm c
+       set recency = t.r, frequency = t.f, monetary = t.m, score = t.score, segment = t.segment,
+           scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${rfmUpdatedAt(now)}
       from target t
-     where c.id = t.id and t.differs
-    returning c.id, t.score, t.segment, t.level_id, t.old_level_id
+     where c.customer_id = t.id and t.differs and t.has_row
+    returning 1
+  ), updated as (
+    -- What the two writes above write (the table is locked for the run, so each finds its rows).
+    select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t where t.differs
   ), level_changed as (
     select u.*, old.name as old_name, new.name as new_name
       from updated u
@@ -156,7 +168,7 @@ export interface RfmResult {
  *   cut points; equal values always share a score), RFM score = R + F + M (3–15);
  * - segment from the R × F grid; level = the level with the highest min_rfm_score ≤ the score,
  *   or the customer's manual level when that ranks higher (a level set by hand is a floor);
- * - only rows whose values change are written (rfm_scored_at is when they last changed);
+ * - only rows whose values change are written, in customer_rfm (scored_at is when they last changed);
  * - a changed level writes a `customer.level_changed` event with its timeline entry (set-based,
  *   the shapes recordEvents writes) and assigns the new level's CUSTOMER_LEVEL promotions through
  *   the commerce verb.
@@ -167,6 +179,9 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
   const actor = jobActor(RFM_JOB);
   return deps.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${RFM_LOCK})`);
+    // The run reads customer_rfm, then inserts the rows missing and updates the others: a manual
+    // level edit (which writes it too) waits for the run rather than slipping in between.
+    await tx.execute(sql`lock table customer_rfm in share row exclusive mode`);
     // Sorts and hashes of a million rows stay in memory.
     await tx.execute(sql`set local work_mem = '256MB'`);
     // Step 1 (the aggregation, free of writes so the planner may parallelise it), then step 2.

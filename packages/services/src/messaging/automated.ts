@@ -40,7 +40,8 @@ export async function queueBirthdayMessages(deps: ServiceDeps, now: Date): Promi
         select c.id as customer_id, c.phone, c.sms_opt_in, c.first_name, c.last_name, l.name as level_name,
                'birthday:' || c.id || ':' || ${today.year}::int as idempotency_key
           from customers c
-          left join customer_levels l on l.id = c.level_id
+          left join customer_rfm r on r.customer_id = c.id
+          left join customer_levels l on l.id = r.level_id
          where c.deleted_at is null
            and extract(month from c.birthday) = ${today.month}::int
            and extract(day from c.birthday) = any(${`{${days.join(',')}}`}::int[])`,
@@ -77,7 +78,8 @@ export async function queueInactivityMessages(deps: ServiceDeps, now: Date): Pro
         select c.id as customer_id, c.phone, c.sms_opt_in, c.first_name, c.last_name, l.name as level_name,
                'inactivity:' || c.id || ':' || ${date}::text as idempotency_key
           from customers c
-          left join customer_levels l on l.id = c.level_id
+          left join customer_rfm r on r.customer_id = c.id
+          left join customer_levels l on l.id = r.level_id
          where c.deleted_at is null
            and c.status = 'CUSTOMER'
            and coalesce(c.last_order_at, c.created_at) < ${at(inactiveSince)}

@@ -48,7 +48,7 @@ async function queueReply(deps: ServiceDeps, tx: Executor, type: ReplyType, cust
     recipients: sql`
       select c.id as customer_id, c.phone, c.sms_opt_in, c.first_name, c.last_name, l.name as level_name,
              ${`${type.toLowerCase()}:${inboundId}`}::text as idempotency_key
-        from customers c left join customer_levels l on l.id = c.level_id
+        from customers c left join customer_rfm r on r.customer_id = c.id left join customer_levels l on l.id = r.level_id
        where c.id = ${customerId} and c.deleted_at is null`,
     template: await replyTemplate(tx, type),
     now: deps.now(),

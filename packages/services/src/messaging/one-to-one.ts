@@ -37,7 +37,7 @@ export async function sendMessage(deps: ServiceDeps, { scope }: Caller, input: S
       recipients: sql`
         select c.id as customer_id, c.phone, c.sms_opt_in, c.first_name, c.last_name, l.name as level_name,
                ${`manual:${randomUUID()}`}::text as idempotency_key
-          from customers c left join customer_levels l on l.id = c.level_id
+          from customers c left join customer_rfm r on r.customer_id = c.id left join customer_levels l on l.id = r.level_id
          where c.id = ${input.customerId}`,
       template,
       now,

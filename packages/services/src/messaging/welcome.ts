@@ -28,7 +28,7 @@ export function welcomeCtes(name: string, src: SQL): SQL {
                  and (data->>'status' = 'CUSTOMER' or changes->'status'->>'after' = 'CUSTOMER')
                group by entity_id) e
        where c.id = e.entity_id and c.welcomed_at is null and c.status = 'CUSTOMER' and c.deleted_at is null
-      returning c.id, c.first_name, c.last_name, c.phone, c.level_id, c.welcomed_at, c.sms_opt_in),
+      returning c.id, c.first_name, c.last_name, c.phone, c.welcomed_at, c.sms_opt_in),
     ${sql.raw(name)} as (
       insert into message_queue (customer_id, phone, body, type, status, last_error, scheduled_for, idempotency_key,
                                  created_at, updated_at)
@@ -37,7 +37,8 @@ export function welcomeCtes(name: string, src: SQL): SQL {
              w.welcomed_at
         from ${welcomed} w
         cross join message_templates t
-        left join customer_levels l on l.id = w.level_id
+        left join customer_rfm r on r.customer_id = w.id
+        left join customer_levels l on l.id = r.level_id
        where t.type = 'WELCOME'
       on conflict (idempotency_key) do nothing
       returning id)`;

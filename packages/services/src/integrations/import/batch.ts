@@ -43,7 +43,8 @@ const existingColumns = {
   address: customers.address,
   notes: customers.notes,
   status: customers.status,
-  levelId: customers.levelId,
+  // The import never sets a level (customer_rfm's), so the lookup need not read it.
+  levelId: sql<string | null>`null::uuid`,
   ownerId: customers.ownerId,
   referredById: customers.referredById,
   smsOptIn: customers.smsOptIn,

@@ -1,0 +1,32 @@
+import { index, pgTable, smallint, text, uuid } from 'drizzle-orm/pg-core';
+import { timestamptz } from './columns.ts';
+import { customers } from './customers.ts';
+
+/**
+ * What the RFM job computes for a customer (scores, segment, level), beside the wide `customers`
+ * row so that scoring writes a narrow row and touches none of the customer's indexes or triggers.
+ * `level_id` has no foreign key (a check per written row): a trigger on customer_levels refuses
+ * deleting a level still referenced here or changing its id. `updated_at` is set by its writers
+ * (the job and the manual level edit) to the transaction's start at the latest, in milliseconds,
+ * as `sync_updated_at` does for the synced tables; a customer's `updatedAt` is the later of the two rows'.
+ */
+export const customerRfm = pgTable(
+  'customer_rfm',
+  {
+    customerId: uuid()
+      .primaryKey()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    recency: smallint(),
+    frequency: smallint(),
+    monetary: smallint(),
+    score: smallint(),
+    segment: text(),
+    levelId: uuid(),
+    scoredAt: timestamptz(),
+    updatedAt: timestamptz().notNull().defaultNow(),
+  },
+  (t) => [
+    index('customer_rfm_updated_id_idx').on(t.updatedAt, t.customerId),
+    index('customer_rfm_level_idx').on(t.levelId),
+  ],
+);
