@@ -17,7 +17,8 @@ import {
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-const { customers, messageQueue, orders, customerLevels, customerPromotions, workLogs, domainEvents } = schema;
+const { auditLog, customers, messageQueue, orders, customerLevels, customerPromotions, workLogs, domainEvents } =
+  schema;
 
 let api: TestApi;
 let team: Awaited<ReturnType<typeof createTeam>>;
@@ -224,18 +225,30 @@ describe('RFM scoring and levels (daily 02:00)', () => {
     expect(byName.R10).toMatchObject({ rfmScore: 15, rfmSegment: 'Champions', levelId: levels.Platinum });
     expect(byName.R10?.rfmScoredAt?.toISOString()).toBe(now.toISOString());
 
-    // Every changed level is on the customer's timeline, as the job.
+    // First levels are one summarised event for the run, audited, with no per-customer timeline entry.
+    expect(result.firstLevels).toBe(result.levelChanges);
     const entries = await api.deps.db
       .select()
       .from(workLogs)
-      .where(and(eq(workLogs.customerId, byName.R10?.id as string), eq(workLogs.eventType, 'customer.level_changed')));
-    expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ type: 'SYSTEM', subject: 'Level changed from none to Platinum' });
-    const [event] = await api.deps.db
+      .where(and(inArray(workLogs.customerId, ids), eq(workLogs.eventType, 'customer.level_changed')));
+    expect(entries).toEqual([]);
+    const summaries = await api.deps.db
       .select()
       .from(domainEvents)
-      .where(eq(domainEvents.id, entries[0]?.eventId as string));
-    expect(event).toMatchObject({ actorJob: 'rfm.score', entityType: 'customer', customerId: byName.R10?.id });
+      .where(eq(domainEvents.type, 'customer.levels_assigned'));
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ actorJob: 'rfm.score', entityType: 'rfm_run', customerId: null });
+    const data = summaries[0]?.data as { count: number; levels: { levelId: string; name: string; count: number }[] };
+    expect(data.count).toBe(result.firstLevels);
+    expect(data.levels.map((level) => level.name)).toEqual(
+      ['Bronze', 'Silver', 'Gold', 'Platinum'].filter((name) => scored.some((c) => c.levelId === levels[name])),
+    );
+    for (const level of data.levels) expect(level.count).toBe(scored.filter((c) => c.levelId === level.levelId).length);
+    const audited = await api.deps.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.eventId, summaries[0]?.id as string));
+    expect(audited).toMatchObject([{ action: 'levels_assigned', actorJob: 'rfm.score' }]);
 
     // Platinum's CUSTOMER_LEVEL promotion went to the two Platinum customers, through the commerce verb.
     const gifts = await api.deps.db
@@ -276,10 +289,16 @@ describe('RFM scoring and levels (daily 02:00)', () => {
       .from(workLogs)
       .where(and(eq(workLogs.customerId, ids[0] as string), eq(workLogs.eventType, 'customer.level_changed')))
       .orderBy(workLogs.occurredAt);
-    expect(timeline.map((t) => t.subject)).toEqual([
-      'Level changed from none to Bronze',
-      'Level changed from Bronze to Platinum',
-    ]);
+    // A later change is one event per customer, on its timeline.
+    expect(timeline.map((t) => t.subject)).toEqual(['Level changed from Bronze to Platinum']);
+    const [event] = await api.deps.db
+      .select()
+      .from(domainEvents)
+      .where(and(eq(domainEvents.type, 'customer.level_changed'), eq(domainEvents.customerId, ids[0] as string)));
+    expect(event).toMatchObject({ actorJob: 'rfm.score', entityType: 'customer', entityId: ids[0] });
+    expect(
+      await api.deps.db.select().from(domainEvents).where(eq(domainEvents.type, 'customer.levels_assigned')),
+    ).toHaveLength(1);
   });
 
   it('follows the thresholds admins set in customer_levels', async () => {

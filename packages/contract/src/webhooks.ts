@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'customer.deleted',
   'customer.status_changed',
   'customer.level_changed',
+  'customer.levels_assigned',
   'customer_level.updated',
   'order.placed',
   'order.cancelled',

@@ -8,6 +8,16 @@ import { recordEventsCtes } from '../events/record-set.ts';
 import { at } from '../lib/sql.ts';
 
 export const RFM_JOB = 'rfm.score';
+
+/**
+ * The event of a run's first-level assignments: customers who had no level and got one are
+ * summarised in one event (counts per level), where a later level change is one
+ * `customer.level_changed` per customer with its timeline entry. A first scoring gives every
+ * customer a level at once, and a million event, audit and timeline rows (with their foreign-key
+ * checks) were most of its cost; the customers themselves reach syncing clients through their
+ * `updatedAt`. Documented in docs/rfm-and-levels.md and docs/webhooks.md.
+ */
+export const FIRST_LEVELS_EVENT = 'customer.levels_assigned';
 const RFM_LOCK = 0x5a5_0004;
 
 /**
@@ -116,7 +126,7 @@ export function rfmApplyStatement(now: Date): SQL {
   ), updated as (
     -- What the two writes above write (the table is locked for the run, so each finds its rows).
     select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t where t.differs
-  ), level_changed as (
+  ), level_changed as materialized (
     select u.*, old.name as old_name, new.name as new_name
       from updated u
       left join customer_levels old on old.id = u.old_level_id
@@ -132,11 +142,27 @@ export function rfmApplyStatement(now: Date): SQL {
            'Level changed from ' || coalesce(lc.old_name, 'none') || ' to ' || coalesce(lc.new_name, 'none') as subject,
            'RFM score ' || lc.score || ' (' || lc.segment || ')' as content,
            ${at(now)} as occurred_at
-      from level_changed lc`,
+      from level_changed lc
+     where lc.old_level_id is not null`,
+  )}, ${recordEventsCtes(
+    'first',
+    sql`
+    -- Customers given their first level: one summary for the run (see FIRST_LEVELS_EVENT).
+    select ${FIRST_LEVELS_EVENT}::text as type, 'rfm_run' as entity_type, gen_random_uuid() as entity_id,
+           null::uuid as customer_id, null::uuid as actor_user_id, ${RFM_JOB}::text as actor_job,
+           jsonb_build_object('count', sum(f.n), 'scoredAt', ${now.toISOString()}::text,
+             'levels', jsonb_agg(jsonb_build_object('levelId', f.level_id, 'name', f.name, 'count', f.n)
+                                 order by f.rank)) as data,
+           null::jsonb as changes, null::text as subject, null::text as content, ${at(now)} as occurred_at
+      from (select lc.level_id, lc.new_name as name, l.rank, count(*)::int as n
+              from level_changed lc join customer_levels l on l.id = lc.level_id
+             where lc.old_level_id is null group by lc.level_id, lc.new_name, l.rank) f
+    having count(*) > 0`,
   )}
   select (select count(*)::int from s) as scored,
          (select count(*)::int from updated) as changed,
          (select count(*)::int from level_changed) as level_changes,
+         (select count(*)::int from level_changed where old_level_id is null) as first_levels,
          (select count(*)::int from updated where score is null) as cleared,
          (select array_agg(lc.id) from level_changed lc
            where exists (select 1 from promotions p
@@ -150,8 +176,10 @@ export interface RfmResult {
   scored: number;
   /** Customers whose stored scores, segment or level changed. */
   changed: number;
-  /** Customers whose level changed (each has a timeline entry). */
+  /** Customers whose level changed (each but the first levels has a timeline entry). */
   levelChanges: number;
+  /** Of those, customers given their first level (one `customer.levels_assigned` event for them all). */
+  firstLevels: number;
   /** Customers no longer with orders whose scores were cleared. */
   cleared: number;
   /** CUSTOMER_LEVEL promotions assigned to customers who reached a new level. */
@@ -170,7 +198,8 @@ export interface RfmResult {
  *   or the customer's manual level when that ranks higher (a level set by hand is a floor);
  * - only rows whose values change are written, in customer_rfm (scored_at is when they last changed);
  * - a changed level writes a `customer.level_changed` event with its timeline entry (set-based,
- *   the shapes recordEvents writes) and assigns the new level's CUSTOMER_LEVEL promotions through
+ *   the shapes recordEvents writes), a first level one `customer.levels_assigned` for the run,
+ *   and assigns the new level's CUSTOMER_LEVEL promotions through
  *   the commerce verb.
  *
  * Runs are serialised with an advisory lock; a second run over unchanged data writes nothing.
@@ -190,6 +219,7 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
       scored: number;
       changed: number;
       level_changes: number;
+      first_levels: number;
       cleared: number;
       promotion_customers: string[] | null;
     }>(rfmApplyStatement(now));
@@ -200,6 +230,7 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
       scored: summary?.scored ?? 0,
       changed: summary?.changed ?? 0,
       levelChanges: summary?.level_changes ?? 0,
+      firstLevels: summary?.first_levels ?? 0,
       cleared: summary?.cleared ?? 0,
       promotionsAssigned: assigned.length,
     };
