@@ -92,3 +92,32 @@ describe('PUT /customer-levels/{id}', () => {
     expect((await levelNamed('Silver')).minRfmScore).toBe(7);
   });
 });
+
+describe('customer_rfm.level_id without a foreign key', () => {
+  const attempt = (statement: ReturnType<typeof sql>) =>
+    api.deps.db.execute(statement).then(
+      () => 'ok',
+      (error: { cause?: { code?: string } }) => error.cause?.code,
+    );
+
+  it('refuses deleting a level a customer holds, or changing a level’s id; an unused level may go', async () => {
+    const bronze = await levelNamed('Bronze');
+    await insertCustomer(api.deps, team.rep.id, { levelId: bronze.id });
+    expect(await attempt(sql`delete from customer_levels where id = ${bronze.id}`)).toBe('23503');
+    expect(await attempt(sql`update customer_levels set id = gen_random_uuid() where id = ${bronze.id}`)).toBe('23503');
+    expect(await attempt(sql`update customer_levels set description = description where id = ${bronze.id}`)).toBe('ok');
+    expect((await levelNamed('Bronze')).id).toBe(bronze.id);
+    const [spare] = await api.deps.db.execute<{ id: string }>(
+      sql`insert into customer_levels (name, rank, min_rfm_score) values ('Spare', 99, 15) returning id`,
+    );
+    expect(await attempt(sql`delete from customer_levels where id = ${spare?.id}`)).toBe('ok');
+  });
+
+  it('deletes a customer’s RFM row with the customer (the customers trigger in place of a cascade)', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id, { rfmScore: 9 });
+    const rows = () => api.deps.db.execute(sql`select 1 from customer_rfm where customer_id = ${customer.id}`);
+    expect(await rows()).toHaveLength(1);
+    await api.deps.db.execute(sql`delete from customers where id = ${customer.id}`);
+    expect(await rows()).toHaveLength(0);
+  });
+});

@@ -1,5 +1,6 @@
 import { encodeCursor } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
+import { scoreRfm } from '@touch-crm/services';
 import {
   createTeam,
   createUser,
@@ -123,6 +124,63 @@ describe('updatedAfter on the lists', () => {
     expect(answer.items.map((item) => item.id)).toContain(created.body.id);
     const none = await syncPage('/products', team.admin.token, { updatedAfter: edited.body.updatedAt, limit: '100' });
     expect(none.items.map((item) => item.id)).not.toContain(created.body.id);
+  });
+});
+
+describe('an RFM rescoring reaches the customer sync (customer_rfm is its own row)', () => {
+  it('serves each rescored customer once, at the later of its two rows’ times, merged in keyset order', async () => {
+    const owner = await createUser(api.deps);
+    const customers = await Promise.all(Array.from({ length: 6 }, () => insertCustomer(api.deps, owner.id)));
+    const sync = async (cursor: string | undefined) => {
+      const items: (Synced & { level: { name: string } | null })[] = [];
+      for (;;) {
+        const answer = await syncPage('/customers', owner.token, { ownerId: owner.id, limit: '2', cursor });
+        items.push(...(answer.items as typeof items));
+        if (answer.items.length === 0) return { items, cursor };
+        cursor = answer.nextCursor ?? cursor;
+      }
+    };
+    const first = await sync(undefined);
+    expect(first.items.map((item) => item.id).sort()).toEqual(customers.map((c) => c.id).sort());
+
+    // Three of them order; the job scores them (writing customer_rfm only), then one is edited.
+    const buyers = customers.slice(0, 3);
+    await api.deps.db.insert(schema.orders).values(
+      buyers.map((customer, index) => ({
+        customerId: customer.id,
+        status: 'PAID' as const,
+        currency: 'USD',
+        subtotal: 1000 * (index + 1),
+        total: 1000 * (index + 1),
+      })),
+    );
+    await clockPast(first.items.at(-1)?.updatedAt as string);
+    await scoreRfm(api.deps, new Date());
+    const [rescored] = await api.deps.db
+      .select({ updatedAt: schema.customerRfm.updatedAt })
+      .from(schema.customerRfm)
+      .where(eq(schema.customerRfm.customerId, buyers[0]?.id as string));
+    await clockPast(rescored?.updatedAt.toISOString() as string);
+    const edited = await api.rest('PUT', `/customers/${buyers[1]?.id}`, { token: owner.token, body: { notes: 'x' } });
+    expect(edited.status).toBe(200);
+
+    const second = await sync(first.cursor);
+    expect(second.items.map((item) => item.id).sort()).toEqual(buyers.map((c) => c.id).sort());
+    // Keyset order across the two streams, the edited customer last, every one with its level.
+    const keys = second.items.map((item) => `${item.updatedAt} ${item.id}`);
+    expect(keys).toEqual([...keys].sort());
+    expect(second.items.at(-1)?.id).toBe(buyers[1]?.id);
+    expect(second.items.at(-1)?.updatedAt).toBe(edited.body.updatedAt);
+    expect(second.items.every((item) => item.level !== null)).toBe(true);
+    expect(second.items.find((item) => item.id === buyers[0]?.id)?.updatedAt).toBe(rescored?.updatedAt.toISOString());
+    // The detail shows the same time, and page mode's updatedAfter finds the same customers.
+    const detail = await api.rest('GET', `/customers/${buyers[0]?.id}`, { token: owner.token });
+    expect(detail.body.updatedAt).toBe(rescored?.updatedAt.toISOString());
+    const since = first.items.at(-1)?.updatedAt;
+    const paged = await syncPage('/customers', owner.token, { ownerId: owner.id, updatedAfter: since });
+    expect(paged.items.map((item) => item.id).sort()).toEqual(buyers.map((c) => c.id).sort());
+    expect(paged.total).toBe(3);
+    expect((await sync(second.cursor)).items).toEqual([]);
   });
 });
 
