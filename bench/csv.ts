@@ -146,11 +146,12 @@ const COPY_EXPORT = `
   copy (
     select c.id, c.first_name, c.last_name, c.phone, c.email, c.birthday::text, c.gender, c.address, c.notes, c.status,
            l.name, u.username, c.sms_opt_in, c.order_count, c.total_spent::text,
-           to_char(c.last_order_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), c.rfm_segment,
+           to_char(c.last_order_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), r.segment,
            to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
       from customers c
       join users u on u.id = c.owner_id
-      left join customer_levels l on l.id = c.level_id
+      left join customer_rfm r on r.customer_id = c.id
+      left join customer_levels l on l.id = r.level_id
      where c.deleted_at is null
      order by c.created_at, c.id
   ) to stdout with (format csv, header)`;

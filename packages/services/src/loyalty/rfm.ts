@@ -102,30 +102,31 @@ export function rfmApplyStatement(now: Date): SQL {
       from s cross join levels lv
       left join customer_levels ml on ml.id = s.manual_level_id
   ), target as (
-    select id, has_row, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id,
-           (rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
-             or rfm_score is distinct from score or rfm_segment is distinct from segment
-             or level_id is distinct from new_level_id) as differs
+    -- Only the rows that change: the CTEs below read it three times.
+    select id, has_row, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id
       from scored
+     where rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
+        or rfm_score is distinct from score or rfm_segment is distinct from segment
+        or level_id is distinct from new_level_id
     union all
-    select b.id, b.has_row, null, null, null, null, null, b.level_id, b.level_id, true
+    select b.id, b.has_row, null, null, null, null, null, b.level_id, b.level_id
       from rfm_base b where b.last_order_at is null
   ), inserted as (
     -- Only customer_rfm is written: a narrow row, never the customer's (see the table's comment).
     insert into customer_rfm (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at)
     select t.id, t.r, t.f, t.m, t.score, t.segment, t.level_id, ${at(now)}, ${rfmUpdatedAt(now)}
-      from target t where t.differs and not t.has_row
+      from target t where not t.has_row
     returning 1
   ), rewritten as (
     update customer_rfm c
        set recency = t.r, frequency = t.f, monetary = t.m, score = t.score, segment = t.segment,
            scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${rfmUpdatedAt(now)}
       from target t
-     where c.customer_id = t.id and t.differs and t.has_row
+     where c.customer_id = t.id and t.has_row
     returning 1
   ), updated as (
     -- What the two writes above write (the table is locked for the run, so each finds its rows).
-    select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t where t.differs
+    select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t
   ), level_changed as materialized (
     select u.*, old.name as old_name, new.name as new_name
       from updated u
