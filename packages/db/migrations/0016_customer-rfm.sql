@@ -21,7 +21,6 @@ ALTER TABLE "customers" DROP CONSTRAINT "customers_level_id_customer_levels_id_f
 --> statement-breakpoint
 DROP INDEX "customers_level_idx";--> statement-breakpoint
 CREATE INDEX "customer_rfm_updated_id_idx" ON "customer_rfm" USING btree ("updated_at","customer_id");--> statement-breakpoint
-CREATE INDEX "customer_rfm_level_idx" ON "customer_rfm" USING btree ("level_id");--> statement-breakpoint
 ALTER TABLE "customers" DROP COLUMN "level_id";--> statement-breakpoint
 ALTER TABLE "customers" DROP COLUMN "rfm_recency";--> statement-breakpoint
 ALTER TABLE "customers" DROP COLUMN "rfm_frequency";--> statement-breakpoint

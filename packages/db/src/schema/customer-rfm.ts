@@ -23,8 +23,6 @@ export const customerRfm = pgTable(
     scoredAt: timestamptz(),
     updatedAt: timestamptz().notNull().defaultNow(),
   },
-  (t) => [
-    index('customer_rfm_updated_id_idx').on(t.updatedAt, t.customerId),
-    index('customer_rfm_level_idx').on(t.levelId),
-  ],
+  // The sync keyset only: a level index (four values) cost the first scoring a third of its writes.
+  (t) => [index('customer_rfm_updated_id_idx').on(t.updatedAt, t.customerId)],
 );
