@@ -16,6 +16,7 @@ import { recordConsent } from '../messaging/consent.ts';
 import { timeZoneFromPhone } from '../messaging/phone-lookup.ts';
 import { resolveScope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
+import { rfmUpdatedAt } from './customers-sync.ts';
 import { manualLevelChange } from './manual-level.ts';
 import { normalizePhone } from './phone.ts';
 import { assignLevelPromotions } from './promotion-assignment.ts';
@@ -241,11 +242,15 @@ export async function updateCustomer(
         .update(customers)
         .set({ ...customerValues, updatedAt: now })
         .where(eq(customers.id, id));
+      // The level lives in customer_rfm (the RFM job's row), written in this edit's transaction.
       if (changes.levelId)
         await tx
           .insert(customerRfm)
-          .values({ customerId: id, levelId: newLevelId ?? null, updatedAt: now })
-          .onConflictDoUpdate({ target: customerRfm.customerId, set: { levelId: newLevelId ?? null, updatedAt: now } });
+          .values({ customerId: id, levelId: newLevelId ?? null, updatedAt: rfmUpdatedAt(now) })
+          .onConflictDoUpdate({
+            target: customerRfm.customerId,
+            set: { levelId: newLevelId ?? null, updatedAt: rfmUpdatedAt(now) },
+          });
       if (changes.smsOptIn)
         await recordConsent(tx, [
           {
