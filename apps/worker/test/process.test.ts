@@ -105,8 +105,8 @@ describe.each([
     expect((await statusCounts(campaignId)).SENT ?? 0).toBeLessThan(size);
 
     const second = await startWorkerProcess(env);
-    const restartedAt = Date.now();
-    // Not the 60 s lease: the first worker's heartbeat goes stale after 1 s and its claims go back.
+    // Not the 60 s lease: the first worker's heartbeat goes stale after 1 s and its claims go back
+    // (within half the lease even on a loaded machine).
     const deadWorker = first.logged('worker ready')?.workerId as string;
     await waitFor(
       async () => {
@@ -116,9 +116,8 @@ describe.each([
           .where(eq(schema.messageQueue.workerId, deadWorker));
         return held?.n === 0;
       },
-      { what: 'the dead worker’s claims to be released', timeoutMs: 10_000 },
+      { what: 'the dead worker’s claims to be released', timeoutMs: 30_000 },
     );
-    expect(Date.now() - restartedAt).toBeLessThan(10_000);
     await waitFor(
       async () => {
         const [row] = await api.deps.db
