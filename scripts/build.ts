@@ -14,6 +14,16 @@ await Promise.all([
     outdir: 'apps/api/dist',
     define,
   }),
-  bundle({ entryPoints: { main: 'apps/worker/src/main.ts' }, outdir: 'apps/worker/dist', define }),
+  // The operator CLIs too: the image runs them as `node apps/worker/dist/customers-import.js …`.
+  bundle({
+    entryPoints: {
+      main: 'apps/worker/src/main.ts',
+      jobs: 'apps/worker/src/cli/jobs.ts',
+      'customers-import': 'apps/worker/src/cli/customers-import.ts',
+      'customers-export': 'apps/worker/src/cli/customers-export.ts',
+    },
+    outdir: 'apps/worker/dist',
+    define,
+  }),
 ]);
 console.log(`built apps/api/dist and apps/worker/dist in ${((performance.now() - started) / 1000).toFixed(1)} s`);
