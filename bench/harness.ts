@@ -17,6 +17,9 @@ export interface CaseResult {
   p99Ms?: number;
   baselineP50Ms?: number;
   baselineP99Ms?: number;
+  /** CPU (user+sys) of the serving process per request, median over the rounds; independent of load. */
+  cpuMsPerRequest?: number;
+  baselineCpuMsPerRequest?: number;
 }
 
 export const freePort = () =>
@@ -53,21 +56,37 @@ export const stop = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
+/** User+sys CPU time of a process so far, in ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export async function cpuMs(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
+type Target = { url: string; request: (i: number) => LoadRequest; pid?: number };
+
+/** A load run with the CPU its server process spent on it per request, when its pid is known. */
+async function measuredLoad(target: Target, options: { concurrency: number; seconds: number }) {
+  const before = await cpuMs(target.pid);
+  const result = await runLoad(target.url, target.request, options);
+  const cpu = target.pid ? ((await cpuMs(target.pid)) - before) / Math.max(result.requests, 1) : undefined;
+  return { ...result, cpu };
+}
+
 /** Alternates baseline and candidates round by round, so machine noise hits both alike. */
 export async function compareLoads(
-  baseline: { url: string; request: (i: number) => LoadRequest },
-  candidates: Record<string, { url: string; request: (i: number) => LoadRequest; target: number }>,
+  baseline: Target,
+  candidates: Record<string, Target & { target: number }>,
   load: { rounds: number; seconds: number; concurrency: number },
 ): Promise<Record<string, CaseResult>> {
   const cases: Record<string, CaseResult> = {};
-  const base: LoadResult[] = [];
-  const results: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+  const base: Measured[] = [];
+  const results: Record<string, Measured[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
   for (let round = 0; round < load.rounds; round++) {
-    base.push(await runLoad(baseline.url, baseline.request, { concurrency: load.concurrency, seconds: load.seconds }));
+    base.push(await measuredLoad(baseline, { concurrency: load.concurrency, seconds: load.seconds }));
     for (const [key, candidate] of Object.entries(candidates)) {
-      results[key]?.push(
-        await runLoad(candidate.url, candidate.request, { concurrency: load.concurrency, seconds: load.seconds }),
-      );
+      results[key]?.push(await measuredLoad(candidate, { concurrency: load.concurrency, seconds: load.seconds }));
     }
   }
   const baseRps = base.map((r) => r.rps);
@@ -96,10 +115,19 @@ export async function compareLoads(
       p99Ms: Math.round(median(runs.map((r) => r.p99)) * 100) / 100,
       baselineP50Ms: Math.round(median(base.map((r) => r.p50)) * 100) / 100,
       baselineP99Ms: Math.round(median(base.map((r) => r.p99)) * 100) / 100,
+      ...cpuFigures(runs, 'cpuMsPerRequest'),
+      ...cpuFigures(base, 'baselineCpuMsPerRequest'),
     };
   }
   return cases;
 }
+
+type Measured = LoadResult & { cpu: number | undefined };
+
+const cpuFigures = (runs: Measured[], key: string) =>
+  runs.every((r) => r.cpu !== undefined)
+    ? { [key]: Math.round(median(runs.map((r) => r.cpu as number)) * 1000) / 1000 }
+    : {};
 
 /** A timed case against a timed baseline, in seconds (lower is better). */
 export const secondsCase = (value: number, baseline: number, target?: number): CaseResult => ({

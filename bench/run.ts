@@ -215,10 +215,11 @@ async function benchApi() {
     Object.assign(
       cases,
       await compareLoads(
-        { url: baselineUrl, request: (i) => ({ method: 'POST', path: '/orders', body: order(i) }) },
+        { url: baselineUrl, request: (i) => ({ method: 'POST', path: '/orders', body: order(i) }), pid: baseline.pid },
         {
           'rest.order-create': {
             url: apiUrl,
+            pid: api.pid,
             request: (i) => ({ method: 'POST', path: '/api/v1/orders', body: order(i), headers: auth }),
             target: 0.5,
           },
