@@ -11,18 +11,29 @@ export interface SessionRow extends SessionUserRow {
 }
 
 /**
- * Resolves a bearer token to the user behind it, reading the user and role rows on every request
- * (permissions by the role's version): a deactivation, role change or permission edit applies to
- * the very next request, on every API process.
+ * Resolves a bearer token to the user behind it: the user and role rows (permissions by the role's
+ * version) from the process's session cache while it is trusted, else from the database. A
+ * deactivation, role change or permission edit made through the API applies to the very next
+ * request on every API process (the verb fences the caches); one made in SQL within 1.5 s.
  */
 export async function authenticate(deps: ServiceDeps, token: string): Promise<AuthUser> {
   const claims = deps.verifiedTokens
     ? await verifyTokenCached(deps.verifiedTokens, deps.jwtKey, deps.config, token, deps.now())
     : await verifyToken(deps.jwtKey, deps.config, token, deps.now());
-  const row = await loadSessionUser(deps, claims.userId);
+  const row = await cachedSessionUser(deps, claims.userId);
   if (!row || row.token_version !== claims.tokenVersion) throw new UnauthorizedError('Invalid token');
   if (!row.is_active) throw new UnauthorizedError('Account is deactivated');
   return authUserOf(row);
+}
+
+async function cachedSessionUser(deps: ServiceDeps, userId: string): Promise<SessionRow | undefined> {
+  const cache = deps.sessionCache;
+  const known = cache?.get(userId);
+  if (known || !cache) return known ?? loadSessionUser(deps, userId);
+  const generation = cache.generation;
+  const row = await loadSessionUser(deps, userId);
+  if (row) cache.set(userId, row, generation);
+  return row;
 }
 
 /** A user as they are now, with their role's permission keys: read fresh wherever permissions decide. */
