@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createRateLimitCounter } from '@touch-crm/api';
 import type { Config } from '@touch-crm/config';
-import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
+import { connectDatabase, connectListener, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
 import {
   createRolePermissionCache,
@@ -55,8 +55,11 @@ export async function startApi(options: {
     applicationName: 'touch-crm-api-jobs',
   });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
-  // The session cache LISTENs on a connection of its own (postgres.js opens it beside the pool).
-  const sessionCache = new SessionCache({ listener: database.db.$client });
+  // The session cache LISTENs on a connection of its own; heartbeats and fences go through the pool.
+  const sessionCache = new SessionCache({
+    connectListener: (handlers) => connectListener(options.databaseUrl, handlers, 'touch-crm-api-listen'),
+    sender: database.db.$client,
+  });
   // Independent start-up steps run side by side: pg-boss's schema check and queues, the LISTEN,
   // the JWT key and the default-admin check each wait on the database or the disk, not on each other.
   const [, , jwtKey, [defaultAdmin]] = await Promise.all([

@@ -1,8 +1,8 @@
 import { createServer, type Server, Socket } from 'node:net';
-import { connectDatabase, type DatabaseHandle, schema } from '@touch-crm/db';
+import { connectListener, schema } from '@touch-crm/db';
 import { authenticate, jobCaller, SessionCache, updateUser } from '@touch-crm/services';
 import { createUser, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The session cache's listener reaches PostgreSQL through a TCP relay this test can stall, as a
@@ -54,7 +54,6 @@ async function startRelay(port: number) {
 
 let api: TestApi;
 let relay: Awaited<ReturnType<typeof startRelay>>;
-let listenerDb: DatabaseHandle;
 let cache: SessionCache;
 
 beforeAll(async () => {
@@ -63,15 +62,16 @@ beforeAll(async () => {
   relay = await startRelay(Number(url.port));
   url.hostname = '127.0.0.1';
   url.port = String(relay.port);
-  listenerDb = connectDatabase(url.toString(), { max: 1 });
-  cache = new SessionCache({ listener: listenerDb.db.$client, sender: api.deps.db.$client });
+  cache = new SessionCache({
+    connectListener: (handlers) => connectListener(url.toString(), handlers, 'session-cache-test'),
+    sender: api.deps.db.$client,
+  });
   await cache.start();
 }, 60_000);
 
 afterAll(async () => {
   relay?.resume();
   await cache?.close();
-  await listenerDb?.close();
   await relay?.close();
   await api?.close();
 });
@@ -93,6 +93,22 @@ describe('the session cache when its listener goes quiet', () => {
     relay.resume();
     await waitFor(() => cache.trusted(), { what: 'heartbeats back' });
     expect((await authenticate(deps, user.token)).fullName).toBe('During Stall');
+  });
+
+  it('distrusts at once when its LISTEN connection is closed, and listens again', async () => {
+    const deps = { ...api.deps, sessionCache: cache };
+    const user = await createUser(api.deps, { fullName: 'Before Loss' });
+    await waitFor(() => cache.trusted(), { what: 'heartbeats' });
+    await authenticate(deps, user.token);
+    expect(cache.get(user.id)).toBeDefined();
+    await api.deps.db.execute(sql`
+      select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'session-cache-test'`);
+    await waitFor(() => !cache.trusted(), { what: 'the loss noticed', timeoutMs: 1_000 });
+    expect(cache.get(user.id)).toBeUndefined();
+    await waitFor(() => cache.trusted(), { what: 'LISTEN again and a heartbeat back' });
+    await api.deps.db.update(schema.users).set({ fullName: 'After Loss' }).where(eq(schema.users.id, user.id));
+    await cache.fence();
+    expect((await authenticate(deps, user.token)).fullName).toBe('After Loss');
   });
 
   it('fences a change: resolves once this listener has read it', async () => {

@@ -5,21 +5,26 @@ import type { SessionRow } from './session.ts';
 /** Where the triggers of migration 0016 announce auth changes, and where API processes talk. */
 export const AUTH_CHANNEL = 'touch_crm_auth';
 
-/** The two postgres.js calls the cache uses (`deps.db.$client` in the API). */
-export interface NotifyClient {
-  listen(
-    channel: string,
-    onNotify: (payload: string) => void,
-    onListen?: () => void,
-  ): Promise<{ unlisten: () => Promise<unknown> }>;
+/** Sends heartbeats, fences and acks: postgres.js's `notify` (`deps.db.$client` in the API). */
+export interface NotifySender {
   notify(channel: string, payload: string): Promise<unknown>;
 }
 
+/** The LISTEN connection (`connectListener` of @touch-crm/db): opened by `unsafe('listen …')`. */
+export interface ListenConnection {
+  unsafe: (query: string) => PromiseLike<unknown>;
+  end: (options?: { timeout?: number }) => Promise<void>;
+}
+
+export type ConnectListener = (handlers: {
+  onNotify: (channel: string, payload: string) => void;
+  onClose: () => void;
+}) => ListenConnection;
+
 export interface SessionCacheOptions {
-  /** Its `listen` opens the one connection that LISTENs (postgres.js keeps it apart from the pool). */
-  listener: NotifyClient;
-  /** Sends heartbeats, fences and acks; the listener's client when unset. */
-  sender?: NotifyClient;
+  /** Opens the process's one LISTEN connection, which reports its loss. */
+  connectListener: ConnectListener;
+  sender: NotifySender;
   max?: number;
   heartbeatMs?: number;
   /** Entries are used only while a heartbeat sent less than this long ago has come back. */
@@ -43,8 +48,8 @@ export interface SessionCacheOptions {
 export class SessionCache {
   readonly id = randomUUID();
   readonly #entries: LRUCache<string, SessionRow>;
-  readonly #listener: NotifyClient;
-  readonly #sender: NotifyClient;
+  readonly #listener: ListenConnection;
+  readonly #sender: NotifySender;
   readonly #trustMs: number;
   readonly #fenceCapMs: number;
   readonly #heartbeatMs: number;
@@ -56,12 +61,26 @@ export class SessionCache {
   readonly #peers = new Map<string, number>();
   readonly #fences = new Map<string, { waiting: Set<string>; done: () => void }>();
   #timer: NodeJS.Timeout | undefined;
-  #unlisten: (() => Promise<unknown>) | undefined;
+  #closed = false;
+  /** Set when the LISTEN connection was lost and LISTEN must be sent again. */
+  #relisten = false;
+  #relistening = false;
 
   constructor(options: SessionCacheOptions) {
     this.#entries = new LRUCache({ max: options.max ?? 10_000 });
-    this.#listener = options.listener;
-    this.#sender = options.sender ?? options.listener;
+    this.#listener = options.connectListener({
+      onNotify: (channel, payload) => {
+        if (channel === AUTH_CHANNEL) this.#receive(payload);
+      },
+      onClose: () => {
+        // Lost: distrust at once (not 1.5 s later), and LISTEN again.
+        this.#heartbeatBack = Number.NEGATIVE_INFINITY;
+        this.#clear();
+        this.#relisten = true;
+        void this.#listen();
+      },
+    });
+    this.#sender = options.sender;
     this.#heartbeatMs = options.heartbeatMs ?? 500;
     this.#trustMs = options.trustMs ?? 1_500;
     this.#fenceCapMs = options.fenceCapMs ?? 1_500;
@@ -69,22 +88,34 @@ export class SessionCache {
 
   /** LISTENs and starts the heartbeat; until its first heartbeat is back, nothing is cached. */
   async start(): Promise<void> {
-    // On every (re)connection of the listener: what was sent meanwhile was missed.
-    const { unlisten } = await this.#listener.listen(
-      AUTH_CHANNEL,
-      (payload) => this.#receive(payload),
-      () => this.#clear(),
-    );
-    this.#unlisten = unlisten;
+    await this.#listener.unsafe(`listen ${AUTH_CHANNEL}`);
     this.#timer = setInterval(() => this.#heartbeat(), this.#heartbeatMs);
     this.#timer.unref();
     this.#heartbeat();
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     for (const fence of this.#fences.values()) fence.done();
-    await this.#unlisten?.().catch(() => undefined);
+    await this.#listener.end({ timeout: 0 });
+  }
+
+  /** Sends LISTEN again after a loss, every heartbeat until it works; empties the cache once it does. */
+  async #listen(): Promise<void> {
+    if (this.#relistening) return;
+    this.#relistening = true;
+    while (this.#relisten && !this.#closed) {
+      this.#relisten = false;
+      try {
+        await this.#listener.unsafe(`listen ${AUTH_CHANNEL}`);
+        this.#clear();
+      } catch {
+        this.#relisten = true;
+        await new Promise((resolve) => setTimeout(resolve, this.#heartbeatMs).unref());
+      }
+    }
+    this.#relistening = false;
   }
 
   /** True while the entries are known to reflect every change committed more than trustMs ago. */
