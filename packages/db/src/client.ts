@@ -87,7 +87,7 @@ export function connectListener(
   applicationName = 'touch-crm',
 ): ListenConnection {
   // `onnotify` is postgres.js's own (what its `listen()` uses) but missing from its types.
-  const options: postgres.Options<{}> & { onnotify: ListenHandlers['onNotify'] } = {
+  const options: postgres.Options<Record<string, never>> & { onnotify: ListenHandlers['onNotify'] } = {
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,
