@@ -82,7 +82,7 @@ describe('the session cache when its listener goes quiet', () => {
     const user = await createUser(api.deps, { fullName: 'Before Stall' });
     await waitFor(() => cache.trusted(), { what: 'the first heartbeat back' });
     expect((await authenticate(deps, user.token)).fullName).toBe('Before Stall');
-    expect(cache.get(user.id)?.full_name).toBe('Before Stall');
+    expect(cache.get(user.id)?.row.full_name).toBe('Before Stall');
 
     relay.stall();
     await api.deps.db.update(schema.users).set({ fullName: 'During Stall' }).where(eq(schema.users.id, user.id));

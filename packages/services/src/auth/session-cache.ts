@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { AuthUser } from '../actor.ts';
 import type { SessionRow } from './session.ts';
+
+/** A session row and the signed-in user built from it once (its permission set included). */
+export interface CachedSession {
+  row: SessionRow;
+  user: AuthUser;
+}
 
 /** Where the triggers of migration 0016 announce auth changes, and where API processes talk. */
 export const AUTH_CHANNEL = 'touch_crm_auth';
@@ -47,7 +54,7 @@ export interface SessionCacheOptions {
  */
 export class SessionCache {
   readonly id = randomUUID();
-  readonly #entries: LRUCache<string, SessionRow>;
+  readonly #entries: LRUCache<string, CachedSession>;
   readonly #listener: ListenConnection;
   readonly #sender: NotifySender;
   readonly #trustMs: number;
@@ -128,15 +135,15 @@ export class SessionCache {
     return this.#generation;
   }
 
-  get(userId: string): SessionRow | undefined {
+  get(userId: string): CachedSession | undefined {
     if (this.trusted()) return this.#entries.get(userId);
     if (this.#entries.size > 0) this.#clear();
     return undefined;
   }
 
   /** Keeps a row read at `generation`, unless something was invalidated since. */
-  set(userId: string, row: SessionRow, generation: number): void {
-    if (generation === this.#generation && this.trusted()) this.#entries.set(userId, row);
+  set(userId: string, session: CachedSession, generation: number): void {
+    if (generation === this.#generation && this.trusted()) this.#entries.set(userId, session);
   }
 
   /**
