@@ -174,6 +174,9 @@ export class SessionCache {
 
   #heartbeat(): void {
     if (!this.trusted() && this.#entries.size > 0) this.#clear();
+    // Processes that stopped (each start has a new id) are forgotten.
+    const since = performance.now() - this.#trustMs;
+    for (const [id, heard] of this.#peers) if (heard < since) this.#peers.delete(id);
     this.#sender.notify(AUTH_CHANNEL, `h:${this.id}:${performance.now()}`).catch(() => undefined);
   }
 
