@@ -4,7 +4,7 @@
 # types of hundreds of modules at start-up); everything else runs the TypeScript sources directly.
 
 FROM node:24-slim AS base
-RUN npm install --global --no-audit --no-fund pnpm@10.34.9
+RUN npm install --global --no-audit --no-fund pnpm@10.34.7
 WORKDIR /app
 
 FROM base AS deps

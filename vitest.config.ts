@@ -9,7 +9,7 @@ process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'touch-crm-compile-cache');
 export default defineConfig({
   test: {
     include: ['apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-    globalSetup: ['packages/test-utils/src/global-setup.ts'],
+    globalSetup: ['vitest.global-setup.ts'],
     setupFiles: ['vitest.setup.ts'],
     pool: 'forks',
     // Node runs the TypeScript sources itself, as `pnpm start` does, instead of Vite transforming

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +61,10 @@ function runCli(
   databaseUrl: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMb: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'apps/worker/src/cli', script), ...args], {
+    // As shipped: the bundle `pnpm build` makes (what the image runs), else the TypeScript source.
+    const bundle = join(root, 'apps/worker/dist', script.replace(/\.ts$/, '.js'));
+    const program = existsSync(bundle) ? bundle : join(root, 'apps/worker/src/cli', script);
+    const child = spawn(process.execPath, [program, ...args], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,

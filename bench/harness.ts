@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { type LoadRequest, type LoadResult, runLoad } from './load.ts';
 
@@ -17,7 +17,51 @@ export interface CaseResult {
   p99Ms?: number;
   baselineP50Ms?: number;
   baselineP99Ms?: number;
+  /** CPU (user + sys) per request of the server and of PostgreSQL, candidate and baseline: see `cpuMs`. */
+  cpuMsPerRequest?: { server: number; postgres: number; baselineServer: number; baselinePostgres: number };
+  /** The 1-minute load average when the case ended: the machine is shared. */
+  load1?: number;
 }
+
+/** The processes whose CPU a load comparison reads: the candidate's and baseline's servers, and PostgreSQL's postmaster. */
+export interface CpuPids {
+  server: number | undefined;
+  baseline: number | undefined;
+  postmaster: number | undefined;
+}
+
+/** user + sys + reaped children's, in ms, from /proc/<pid>/stat (fields 14–17, in clock ticks of 10 ms). */
+async function statCpuMs(pid: number): Promise<{ ppid: number; own: number; reaped: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const tick = 10;
+  return {
+    ppid: fields[1] ?? 0,
+    own: ((fields[11] ?? 0) + (fields[12] ?? 0)) * tick,
+    reaped: ((fields[13] ?? 0) + (fields[14] ?? 0)) * tick,
+  };
+}
+
+/** CPU ms a process has used, with its children: the live ones (PostgreSQL's backends) and those it reaped. */
+export async function cpuMs(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const root = await statCpuMs(pid);
+  let total = root.own + root.reaped;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    const child = await statCpuMs(Number(entry));
+    if (child.ppid === pid) total += child.own;
+  }
+  return total;
+}
+
+/** PostgreSQL's postmaster: the parent of a backend (`select pg_backend_pid()`). */
+export const postmasterOf = async (backendPid: number) => (await statCpuMs(backendPid)).ppid;
+
+export const load1 = async () => Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
 
 export const freePort = () =>
   new Promise<number>((resolve) => {
@@ -58,18 +102,43 @@ export async function compareLoads(
   baseline: { url: string; request: (i: number) => LoadRequest },
   candidates: Record<string, { url: string; request: (i: number) => LoadRequest; target: number }>,
   load: { rounds: number; seconds: number; concurrency: number },
+  pids?: CpuPids,
 ): Promise<Record<string, CaseResult>> {
   const cases: Record<string, CaseResult> = {};
   const base: LoadResult[] = [];
   const results: Record<string, LoadResult[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+  // CPU ms of [server, PostgreSQL] over every round of a key ('' is the baseline).
+  const cpu: Record<string, [number, number]> = {};
+  const measured = async (key: string, server: number | undefined, run: () => Promise<LoadResult>) => {
+    const before = [await cpuMs(server), await cpuMs(pids?.postmaster)];
+    const result = await run();
+    const spent = cpu[key] ?? [0, 0];
+    spent[0] += (await cpuMs(server)) - (before[0] ?? 0);
+    spent[1] += (await cpuMs(pids?.postmaster)) - (before[1] ?? 0);
+    cpu[key] = spent;
+    return result;
+  };
   for (let round = 0; round < load.rounds; round++) {
-    base.push(await runLoad(baseline.url, baseline.request, { concurrency: load.concurrency, seconds: load.seconds }));
+    base.push(
+      await measured('', pids?.baseline, () =>
+        runLoad(baseline.url, baseline.request, { concurrency: load.concurrency, seconds: load.seconds }),
+      ),
+    );
     for (const [key, candidate] of Object.entries(candidates)) {
       results[key]?.push(
-        await runLoad(candidate.url, candidate.request, { concurrency: load.concurrency, seconds: load.seconds }),
+        await measured(key, pids?.server, () =>
+          runLoad(candidate.url, candidate.request, { concurrency: load.concurrency, seconds: load.seconds }),
+        ),
       );
     }
   }
+  const perRequest = (key: string, requests: number) =>
+    (cpu[key] ?? [0, 0]).map((ms) => Math.round((ms / Math.max(requests, 1)) * 1000) / 1000) as [number, number];
+  const [baselineServer, baselinePostgres] = perRequest(
+    '',
+    base.reduce((sum, r) => sum + r.requests, 0),
+  );
+  const loadAverage = await load1();
   const baseRps = base.map((r) => r.rps);
   for (const [key, runs] of Object.entries(results)) {
     const target = candidates[key]?.target;
@@ -78,6 +147,10 @@ export async function compareLoads(
     log(`${key}: ${runs.reduce((sum, r) => sum + r.requests, 0)} requests`);
     // A rate over refused requests measures the refusal, not the case.
     if (errors > 0) throw new Error(`${key}: ${errors} non-2xx answers; the figures would be meaningless`);
+    const [server, postgres] = perRequest(
+      key,
+      runs.reduce((sum, r) => sum + r.requests, 0),
+    );
     cases[key] = {
       value: Math.round(median(rps)),
       unit: 'req/s',
@@ -96,7 +169,15 @@ export async function compareLoads(
       p99Ms: Math.round(median(runs.map((r) => r.p99)) * 100) / 100,
       baselineP50Ms: Math.round(median(base.map((r) => r.p50)) * 100) / 100,
       baselineP99Ms: Math.round(median(base.map((r) => r.p99)) * 100) / 100,
+      ...(pids ? { cpuMsPerRequest: { server, postgres, baselineServer, baselinePostgres } } : {}),
+      load1: loadAverage,
     };
+    const spent = cases[key]?.cpuMsPerRequest;
+    if (spent)
+      log(
+        `${key}: CPU ms/request server ${spent.server} + PostgreSQL ${spent.postgres} ` +
+          `(baseline ${spent.baselineServer} + ${spent.baselinePostgres}); load ${loadAverage}`,
+      );
   }
   return cases;
 }

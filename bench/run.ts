@@ -10,7 +10,18 @@ import { generateDataset } from '@touch-crm/db/dataset';
 import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
-import { type CaseResult, compareLoads, freePort, log, median, rssMb, secondsCase, stop, waitFor } from './harness.ts';
+import {
+  type CaseResult,
+  compareLoads,
+  freePort,
+  log,
+  median,
+  postmasterOf,
+  rssMb,
+  secondsCase,
+  stop,
+  waitFor,
+} from './harness.ts';
 import { benchCampaign, benchRfm, benchSms, benchSmsPickup, prepareWorkerBench } from './worker-cases.ts';
 
 /**
@@ -124,6 +135,8 @@ async function benchApi() {
     (r) => r.id,
   );
   const productIds = (await sql<{ id: string }[]>`select id from products limit 20`).map((r) => r.id);
+  const [backend] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const postmaster = await postmasterOf(backend?.pid ?? 0);
   await sql.end();
 
   const apiPort = await freePort();
@@ -133,6 +146,8 @@ async function benchApi() {
   await waitFor(`${apiUrl}/readyz`);
   const baseline = await startBaseline(databaseUrl, baselinePort);
   const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+  // CPU per request beside req/s: the machine is shared, so throughput alone moves with the neighbours.
+  const pids = { server: api.pid, baseline: baseline.pid, postmaster };
   const login = await fetch(`${apiUrl}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -172,6 +187,7 @@ async function benchApi() {
           },
         },
         LOAD,
+        pids,
       ),
     );
   }
@@ -198,6 +214,7 @@ async function benchApi() {
           },
         },
         LOAD,
+        pids,
       ),
     );
   }
@@ -224,6 +241,7 @@ async function benchApi() {
           },
         },
         LOAD,
+        pids,
       ),
     );
   }

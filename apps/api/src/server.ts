@@ -2,9 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createRateLimitCounter } from '@touch-crm/api';
 import type { Config } from '@touch-crm/config';
-import { connectDatabase, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
+import { connectDatabase, connectListener, DEFAULT_ADMIN_USERNAME, schema } from '@touch-crm/db';
 import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
-import { createRolePermissionCache, createVerifiedTokens, resolveJwtKey, type ServiceDeps } from '@touch-crm/services';
+import {
+  createRolePermissionCache,
+  createVerifiedTokens,
+  resolveJwtKey,
+  type ServiceDeps,
+  SessionCache,
+} from '@touch-crm/services';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -49,9 +55,15 @@ export async function startApi(options: {
     applicationName: 'touch-crm-api-jobs',
   });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
-  // Independent start-up steps run side by side: pg-boss's schema check and queues, the JWT key
-  // and the default-admin check each wait on the database or the disk, not on each other.
-  const [, jwtKey, [defaultAdmin]] = await Promise.all([
+  // The session cache LISTENs on a connection of its own; heartbeats and fences go through the pool.
+  const sessionCache = new SessionCache({
+    connectListener: (handlers) => connectListener(options.databaseUrl, handlers, 'touch-crm-api-listen'),
+    sender: database.db.$client,
+  });
+  // Independent start-up steps run side by side: pg-boss's schema check and queues, the LISTEN,
+  // the JWT key and the default-admin check each wait on the database or the disk, not on each other.
+  const [, , jwtKey, [defaultAdmin]] = await Promise.all([
+    sessionCache.start(),
     boss.start().then(() => ensureQueues(boss)),
     resolveJwtKey(config),
     database.db
@@ -72,6 +84,7 @@ export async function startApi(options: {
     jwtKey,
     verifiedTokens: createVerifiedTokens(),
     rolePermissions: createRolePermissionCache(),
+    sessionCache,
     jobs: createJobQueue(boss),
   };
   const rateLimits = createRateLimitCounter(deps);
@@ -100,7 +113,7 @@ export async function startApi(options: {
           5_000,
         ).unref();
       });
-      await Promise.all([boss.stop({ graceful: false, timeout: 5_000 }), rateLimits.close()]);
+      await Promise.all([boss.stop({ graceful: false, timeout: 5_000 }), rateLimits.close(), sessionCache.close()]);
       await Promise.all([database.close(), exportDatabase.close()]);
     },
   };

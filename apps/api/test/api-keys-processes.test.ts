@@ -1,9 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { createTeam, freePort, startTestApi, TEST_JWT_SECRET, type TestApi, waitFor } from '@touch-crm/test-utils';
+import {
+  createTeam,
+  freePort,
+  programFile,
+  startTestApi,
+  TEST_JWT_SECRET,
+  type TestApi,
+  waitFor,
+} from '@touch-crm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const API_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 // Two API servers on one database: this file's, and a separate process started from main.ts.
 let api: TestApi;
@@ -16,7 +21,7 @@ beforeAll(async () => {
   api = await startTestApi();
   team = await createTeam(api.deps);
   const port = await freePort();
-  child = spawn(process.execPath, [API_MAIN], {
+  child = spawn(process.execPath, [programFile('api')], {
     env: {
       ...process.env,
       NODE_ENV: 'test',

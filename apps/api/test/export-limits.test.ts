@@ -30,6 +30,8 @@ function stalledExport(api: TestApi, token: string): Promise<Socket> {
       socket.write(`GET /api/v1/customers/export HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${token}\r\n\r\n`),
     );
     socket.once('error', reject);
+    // Cut off before the response began (a wrong idle timeout): fail now, not at the test's timeout.
+    socket.once('close', () => reject(new Error('the export closed before its response began')));
     socket.once('data', (chunk) => {
       socket.pause();
       const head = chunk.toString('latin1', 0, 200);
@@ -65,7 +67,11 @@ describe('stalled exports', () => {
     await api?.close();
   });
 
-  it('ten exports whose clients stopped reading leave /readyz and other requests answering', async () => {
+  // Ten exports fill the socket buffers (megabytes of CSV each) before they stall: seconds of CPU,
+  // many more on a loaded machine, so a timeout well above its usual 5 s.
+  it('ten exports whose clients stopped reading leave /readyz and other requests answering', {
+    timeout: 90_000,
+  }, async () => {
     sockets = await Promise.all(
       Array.from({ length: 10 }, (_, i) => stalledExport(api, (managers[i % 5] as TestUser).token)),
     );
@@ -91,7 +97,7 @@ describe('stalled exports', () => {
 
   it('gives the slots and connections back when the clients go away', async () => {
     for (const socket of sockets) socket.destroy();
-    await vi.waitFor(async () => expect(await busy(api)).toBe(0), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await busy(api)).toBe(0), { timeout: 30_000, interval: 50 });
     const res = await api.rest('GET', '/customers/export?status=LEAD', { token: (managers[5] as TestUser).token });
     expect(res.status).toBe(200);
   });
@@ -122,7 +128,9 @@ describe('idle exports and early failures', () => {
         EXPORT_POOL_SIZE: '1',
         EXPORT_MAX_CONCURRENT: '1',
         EXPORT_MAX_PER_USER: '1',
-        EXPORT_IDLE_TIMEOUT: '300ms',
+        // Long enough that a loaded machine's pause between two chunks of a reading client is not taken
+        // for a client that stopped; the test waits for the cut-off, not for this time.
+        EXPORT_IDLE_TIMEOUT: '1s',
       },
     });
     manager = await createUser(api.deps, { role: ROLE_NAMES.salesManager });
@@ -132,7 +140,7 @@ describe('idle exports and early failures', () => {
 
   it('ends an export whose client stopped reading, and releases its connection and slot', async () => {
     const socket = await stalledExport(api, manager.token);
-    await vi.waitFor(async () => expect(await busy(api)).toBe(0), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await busy(api)).toBe(0), { timeout: 30_000, interval: 50 });
     // What the client still gets is what the buffers held: a chunked body without its last chunk.
     let received = '';
     socket.on('data', (chunk: Buffer) => {

@@ -7,7 +7,7 @@ import {
   startTestApi,
   type TestApi,
 } from '@touch-crm/test-utils';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DAY, MISSING_ID, orderHelpers } from './support/orders.ts';
@@ -212,6 +212,61 @@ describe('POST /orders: the customer', () => {
       expect.arrayContaining(['order.placed', 'customer.status_changed']),
     );
     expect(timeline.find((entry) => entry.type === 'order.placed')?.subject).toMatch(/^Order #\d+ placed$/);
+    const currency = api.deps.config.CURRENCY;
+    const [placed] = await api.deps.db
+      .select({ content: schema.workLogs.content })
+      .from(schema.workLogs)
+      .where(and(eq(schema.workLogs.customerId, customer.id), eq(schema.workLogs.eventType, 'order.placed')));
+    const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+    expect(placed?.content).toBe(
+      `1 line(s), total ${(product.unitPrice / 10 ** (digits ?? 2)).toFixed(digits)} ${currency}`,
+    );
+  });
+
+  it('welcomes a LEAD its first order makes a CUSTOMER, once, in the order’s transaction', async () => {
+    const product = await insertProduct(api.deps);
+    const customer = await insertCustomer(api.deps, team.rep.id, { status: 'LEAD' });
+    for (let i = 0; i < 2; i++)
+      await placeOrder(team.rep, { customerId: customer.id, items: [{ productId: product.id, quantity: 1 }] });
+    const welcomes = await api.deps.db
+      .select({ type: schema.messageQueue.type })
+      .from(schema.messageQueue)
+      .where(and(eq(schema.messageQueue.customerId, customer.id), eq(schema.messageQueue.type, 'WELCOME')));
+    expect(welcomes).toHaveLength(1);
+    expect((await customerOf(customer.id))?.welcomedAt).not.toBeNull();
+  });
+
+  it('records each earned promotion’s event as the answer shows it, with its audit row and timeline entry', async () => {
+    const promotion = await insertPromotion(api.deps, { name: 'Welcome back', conditionType: 'FIRST_PURCHASE' });
+    const product = await insertProduct(api.deps);
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    const res = await placeOrder(team.rep, {
+      customerId: customer.id,
+      items: [{ productId: product.id, quantity: 1 }],
+    });
+    const [assigned] = earned(res, promotion.id);
+    const [event] = await api.deps.db
+      .select()
+      .from(schema.domainEvents)
+      .where(
+        and(eq(schema.domainEvents.type, 'promotion.assigned'), eq(schema.domainEvents.entityId, assigned?.id ?? '')),
+      );
+    expect(event).toMatchObject({ customerId: customer.id, actorUserId: team.rep.id, data: assigned });
+    const audit = await api.deps.db
+      .select()
+      .from(schema.auditLog)
+      .where(eq(schema.auditLog.eventId, event?.id ?? ''));
+    expect(audit).toEqual([expect.objectContaining({ entityType: 'customer_promotion', action: 'assigned' })]);
+    const timeline = await api.deps.db
+      .select()
+      .from(schema.workLogs)
+      .where(eq(schema.workLogs.eventId, event?.id ?? ''));
+    expect(timeline).toEqual([
+      expect.objectContaining({
+        subject: 'Promotion assigned: Welcome back',
+        content: 'Earned with the first purchase',
+      }),
+    ]);
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUSTOMER_EXPORT_COLUMNS, IMPORT_BATCH } from '@touch-crm/services';
-import { insertCustomer, unique, waitFor } from '@touch-crm/test-utils';
+import { insertCustomer, programFile, unique, waitFor } from '@touch-crm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { importHelpers, useImportEnvironment } from './support-import.ts';
 
@@ -13,8 +13,8 @@ const { sql, phone, upload, getImport, customerByPhone } = importHelpers(() => e
 
 // Each command is a fresh Node process loading the app: as long as a command's timeout on a busy machine.
 describe('the operator CLI', { timeout: 120_000 }, () => {
-  const cli = (script: string, args: string[]) =>
-    spawnSync(process.execPath, [new URL(`../src/cli/${script}`, import.meta.url).pathname, ...args], {
+  const cli = (program: 'customers-import' | 'customers-export', args: string[]) =>
+    spawnSync(process.execPath, [programFile(program), ...args], {
       env: { ...process.env, DATABASE_URL: env.api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
       encoding: 'utf8',
       timeout: 60_000,
@@ -26,13 +26,13 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
       const [p1, p2] = [phone(), phone()];
       const file = join(dir, 'people.csv');
       await writeFile(file, `firstName;lastName;phone;email\nCli;One;${p1};\nCli;Two;${p2};broken\n`);
-      const dry = cli('customers-import.ts', [file, '--dry-run']);
+      const dry = cli('customers-import', [file, '--dry-run']);
       expect(dry.status, dry.stderr).toBe(3);
       expect(dry.stdout).toContain('1 created');
       expect(dry.stdout).toContain('row 2, email: not a valid email address');
       expect(await customerByPhone(p1)).toHaveLength(0);
 
-      const real = cli('customers-import.ts', [file, '--owner', env.team.rep.username]);
+      const real = cli('customers-import', [file, '--owner', env.team.rep.username]);
       expect(real.status, real.stderr).toBe(3);
       expect(real.stderr).toMatch(/importing: 2\/2 \(100%\)/);
       const [row] = await customerByPhone(p1);
@@ -40,10 +40,10 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
       const [event] = await sql()`select actor_user_id, actor_job from domain_events where entity_id = ${row.id}`;
       expect(event).toEqual({ actor_user_id: null, actor_job: 'cli:customers:import' });
 
-      const bad = cli('customers-import.ts', [file, '--owner', 'nobody-at-all']);
+      const bad = cli('customers-import', [file, '--owner', 'nobody-at-all']);
       expect(bad.status).toBe(1);
       expect(bad.stderr).toContain('nobody-at-all');
-      expect(cli('customers-import.ts', []).status).toBe(2);
+      expect(cli('customers-import', []).status).toBe(2);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -52,16 +52,16 @@ describe('the operator CLI', { timeout: 120_000 }, () => {
   it('pnpm customers:export [--format] [filters]: the export on stdout, progress on stderr', async () => {
     const tag = unique('Clix');
     const customer = await insertCustomer(env.api.deps, env.team.rep.id, { lastName: tag, status: 'INACTIVE' });
-    const csv = cli('customers-export.ts', ['--search', tag, '--status', 'INACTIVE']);
+    const csv = cli('customers-export', ['--search', tag, '--status', 'INACTIVE']);
     expect(csv.status, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\r\n');
     expect(lines[0]).toBe(CUSTOMER_EXPORT_COLUMNS.join(','));
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(customer.id);
     expect(csv.stderr).toContain('customers:export: 1 rows');
-    const json = cli('customers-export.ts', ['--format', 'json', '--owner', env.team.rep.username, '--search', tag]);
+    const json = cli('customers-export', ['--format', 'json', '--owner', env.team.rep.username, '--search', tag]);
     expect(JSON.parse(json.stdout.trim())).toMatchObject({ id: customer.id, ownerUsername: env.team.rep.username });
-    expect(cli('customers-export.ts', ['--status', 'NOPE']).status).toBe(2);
+    expect(cli('customers-export', ['--status', 'NOPE']).status).toBe(2);
   });
 });
 

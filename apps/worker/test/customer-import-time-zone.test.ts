@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { programFile } from '@touch-crm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { importHelpers, useImportEnvironment } from './support-import.ts';
 
@@ -75,7 +76,7 @@ describe('the operator CLI', () => {
       );
       const run = spawnSync(
         process.execPath,
-        [new URL('../src/cli/customers-import.ts', import.meta.url).pathname, file, '--owner', env.team.rep.username],
+        [programFile('customers-import'), file, '--owner', env.team.rep.username],
         {
           env: { ...process.env, DATABASE_URL: env.api.databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
           encoding: 'utf8',

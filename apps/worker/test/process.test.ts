@@ -1,5 +1,4 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { schema } from '@touch-crm/db';
 import {
@@ -7,6 +6,7 @@ import {
   createUser,
   type FakeCarrier,
   insertCustomer,
+  programFile,
   startFakeCarrier,
   startTestApi,
   type TestApi,
@@ -16,8 +16,6 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WORKER_ENV, queueTestMessage } from './support.ts';
 import { killAll, spawnWorker } from './worker-process.ts';
-
-const JOBS_CLI = fileURLToPath(new URL('../src/cli/jobs.ts', import.meta.url));
 
 let api: TestApi;
 let carrier: FakeCarrier;
@@ -107,8 +105,8 @@ describe.each([
     expect((await statusCounts(campaignId)).SENT ?? 0).toBeLessThan(size);
 
     const second = await startWorkerProcess(env);
-    const restartedAt = Date.now();
-    // Not the 60 s lease: the first worker's heartbeat goes stale after 1 s and its claims go back.
+    // Not the 60 s lease: the first worker's heartbeat goes stale after 1 s and its claims go back
+    // (within half the lease even on a loaded machine).
     const deadWorker = first.logged('worker ready')?.workerId as string;
     await waitFor(
       async () => {
@@ -118,9 +116,8 @@ describe.each([
           .where(eq(schema.messageQueue.workerId, deadWorker));
         return held?.n === 0;
       },
-      { what: 'the dead worker’s claims to be released', timeoutMs: 10_000 },
+      { what: 'the dead worker’s claims to be released', timeoutMs: 30_000 },
     );
-    expect(Date.now() - restartedAt).toBeLessThan(10_000);
     await waitFor(
       async () => {
         const [row] = await api.deps.db
@@ -217,7 +214,7 @@ describe('SIGTERM with a shutdown timeout shorter than a batch', () => {
 // Each command is a fresh Node process loading the app, slow to start on a busy machine.
 describe('pnpm jobs', { timeout: 60_000 }, () => {
   const cli = (...args: string[]) =>
-    promisify(execFile)(process.execPath, [JOBS_CLI, ...args], { env: processEnv({ LOG_LEVEL: 'warn' }) });
+    promisify(execFile)(process.execPath, [programFile('jobs'), ...args], { env: processEnv({ LOG_LEVEL: 'warn' }) });
 
   it('runs a job on demand in the calling process and records the run like a worker’s', async () => {
     const { stdout } = await cli('run', 'rfm.score');

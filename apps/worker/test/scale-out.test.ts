@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { schema } from '@touch-crm/db';
 import {
   createUser,
   DEFAULT_TEST_PASSWORD,
   type FakeCarrier,
+  programFile,
   startFakeCarrier,
   startTestApi,
   TEST_JWT_SECRET,
@@ -16,9 +16,6 @@ import {
 import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_WORKER_ENV } from './support.ts';
-
-const API_MAIN = fileURLToPath(new URL('../../api/src/main.ts', import.meta.url));
-const WORKER_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 let database: TestApi;
 let carrier: FakeCarrier;
@@ -74,14 +71,16 @@ beforeAll(async () => {
   const ports = [await freePort(), await freePort()];
   await Promise.all(
     ports.map((port) =>
-      start(API_MAIN, { PORT: String(port), HOST: '127.0.0.1' }, (output) => output.includes('API listening')),
+      start(programFile('api'), { PORT: String(port), HOST: '127.0.0.1' }, (output) =>
+        output.includes('API listening'),
+      ),
     ),
   );
   for (const port of ports) apis.push(`http://127.0.0.1:${port}/api/v1`);
   await Promise.all(
     [1, 2].map(() =>
       // The cron pass every second, not every 30: the schedule's first occurrence comes due at once.
-      start(WORKER_MAIN, { CRON_RFM_SCORE: '* * * * *', WORKER_CRON_INTERVAL: '1s' }, (output) =>
+      start(programFile('worker'), { CRON_RFM_SCORE: '* * * * *', WORKER_CRON_INTERVAL: '1s' }, (output) =>
         output.includes('"msg":"worker ready"'),
       ),
     ),

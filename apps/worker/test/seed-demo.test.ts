@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { connectDatabase } from '@touch-crm/db';
-import { createTestDatabase } from '@touch-crm/test-utils';
+import { createTestDatabase, programFile } from '@touch-crm/test-utils';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 const seedDemo = (env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [new URL('../src/cli/seed-demo.ts', import.meta.url).pathname, '--customers', '300'], {
+  spawnSync(process.execPath, [programFile('seed-demo'), '--customers', '300'], {
     env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', NODE_ENV: 'development', ...env },
     encoding: 'utf8',
     timeout: 120_000,

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const WORKER_MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+import { programFile } from '@touch-crm/test-utils';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -12,9 +10,9 @@ export interface WorkerProcess {
   logged: (msg: string) => LogLine | undefined;
 }
 
-/** The real worker process (`node apps/worker/src/main.ts`), resolved once it logs "worker ready". */
+/** The real worker process (`programFile('worker')`), resolved once it logs "worker ready". */
 export async function spawnWorker(env: Record<string, string>, children: Set<ChildProcess>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [programFile('worker')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -48,12 +48,15 @@ export function createRestHandler() {
         }
       }
     }
-    const url = new URL(request.url);
-    url.pathname = url.pathname.slice(REST_PREFIX.length) || '/';
+    // Built once per call: trpc-to-openapi reads `url` several times.
+    const parsed = new URL(request.url);
+    const pathname = parsed.pathname;
+    parsed.pathname = pathname.slice(REST_PREFIX.length) || '/';
+    const url = parsed.toString();
     const state: CallState = { context };
     const proxied = new Proxy(request, {
       get: (target, property) => {
-        if (property === 'url') return url.toString();
+        if (property === 'url') return url;
         if (property === 'body') return body;
         if (property === REQUEST) return state;
         return Reflect.get(target, property, target);
@@ -75,7 +78,7 @@ export function createRestHandler() {
           statusCode = code;
         },
         end: (text?: string) => {
-          if (state.error) resolve(errorResponse(state.error, new URL(request.url).pathname));
+          if (state.error) resolve(errorResponse(state.error, pathname));
           else resolve(new Response(statusCode === 204 ? null : (text ?? null), { status: statusCode, headers }));
         },
       } as unknown as ServerResponse;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, configSchema, loadConfig } from '@touch-crm/config';
+import { programFile } from '@touch-crm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -37,7 +38,7 @@ describe('configuration', () => {
   });
 
   it('stops the API process with a message naming the variable', () => {
-    const result = spawnSync(process.execPath, [new URL('../../../apps/api/src/main.ts', import.meta.url).pathname], {
+    const result = spawnSync(process.execPath, [programFile('api')], {
       env: { ...process.env, PORT: 'not-a-port', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
       encoding: 'utf8',
       timeout: 20_000,

@@ -64,3 +64,39 @@ export function connectDatabase(url: string, options: { max?: number; applicatio
   const db = drizzle({ client: preparing(sql), schema, casing: 'snake_case' }) as Database;
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }
+
+/** What a LISTEN connection reports: each notification, and its loss (the socket closed). */
+export interface ListenHandlers {
+  onNotify: (channel: string, payload: string) => void;
+  onClose: () => void;
+}
+
+/** A connection that only LISTENs: `unsafe('listen …')` (re)opens it; `end()` closes it for good. */
+export interface ListenConnection {
+  unsafe: (query: string) => PromiseLike<unknown>;
+  end: (options?: { timeout?: number }) => Promise<void>;
+}
+
+/**
+ * One connection for LISTEN alone, never idle-closed. Unlike postgres.js's `listen()`, which
+ * reconnects silently, it says when it is lost: notifications sent meanwhile were missed.
+ */
+export function connectListener(
+  url: string,
+  handlers: ListenHandlers,
+  applicationName = 'touch-crm',
+): ListenConnection {
+  // `onnotify` is postgres.js's own (what its `listen()` uses) but missing from its types.
+  const options: postgres.Options<Record<string, never>> & { onnotify: ListenHandlers['onNotify'] } = {
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    fetch_types: false,
+    onnotice: () => {},
+    onnotify: handlers.onNotify,
+    onclose: handlers.onClose,
+    connection: { application_name: applicationName },
+  };
+  return postgres(url, options);
+}

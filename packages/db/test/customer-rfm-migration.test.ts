@@ -7,7 +7,7 @@ import { migrationsFolder } from '../src/migrate.ts';
 
 // The migration that moves the RFM state from customers to customer_rfm, run on a database
 // migrated up to the one before it and holding scored customers.
-const MIGRATION = '0016_customer-rfm.sql';
+const MIGRATION = '0017_customer-rfm.sql';
 
 const serverUrl = () => inject('databaseServerUrl');
 const name = `touch_crm_migration_${Date.now()}`;

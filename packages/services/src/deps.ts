@@ -2,6 +2,7 @@ import type { Config } from '@touch-crm/config';
 import type { Database } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import type { RolePermissionCache } from './auth/role-permissions.ts';
+import type { SessionCache } from './auth/session-cache.ts';
 import type { VerifiedTokens } from './auth/tokens.ts';
 
 /** What every service verb needs; built once per process. */
@@ -17,6 +18,12 @@ export interface ServiceDeps {
   verifiedTokens?: VerifiedTokens;
   /** The API's cache of role permission sets by (role, version); without it each request reads its role's set. */
   rolePermissions?: RolePermissionCache;
+  /**
+   * The API's session rows by user id, dropped on LISTEN/NOTIFY and trusted only while its heartbeat
+   * comes back; without it every request reads its user and role. Verbs that change what a session
+   * holds `fence()` on it after their commit.
+   */
+  sessionCache?: SessionCache;
   /** Puts jobs on pg-boss queues through a transaction of `db` (packages/jobs; services/src/jobs/queue.ts). */
   jobs: JobQueue;
 }

@@ -6,6 +6,7 @@ export * from './auth/passwords.ts';
 export * from './auth/role-permissions.ts';
 export * from './auth/roles.ts';
 export * from './auth/session.ts';
+export * from './auth/session-cache.ts';
 export * from './auth/throttle.ts';
 export * from './auth/tokens.ts';
 export * from './auth/users.ts';

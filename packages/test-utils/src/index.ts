@@ -4,3 +4,4 @@ export * from './database.ts';
 export * from './factories.ts';
 export * from './harness.ts';
 export * from './ports.ts';
+export * from './programs.ts';

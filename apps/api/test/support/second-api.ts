@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { freePort, TEST_JWT_SECRET, waitFor } from '@touch-crm/test-utils';
-
-const API_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+import { freePort, programFile, TEST_JWT_SECRET, waitFor } from '@touch-crm/test-utils';
 
 export interface SecondApi {
   /** The REST prefix of the second process, `http://127.0.0.1:<port>/api/v1`. */
@@ -10,10 +7,10 @@ export interface SecondApi {
   stop: () => Promise<void>;
 }
 
-/** Another API process started from main.ts on the same database, as a second replica would run. */
+/** Another API process (apps/api/src/main.ts) on the same database, as a second replica would run. */
 export async function startSecondApi(databaseUrl: string, env: Record<string, string> = {}): Promise<SecondApi> {
   const port = await freePort();
-  const child = spawn(process.execPath, [API_MAIN], {
+  const child = spawn(process.execPath, [programFile('api')], {
     env: {
       ...process.env,
       NODE_ENV: 'test',

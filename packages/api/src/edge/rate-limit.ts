@@ -63,10 +63,14 @@ export interface RateLimitDecision {
   refusal?: EdgeError;
 }
 
-/** The IETF draft's fields, as RFC 9651 structured lists: `"default";q=6000;w=60` and `"default";r=5999;t=42`. */
-function headersOf(policies: Policy[], counts: RateLimitCount[], windowSeconds: number): Record<string, string> {
-  return {
-    'RateLimit-Policy': serializeList(
+/** `RateLimit-Policy` by its policies and window: the same few strings for every request. */
+const policyHeaders = new Map<string, string>();
+
+function policyHeaderOf(policies: Policy[], windowSeconds: number): string {
+  const key = `${windowSeconds}|${policies.map((policy) => `${policy.name}=${policy.quota}`).join(',')}`;
+  let header = policyHeaders.get(key);
+  if (header === undefined) {
+    header = serializeList(
       policies.map((policy) => [
         policy.name,
         new Map([
@@ -74,7 +78,16 @@ function headersOf(policies: Policy[], counts: RateLimitCount[], windowSeconds: 
           ['w', windowSeconds],
         ]),
       ]),
-    ),
+    );
+    policyHeaders.set(key, header);
+  }
+  return header;
+}
+
+/** The IETF draft's fields, as RFC 9651 structured lists: `"default";q=6000;w=60` and `"default";r=5999;t=42`. */
+function headersOf(policies: Policy[], counts: RateLimitCount[], windowSeconds: number): Record<string, string> {
+  return {
+    'RateLimit-Policy': policyHeaderOf(policies, windowSeconds),
     RateLimit: serializeList(
       policies.map((policy, index) => [
         policy.name,

@@ -5,8 +5,8 @@ import type { ServiceDeps } from '../deps.ts';
 /**
  * A role's permission keys by `roleId:permissionsVersion`; one per API process. The version is
  * bumped by a trigger in the transaction that edits the role's permissions and is read with the
- * user row on every request, so an entry is never used once its role has changed: no
- * invalidation messages between processes, and an edit applies to the very next request.
+ * user row whenever a session row is read from the database, so an entry is never used once its
+ * role has changed (the session cache above it is dropped by NOTIFY: docs/permissions.md).
  */
 export type RolePermissionCache = LRUCache<string, readonly PermissionKey[]>;
 

@@ -82,6 +82,7 @@ export async function setRolePermissions(
       },
     );
   });
+  await deps.sessionCache?.fence();
   const [role] = await queryRoles(deps.db, input.id);
   if (!role) throw new NotFoundError('Role');
   return role;

@@ -125,6 +125,7 @@ export async function registerUser(deps: ServiceDeps, caller: Caller, input: Reg
       return userId;
     })
     .catch(uniqueUserConflict);
+  await deps.sessionCache?.fence();
   return getUser(deps, id);
 }
 
@@ -207,6 +208,7 @@ export async function updateUser(deps: ServiceDeps, caller: Caller, input: Updat
       );
     })
     .catch(uniqueUserConflict);
+  await deps.sessionCache?.fence();
   return getUser(deps, id);
 }
 
@@ -252,4 +254,5 @@ export async function changePassword(
       },
     );
   });
+  await deps.sessionCache?.fence();
 }

@@ -1,6 +1,6 @@
 import type { CustomerPromotion } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
-import { and, eq, gt, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
 const { customerPromotions, promotions } = schema;
 
@@ -23,6 +23,18 @@ const columns = {
     conditionType: promotions.conditionType,
   },
 };
+
+/** A timestamptz as `Date#toISOString` writes it (UTC, milliseconds), for answers built as JSON. */
+const iso = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A `CustomerPromotion` as JSON built in SQL, from customer promotion `cp` and its promotion `p`. */
+export const customerPromotionJson = sql`json_build_object(
+  'id', cp.id, 'customerId', cp.customer_id,
+  'promotion', json_build_object('id', p.id, 'name', p.name, 'code', p.code, 'discountType', p.discount_type,
+    'discountValue', p.discount_value, 'conditionType', p.condition_type),
+  'status', cp.status, 'source', cp.source, 'sourceOrderId', cp.source_order_id,
+  'assignedAt', ${iso(sql`cp.assigned_at`)}, 'expiresAt', ${iso(sql`cp.expires_at`)},
+  'redeemedAt', ${iso(sql`cp.redeemed_at`)}, 'redeemedOrderId', cp.redeemed_order_id)`;
 
 /**
  * Usable right now: assigned and not used, not expired, and its promotion still

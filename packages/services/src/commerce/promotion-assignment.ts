@@ -1,12 +1,11 @@
 import type { CustomerPromotion } from '@touch-crm/contract';
-import type { Executor } from '@touch-crm/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { EventContext } from '../events/reactions.ts';
-import { type DomainEvent, recordEvents } from '../events/record.ts';
+import { actorColumns, type DomainEvent, recordEvents } from '../events/record.ts';
 import { at, uuids } from '../lib/sql.ts';
 import { type Scope, scopeWhere } from '../scope.ts';
-import { customerPromotionsById } from './customer-promotions.ts';
+import { customerPromotionJson, customerPromotionsById } from './customer-promotions.ts';
 
 /**
  * Promotions are handed out by set-based INSERT … SELECT statements, never by loops.
@@ -38,7 +37,7 @@ const insertAssignments = (candidates: SQL) => sql`
          assigned_by_id = excluded.assigned_by_id, assigned_at = excluded.assigned_at,
          expires_at = excluded.expires_at, updated_at = excluded.assigned_at
    where cp.status = 'REVOKED'
-  returning cp.id, cp.customer_id`;
+  returning cp.*`;
 
 const SOURCE_LINES: Record<string, string> = {
   FIRST_PURCHASE: 'Earned with the first purchase',
@@ -108,21 +107,18 @@ export interface PlacedOrderFacts {
 }
 
 /**
- * What an order earns: FIRST_PURCHASE and MIN_PURCHASE for its customer, REFERRAL for
- * the referrer at the referred customer's first order. Runs after the order's own
- * redemption, so nothing earned here applies to the order that earned it. The caller records
- * the `assignedEvents` with the order's own.
+ * What an order earns, as CTEs for the order's events statement: `name` assigns FIRST_PURCHASE
+ * and MIN_PURCHASE to its customer and REFERRAL to the referrer at the referred customer's first
+ * order; `${name}_events` selects a `promotion.assigned` event row (record.ts) per assignment, its
+ * data the `CustomerPromotion`. Runs after the order's own redemption (an earlier statement), so
+ * nothing earned here applies to the order that earned it.
  */
-export async function assignOrderPromotions(
-  tx: Executor,
-  actor: Actor,
-  order: PlacedOrderFacts,
-  now: Date,
-): Promise<CustomerPromotion[]> {
+export function orderPromotionsCtes(name: string, actor: Actor, order: PlacedOrderFacts, now: Date): SQL {
   const customer = sql`${order.customerId}::uuid`;
   const referrer = sql`${order.referrerId}::uuid`;
-  const rows = await tx.execute<{ id: string }>(
-    insertAssignments(sql`
+  const { actor_user_id, actor_job } = actorColumns(actor);
+  return sql`
+    ${sql.raw(name)} as (${insertAssignments(sql`
       select case when p.condition_type = 'REFERRAL' then ${referrer} else ${customer} end,
              p.id, p.condition_type::text, ${order.orderId}::uuid, ${assignedBy(actor)}, ${at(now)}, ${expiresAt(now)}
         from promotions p
@@ -131,12 +127,13 @@ export async function assignOrderPromotions(
               or (p.condition_type = 'MIN_PURCHASE' and p.min_purchase_amount <= ${order.total})
               or (p.condition_type = 'REFERRAL' and ${order.firstOrder} and ${referrer} is not null))
        order by p.id
-         for key share of p`),
-  );
-  return customerPromotionsById(
-    tx,
-    rows.map((row) => row.id),
-  );
+         for key share of p`)}),
+    ${sql.raw(`${name}_events`)} as materialized (
+      select gen_random_uuid() as event_id, 'promotion.assigned' as type, 'customer_promotion' as entity_type,
+             cp.id as entity_id, cp.customer_id, ${actor_user_id}::uuid as actor_user_id, ${actor_job}::text as actor_job,
+             ${customerPromotionJson}::jsonb as data, null::jsonb as changes, 'Promotion assigned: ' || p.name as subject,
+             ${JSON.stringify(SOURCE_LINES)}::jsonb ->> cp.source as content, ${at(now)} as occurred_at
+        from ${sql.raw(name)} cp join promotions p on p.id = cp.promotion_id)`;
 }
 
 export type SkipReason = 'ALREADY_ASSIGNED' | 'NOT_FOUND';

@@ -53,9 +53,19 @@ const writtenIds = (name: string): SQL =>
 
 /**
  * Runs `withList` (a WITH list that holds `reactionCtes(name, …)`) as one statement, then sends
- * the jobs of what the reactions wrote.
+ * the jobs of what the reactions wrote. `select`, a SELECT list, adds what the caller wants back
+ * from the same statement (it sees the tables as they were before it).
  */
-export async function reactInStatement({ tx, jobs }: EventContext, name: string, withList: SQL): Promise<void> {
-  const [written] = await tx.execute<Record<string, string[]>>(sql`with ${withList} select ${writtenIds(name)}`);
-  for (const [reaction, { enqueue }] of Object.entries(REACTIONS)) await enqueue(jobs, tx, written?.[reaction] ?? []);
+export async function reactInStatement<T extends Record<string, unknown> = Record<string, never>>(
+  { tx, jobs }: EventContext,
+  name: string,
+  withList: SQL,
+  select?: SQL,
+): Promise<T> {
+  const [written] = await tx.execute<Record<string, unknown>>(
+    sql`with ${withList} select ${writtenIds(name)}${select ? sql`, ${select}` : sql``}`,
+  );
+  for (const [reaction, { enqueue }] of Object.entries(REACTIONS))
+    await enqueue(jobs, tx, (written?.[reaction] as string[] | undefined) ?? []);
+  return (written ?? {}) as T;
 }

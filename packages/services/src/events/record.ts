@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import { type EventContext, reactInStatement } from './reactions.ts';
 import { identifiedEventsCtes } from './record-set.ts';
@@ -37,35 +37,49 @@ export async function recordEvent(context: EventContext, event: DomainEvent): Pr
 /** Events per statement: one JSON parameter each, kept to a bounded size. */
 const EVENT_BATCH = 1000;
 
-/**
- * `recordEvent` for many events at once, set-based: per batch one statement writes the event,
- * audit and timeline rows and the reactions (`identifiedEventsCtes`, as the set path does), from
- * the events sent as one JSON parameter; then the reactions' jobs go out through the transaction.
- */
-export async function recordEvents(context: EventContext, events: readonly DomainEvent[]): Promise<string[]> {
-  const rows = events.map((event) => ({
+/** The actor as the event row's two columns: a user's id, or a job's name. */
+export const actorColumns = (actor: Actor) => ({
+  actor_user_id: actor.kind === 'user' ? actor.userId : null,
+  actor_job: actor.kind === 'job' ? actor.name : null,
+});
+
+/** Events as the rows `identifiedEventsCtes` records (record-set.ts), each with a fresh id. */
+const eventRows = (events: readonly DomainEvent[]) =>
+  events.map((event) => ({
     event_id: randomUUID(),
     type: event.type,
     entity_type: event.entityType,
     entity_id: event.entityId,
     customer_id: event.customerId ?? null,
-    actor_user_id: event.actor.kind === 'user' ? event.actor.userId : null,
-    actor_job: event.actor.kind === 'job' ? event.actor.name : null,
+    ...actorColumns(event.actor),
     data: event.data,
     changes: event.changes ?? null,
     subject: event.timeline ? (event.timeline.subject ?? event.type) : null,
     content: event.timeline?.content ?? null,
     occurred_at: (event.occurredAt ?? new Date()).toISOString(),
   }));
+
+/** The event rows sent as one JSON parameter, as a SELECT. */
+const rowsOf = (json: string): SQL => sql`select * from jsonb_to_recordset(${json}::jsonb) as e(
+    event_id uuid, type text, entity_type text, entity_id uuid, customer_id uuid, actor_user_id uuid,
+    actor_job text, data jsonb, changes jsonb, subject text, content text, occurred_at timestamptz)`;
+
+/** A SELECT of `events` as event rows, for a source of `identifiedEventsCtes` in the caller's statement. */
+export const selectEvents = (events: readonly DomainEvent[]): SQL => rowsOf(JSON.stringify(eventRows(events)));
+
+/**
+ * `recordEvent` for many events at once, set-based: per batch one statement writes the event,
+ * audit and timeline rows and the reactions (`identifiedEventsCtes`, as the set path does), from
+ * the events sent as one JSON parameter; then the reactions' jobs go out through the transaction.
+ */
+export async function recordEvents(context: EventContext, events: readonly DomainEvent[]): Promise<string[]> {
+  const rows = eventRows(events);
   for (let start = 0; start < rows.length; start += EVENT_BATCH) {
     const batch = JSON.stringify(rows.slice(start, start + EVENT_BATCH));
     await reactInStatement(
       context,
       'recorded',
-      sql`recorded_src as materialized (
-        select * from jsonb_to_recordset(${batch}::jsonb) as e(
-          event_id uuid, type text, entity_type text, entity_id uuid, customer_id uuid, actor_user_id uuid,
-          actor_job text, data jsonb, changes jsonb, subject text, content text, occurred_at timestamptz)),
+      sql`recorded_src as materialized (${rowsOf(batch)}),
       ${identifiedEventsCtes('recorded', sql.raw('recorded_src'))}`,
     );
   }

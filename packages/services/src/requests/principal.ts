@@ -1,6 +1,6 @@
 import { hashApiKey, isApiKey } from '../auth/api-keys.ts';
 import type { RequestCredentials } from '../auth/session.ts';
-import { verifyToken } from '../auth/tokens.ts';
+import { verifyToken, verifyTokenCached } from '../auth/tokens.ts';
 import type { ServiceDeps } from '../deps.ts';
 
 /**
@@ -21,7 +21,11 @@ export async function requestPrincipal(
   if (!bearer) return null;
   if (isApiKey(bearer)) return `key:${hashApiKey(bearer)}`;
   try {
-    const claims = await verifyToken(deps.jwtKey, deps.config, bearer, deps.now());
+    // The process's verified-token cache: the same token is verified once, not once here and once
+    // again in authenticate().
+    const claims = deps.verifiedTokens
+      ? await verifyTokenCached(deps.verifiedTokens, deps.jwtKey, deps.config, bearer, deps.now())
+      : await verifyToken(deps.jwtKey, deps.config, bearer, deps.now());
     return `user:${claims.userId}`;
   } catch {
     return null;

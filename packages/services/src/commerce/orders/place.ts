@@ -1,36 +1,72 @@
-import { type CreateOrderInput, type ErrorReason, type PlacedOrder, REASON } from '@touch-crm/contract';
+import {
+  type CreateOrderInput,
+  type CustomerPromotion,
+  type ErrorReason,
+  type OrderDetail,
+  type PlacedOrder,
+  REASON,
+} from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
-import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type AuthUser, type UserCaller, userActor } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
-import { type DomainEvent, recordEvents } from '../../events/record.ts';
+import { type EventContext, reactInStatement } from '../../events/reactions.ts';
+import { type DomainEvent, selectEvents } from '../../events/record.ts';
+import { identifiedEventsCtes } from '../../events/record-set.ts';
+import { uuids } from '../../lib/sql.ts';
 import { type Scope, scopeWhere } from '../../scope.ts';
 import { usableCustomerPromotion } from '../customer-promotions.ts';
 import { discountFor, formatMoney } from '../money.ts';
-import { assignedEvents, assignOrderPromotions } from '../promotion-assignment.ts';
-import { ALL, loadOrderDetail } from './read.ts';
+import { orderPromotionsCtes, type PlacedOrderFacts } from '../promotion-assignment.ts';
+import { ALL, selectOrderDetail } from './read.ts';
 
-const { customers, products, promotions, customerPromotions } = schema;
+const { customers, promotions, customerPromotions } = schema;
+
+interface Buyer {
+  id: string;
+  status: (typeof customers.$inferSelect)['status'];
+  orderCount: number;
+  /** The live customer who referred this one, if any. */
+  referrerId: string | null;
+}
+interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  unitPrice: number;
+  isActive: boolean;
+}
 
 /**
- * Prices the items from the catalogue. The rows are share-locked against deletion, so a
- * product removed concurrently is reported as unknown rather than failing a foreign key.
+ * In one statement: the customer placing the order, with their referrer, locked, then the
+ * catalogue rows of the items. NO KEY UPDATE serialises orders of this customer without blocking
+ * the foreign-key checks of rows that merely reference the customer (e.g. a referral reward); the
+ * products are share-locked against deletion, so one removed concurrently is reported as unknown
+ * rather than failing a foreign key. The SELECT list runs in order: the customer is locked first.
  */
-async function priceItems(tx: Transaction, items: CreateOrderInput['items']) {
-  const ids = [...new Set(items.map((item) => item.productId))];
-  const found = await tx
-    .select({
-      id: products.id,
-      sku: products.sku,
-      name: products.name,
-      unitPrice: products.unitPrice,
-      isActive: products.isActive,
-    })
-    .from(products)
-    .where(inArray(products.id, ids))
-    .for('key share');
+async function lockBuyerAndCatalogue(tx: Transaction, scope: Scope, input: CreateOrderInput) {
+  const ids = [...new Set(input.items.map((item) => item.productId))];
+  const [row] = await tx.execute<{ buyer: Buyer | null; products: Product[] }>(sql`
+    with buyer as (
+      select customers.id, customers.status, customers.order_count as "orderCount", referrer.id as "referrerId"
+        from ${customers}
+        left join ${customers} referrer on referrer.id = customers.referred_by_id and referrer.deleted_at is null
+       where customers.id = ${input.customerId}::uuid and customers.deleted_at is null
+         and ${scopeWhere(scope, 'customers') ?? sql`true`}
+         for no key update of customers),
+    catalogue as (
+      select id, sku, name, unit_price as "unitPrice", is_active as "isActive"
+        from products where id = any(${uuids(ids)})
+         for key share)
+    select (select row_to_json(buyer) from buyer) as buyer,
+           (select coalesce(json_agg(catalogue), '[]') from catalogue) as products`);
+  if (!row?.buyer) throw new NotFoundError('Customer');
+  return { buyer: row.buyer, products: row.products };
+}
+
+/** The items priced from the catalogue rows, in minor units. */
+function priceItems(items: CreateOrderInput['items'], found: readonly Product[]) {
   const lines = items.map((item, index) => {
     const product = found.find((p) => p.id === item.productId);
     const invalid = (message: string) => new ValidationError([{ path: ['items', index, 'productId'], message }]);
@@ -97,34 +133,15 @@ async function redeem(tx: Transaction, customerId: string, input: CreateOrderInp
   return redeemed;
 }
 
-/**
- * The customer placing the order, with their referrer, locked. NO KEY UPDATE serialises orders
- * of this customer without blocking the foreign-key checks of rows that merely reference the
- * customer (e.g. a referral reward).
- */
-async function lockBuyer(tx: Transaction, scope: Scope, customerId: string) {
-  const referrers = alias(customers, 'referrer');
-  const [customer] = await tx
-    .select({
-      id: customers.id,
-      firstName: customers.firstName,
-      lastName: customers.lastName,
-      status: customers.status,
-      orderCount: customers.orderCount,
-      referrerId: referrers.id,
-    })
-    .from(customers)
-    .leftJoin(referrers, and(eq(referrers.id, customers.referredById), isNull(referrers.deletedAt)))
-    .where(and(eq(customers.id, customerId), isNull(customers.deletedAt), scopeWhere(scope, 'customers')))
-    .for('no key update', { of: customers });
-  if (!customer) throw new NotFoundError('Customer');
-  return customer;
-}
-type Buyer = Awaited<ReturnType<typeof lockBuyer>>;
-
 /** The priced lines, the promotion redeemed for the order (if any) and the amounts. */
-async function billOrder(tx: Transaction, customerId: string, input: CreateOrderInput, now: Date) {
-  const { lines, subtotal } = await priceItems(tx, input.items);
+async function billOrder(
+  tx: Transaction,
+  customerId: string,
+  input: CreateOrderInput,
+  catalogue: readonly Product[],
+  now: Date,
+) {
+  const { lines, subtotal } = priceItems(input.items, catalogue);
   const applied = input.customerPromotionId || input.promotionCode ? await redeem(tx, customerId, input, now) : null;
   const discount = applied ? discountFor(subtotal, applied.discountType, applied.discountValue) : 0;
   return { lines, subtotal, applied, discount, total: subtotal - discount };
@@ -247,10 +264,37 @@ function placedEvents(
 }
 
 /**
+ * In one statement, after the order's own: what the order earned (promotion-assignment.ts), the
+ * events of the order and of those assignments with their audit, timeline and reactions
+ * (record-set.ts), and the order read back on the transaction's own connection (after commit the
+ * read would queue for a pooled connection behind every other order of a burst).
+ */
+async function recordPlaced(
+  context: EventContext,
+  events: DomainEvent[],
+  earned: PlacedOrderFacts,
+  actor: Actor,
+  now: Date,
+): Promise<PlacedOrder> {
+  const { detail, assigned } = await reactInStatement<{ detail: OrderDetail | null; assigned: CustomerPromotion[] }>(
+    context,
+    'recorded',
+    sql`${orderPromotionsCtes('earned', actor, earned, now)},
+      recorded_src as materialized (${selectEvents(events)} union all select * from earned_events),
+      ${identifiedEventsCtes('recorded', sql.raw('recorded_src'))}`,
+    sql`(${selectOrderDetail(ALL, earned.orderId)}) as detail,
+      (select coalesce(json_agg(data order by entity_id), '[]') from earned_events) as assigned`,
+  );
+  if (!detail) throw new Error('the order just placed is missing');
+  return { ...detail, assignedPromotions: assigned };
+}
+
+/**
  * Places an order in one transaction: prices it from the catalogue, redeems at most one
  * promotion, records the payment, updates the customer's totals and status, and assigns
  * what the order earned. The customer row is locked first, so concurrent orders of one
- * customer run one after another and "first order" and the totals are exact.
+ * customer run one after another and "first order" and the totals are exact. Three statements
+ * (four with a promotion to redeem): lock and price, write the order, record what followed.
  */
 export async function createOrder(
   deps: ServiceDeps,
@@ -262,26 +306,23 @@ export async function createOrder(
   const actor = userActor(user);
   const currency = deps.config.CURRENCY;
   return deps.db.transaction(async (tx) => {
-    const buyer = await lockBuyer(tx, scope, input.customerId);
-    const bill = await billOrder(tx, buyer.id, input, now);
+    const { buyer, products } = await lockBuyerAndCatalogue(tx, scope, input);
+    const bill = await billOrder(tx, buyer.id, input, products, now);
     const { id, number, becameCustomer } = await insertOrder(tx, user, buyer, input, bill, currency, now);
     const placed = { id, number, paid: Boolean(input.payment), becameCustomer };
-    const events = placedEvents(actor, buyer, placed, bill, currency, now);
-    const assigned = await assignOrderPromotions(
-      tx,
+    const earned = {
+      orderId: id,
+      customerId: buyer.id,
+      referrerId: buyer.referrerId,
+      firstOrder: buyer.orderCount === 0,
+      total: bill.total,
+    };
+    return recordPlaced(
+      { tx, jobs: deps.jobs },
+      placedEvents(actor, buyer, placed, bill, currency, now),
+      earned,
       actor,
-      {
-        orderId: id,
-        customerId: buyer.id,
-        referrerId: buyer.referrerId,
-        firstOrder: buyer.orderCount === 0,
-        total: bill.total,
-      },
       now,
     );
-    await recordEvents({ tx, jobs: deps.jobs }, [...events, ...assignedEvents(actor, assigned, now)]);
-    // Read back on the transaction's own connection: after commit the read would queue for
-    // a pooled connection behind every other order of a burst.
-    return { ...(await loadOrderDetail(tx, ALL, id)), assignedPromotions: assigned };
   });
 }

@@ -6,7 +6,7 @@ import type { ServiceDeps } from '../../deps.ts';
 import { NotFoundError } from '../../errors.ts';
 import { sortBy, syncPageOf } from '../../lib/page.ts';
 import { type Scope, scopeWhere } from '../../scope.ts';
-import { customerPromotionsById } from '../customer-promotions.ts';
+import { customerPromotionJson, customerPromotionsById } from '../customer-promotions.ts';
 
 const { orders, customers } = schema;
 
@@ -51,24 +51,17 @@ export const ALL: Scope = { kind: 'all' };
 const iso = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
- * An order within `scope`, with items, transactions and the promotion applied to it, in one
- * statement that builds the answer as JSON (items and transactions as JSON aggregates).
+ * A SELECT of the order within `scope` as its `OrderDetail` JSON (column `detail`), with items, transactions and the
+ * promotion applied to it (items and transactions as JSON aggregates); no row when there is none.
  */
-export async function loadOrderDetail(executor: Executor, scope: Scope, id: string): Promise<OrderDetail> {
-  const [row] = await executor.execute<{ detail: OrderDetail }>(sql`
+export const selectOrderDetail = (scope: Scope, id: string): SQL => sql`
     select json_build_object(
       'id', orders.id, 'number', orders.number,
       'customer', json_build_object('id', c.id, 'firstName', c.first_name, 'lastName', c.last_name),
       'status', orders.status, 'currency', orders.currency,
       'subtotal', orders.subtotal, 'discount', orders.discount, 'total', orders.total,
       'appliedPromotion', (
-        select json_build_object(
-          'id', cp.id, 'customerId', cp.customer_id,
-          'promotion', json_build_object('id', p.id, 'name', p.name, 'code', p.code, 'discountType', p.discount_type,
-            'discountValue', p.discount_value, 'conditionType', p.condition_type),
-          'status', cp.status, 'source', cp.source, 'sourceOrderId', cp.source_order_id,
-          'assignedAt', ${iso(sql`cp.assigned_at`)}, 'expiresAt', ${iso(sql`cp.expires_at`)},
-          'redeemedAt', ${iso(sql`cp.redeemed_at`)}, 'redeemedOrderId', cp.redeemed_order_id)
+        select ${customerPromotionJson}
           from customer_promotions cp join promotions p on p.id = cp.promotion_id
          where cp.id = orders.applied_customer_promotion_id),
       'notes', orders.notes, 'createdById', orders.created_by_id,
@@ -88,7 +81,11 @@ export async function loadOrderDetail(executor: Executor, scope: Scope, id: stri
     ) as detail
       from orders
       join customers c on c.id = orders.customer_id
-     where orders.id = ${id} and ${scopeWhere(scope, 'orders') ?? sql`true`}`);
+     where orders.id = ${id} and ${scopeWhere(scope, 'orders') ?? sql`true`}`;
+
+/** An order within `scope` as its `OrderDetail`, in one statement. */
+export async function loadOrderDetail(executor: Executor, scope: Scope, id: string): Promise<OrderDetail> {
+  const [row] = await executor.execute<{ detail: OrderDetail }>(selectOrderDetail(scope, id));
   if (!row) throw new NotFoundError('Order');
   return row.detail;
 }
