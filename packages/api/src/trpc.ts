@@ -1,7 +1,8 @@
 import type { ErrorReason, RequiredPermission } from '@touch-crm/contract';
-import { initTRPC } from '@trpc/server';
+import type { UserCaller } from '@touch-crm/services';
+import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { authorize } from './authorize.ts';
+import { type Access, authorize } from './authorize.ts';
 import type { Context } from './context.ts';
 import { toTRPCError } from './errors.ts';
 import { toHttpError, trpcErrorData } from './http-error.ts';
@@ -28,11 +29,33 @@ const t = initTRPC
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/** A failed result of the procedure (or of authorizing) as the tRPC error of its domain error's kind. */
+const asTRPCError = (error: unknown) =>
+  toTRPCError(error instanceof TRPCError ? error : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: error }));
+
 const base = t.procedure.use(async ({ next }) => {
   const result = await next();
-  if (!result.ok) throw toTRPCError(result.error);
+  if (!result.ok) throw asTRPCError(result.error);
   return result;
 });
+
+/**
+ * The caller authorized with `access`, then the procedure, in one middleware rather than on top of
+ * `base`: each level of tRPC's middleware chain copies its options and context (a tenth of the
+ * CPU of a customer read, 2026-12-03).
+ */
+const authorizedProcedure = (access: Access) =>
+  t.procedure.use(async ({ ctx, next }) => {
+    let caller: UserCaller;
+    try {
+      caller = await authorize(ctx.deps, ctx.credentials, access);
+    } catch (error) {
+      throw asTRPCError(error);
+    }
+    const result = await next({ ctx: { caller } });
+    if (!result.ok) throw asTRPCError(result.error);
+    return result;
+  });
 
 /** Anyone, signed in or not (login). */
 export const publicProcedure = base;
@@ -41,14 +64,10 @@ export const publicProcedure = base;
  * Any signed-in, active user, including one who must still change the default password:
  * only `auth.me` and `auth.changePassword`. The context's caller is the user, with fresh permissions.
  */
-export const signedInProcedure = base.use(async ({ ctx, next }) => {
-  return next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials, { beforePasswordChange: true }) } });
-});
+export const signedInProcedure = authorizedProcedure({ beforePasswordChange: true });
 
 /** Any signed-in, active user; in production not one who must change the password first. */
-export const authedProcedure = base.use(async ({ ctx, next }) => {
-  return next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials) } });
-});
+export const authedProcedure = authorizedProcedure({});
 
 /**
  * Users holding `permission`. For an owned resource action (`customers:read`) the
@@ -56,6 +75,4 @@ export const authedProcedure = base.use(async ({ ctx, next }) => {
  * for a plain permission the scope is `all`.
  */
 export const permissionProcedure = (permission: RequiredPermission) =>
-  base.use(async ({ ctx, next }) =>
-    next({ ctx: { caller: await authorize(ctx.deps, ctx.credentials, { permissions: [permission] }) } }),
-  );
+  authorizedProcedure({ permissions: [permission] });
