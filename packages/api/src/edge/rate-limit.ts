@@ -84,19 +84,20 @@ function policyHeaderOf(policies: Policy[], windowSeconds: number): string {
   return header;
 }
 
-/**
- * The IETF draft's fields, as RFC 9651 structured lists: `"default";q=6000;w=60` and `"default";r=5999;t=42`.
- * `RateLimit` is written here rather than by structured-headers (~8 µs of a customer read's ~400,
- * 2026-12-03): its names are the ones `RateLimit-Policy` has just serialized (plain strings,
- * nothing to escape) and its values whole numbers, so this is the text serializeList would write.
- */
+/** The IETF draft's fields, as RFC 9651 structured lists: `"default";q=6000;w=60` and `"default";r=5999;t=42`. */
 function headersOf(policies: Policy[], counts: RateLimitCount[], windowSeconds: number): Record<string, string> {
-  let limit = '';
-  for (const [index, policy] of policies.entries()) {
-    const count = counts[index];
-    limit += `${index === 0 ? '' : ', '}"${policy.name}";r=${count?.remaining ?? 0};t=${count?.resetSeconds ?? windowSeconds}`;
-  }
-  return { 'RateLimit-Policy': policyHeaderOf(policies, windowSeconds), RateLimit: limit };
+  return {
+    'RateLimit-Policy': policyHeaderOf(policies, windowSeconds),
+    RateLimit: serializeList(
+      policies.map((policy, index) => [
+        policy.name,
+        new Map([
+          ['r', counts[index]?.remaining ?? 0],
+          ['t', counts[index]?.resetSeconds ?? windowSeconds],
+        ]),
+      ]),
+    ),
+  };
 }
 
 /** Counts the request against its limits and says whether it may run. */
