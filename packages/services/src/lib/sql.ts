@@ -1,4 +1,4 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 
 /**
  * An instant as a timestamptz parameter. Sent as an ISO string: the postgres.js client that
@@ -18,3 +18,7 @@ export function theRow<T>(rows: readonly T[]): T {
   if (row === undefined) throw new Error('expected the statement to return its row');
   return row;
 }
+
+/** A timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds, `Z`); null stays null. */
+export const isoText = (instant: SQL | SQLWrapper): SQL =>
+  sql`to_char(${instant} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
