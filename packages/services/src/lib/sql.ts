@@ -1,4 +1,4 @@
-import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 
 /**
  * An instant as a timestamptz parameter. Sent as an ISO string: the postgres.js client that
@@ -19,6 +19,6 @@ export function theRow<T>(rows: readonly T[]): T {
   return row;
 }
 
-/** A timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds, `Z`); null stays null. */
-export const isoText = (instant: SQL | SQLWrapper): SQL =>
-  sql`to_char(${instant} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** SQL text of a timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds, `Z`); null stays null. */
+export const isoText = (expression: string): string =>
+  `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
