@@ -7,7 +7,7 @@ import {
   type TestApi,
   uniquePhone,
 } from '@touch-crm/test-utils';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let api: TestApi;
@@ -197,6 +197,97 @@ describe('GET /customers', () => {
     expect(page.body.items.map((c: { lastName: string }) => c.lastName)).toEqual([`${tag}2`, `${tag}3`]);
     for (const bad of ['pageSize=0', 'pageSize=101', 'status=VIP', 'levelId=gold', 'minTotalSpent=-1', 'sort=phone'])
       expect((await api.rest('GET', `/customers?${bad}`, { token: team.rep.token })).status).toBe(400);
+  });
+});
+
+describe('GET /customers items, built as JSON in PostgreSQL', () => {
+  it('are exactly what customers.get and cursor mode give, with and without level, RFM, owner fields and promotions', async () => {
+    const tag = `Items${Date.now()}`;
+    const bare = await insertCustomer(api.deps, team.rep.id, { lastName: tag });
+    const referrer = await insertCustomer(api.deps, team.rep.id, { lastName: tag, email: null });
+    const full = await insertCustomer(api.deps, team.rep.id, {
+      lastName: tag,
+      email: 'full@example.com',
+      birthday: '1990-02-28',
+      gender: 'FEMALE',
+      address: '1 Main St',
+      notes: 'notes "quoted" \\ and ünïcode',
+      status: 'CUSTOMER',
+      smsOptIn: false,
+      timeZone: 'America/New_York',
+      phoneUndeliverableAt: new Date('2026-01-02T03:04:05.006Z'),
+      manualLevelId: levels.Gold,
+      referredById: referrer.id,
+      orderCount: 7,
+      totalSpent: 123_456_789,
+      levelId: levels.Gold,
+      rfmRecency: 5,
+      rfmFrequency: 4,
+      rfmMonetary: 3,
+      rfmScore: 12,
+      rfmSegment: 'Champions',
+      rfmScoredAt: new Date('2026-02-03T04:05:06.789Z'),
+    });
+    // Scores but no level; the RFM row written after the customer's, so it gives updatedAt.
+    const scored = await insertCustomer(api.deps, team.rep.id, { lastName: tag, rfmScore: 3, rfmSegment: 'At risk' });
+    await api.deps.db
+      .update(schema.customerRfm)
+      .set({ updatedAt: new Date(scored.updatedAt.getTime() + 1) })
+      .where(eq(schema.customerRfm.customerId, scored.id));
+    // Microseconds are cut to milliseconds as Date#toISOString would.
+    await api.deps.db.execute(
+      sql`update customers set last_order_at = '2026-03-04 05:06:07.999999+00' where id = ${full.id}`,
+    );
+    const promotion = await insertPromotion(api.deps);
+    await api.deps.db
+      .insert(schema.customerPromotions)
+      .values({ customerId: full.id, promotionId: promotion.id, source: 'MANUAL' });
+
+    const ids = [bare.id, referrer.id, full.id, scored.id];
+    const page = await api.rest('GET', `/customers?search=${tag}&sort=lastName&pageSize=100`, {
+      token: team.rep.token,
+    });
+    expect(page.status).toBe(200);
+    expect(page.body.total).toBe(4);
+    const cursor = await api.rest('GET', `/customers?search=${tag}&limit=100`, { token: team.rep.token });
+    const trpc = await api
+      .caller(team.rep.token)
+      .customers.list({ search: tag, page: 1, pageSize: 100, sort: 'lastName' });
+    const byId = (items: { id: string }[]): Record<string, object> =>
+      Object.fromEntries(items.map((item) => [item.id, item]));
+    const listed = byId(page.body.items);
+    expect(Object.keys(listed).sort()).toEqual([...ids].sort());
+    expect(byId(cursor.body.items)).toEqual(listed);
+    expect(byId(trpc.items)).toEqual(listed);
+    for (const id of ids) {
+      const { activePromotions, ...detail } = (await api.rest('GET', `/customers/${id}`, { token: team.rep.token }))
+        .body;
+      expect(listed[id]).toStrictEqual(detail);
+      expect(Object.keys(listed[id] ?? {})).toEqual(Object.keys(detail));
+    }
+    expect(listed[full.id]).toMatchObject({
+      lastOrderAt: '2026-03-04T05:06:07.999Z',
+      phoneUndeliverableAt: '2026-01-02T03:04:05.006Z',
+      totalSpent: 123_456_789,
+      level: { id: levels.Gold, name: 'Gold' },
+      rfm: {
+        recency: 5,
+        frequency: 4,
+        monetary: 3,
+        score: 12,
+        segment: 'Champions',
+        scoredAt: '2026-02-03T04:05:06.789Z',
+      },
+    });
+    expect(listed[bare.id]).toMatchObject({ level: null, rfm: { score: null, scoredAt: null }, email: null });
+    expect(listed[scored.id]).toMatchObject({ level: null, rfm: { score: 3, segment: 'At risk', recency: null } });
+  });
+
+  it('answers an empty page past the end with the total', async () => {
+    const tag = `Past${Date.now()}`;
+    await insertCustomer(api.deps, team.rep.id, { lastName: tag });
+    const res = await api.rest('GET', `/customers?search=${tag}&page=3&pageSize=1`, { token: team.rep.token });
+    expect(res.body).toEqual({ items: [], total: 1, page: 3, pageSize: 1, nextCursor: null });
   });
 });
 

@@ -18,3 +18,7 @@ export function theRow<T>(rows: readonly T[]): T {
   if (row === undefined) throw new Error('expected the statement to return its row');
   return row;
 }
+
+/** SQL text of a timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds, `Z`); null stays null. */
+export const isoText = (expression: string): string =>
+  `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
