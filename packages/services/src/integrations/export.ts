@@ -69,13 +69,18 @@ type Row = Record<string, unknown>;
  * The rows of a query in batches, through a cursor. postgres.js's iterator form reports a
  * connection lost between two batches as the end of the rows, which would end an export early
  * but cleanly; its callback form rejects instead, so this bridges the callback form to an
- * iterator. The cursor waits while the consumer holds a batch; returning early closes it.
+ * iterator. One batch is fetched ahead while the consumer formats and writes the current one
+ * (PostgreSQL and Node work at the same time); the cursor then waits until the consumer takes
+ * it, so at most two batches are held. Returning early closes the cursor.
  */
 async function* cursorBatches(client: postgres.Sql, text: string, params: unknown[]): AsyncGenerator<Row[]> {
   let next = Promise.withResolvers<Row[] | null>();
   next.promise.catch(() => {});
   let proceed: ((signal?: unknown) => void) | undefined;
+  let closing = false;
   const finished = client.unsafe<Row[]>(text, params as never[]).cursor(BATCH, (rows) => {
+    // The consumer left while this batch was on its way: close instead of waiting for it.
+    if (closing) return client.CLOSE;
     const handing = next;
     // The cursor fetches the next batch when this settles; sql.CLOSE instead closes it.
     return new Promise<unknown>((resolve) => {
@@ -93,10 +98,13 @@ async function* cursorBatches(client: postgres.Sql, text: string, params: unknow
       if (!rows) return;
       next = Promise.withResolvers<Row[] | null>();
       next.promise.catch(() => {});
+      const fetchNext = proceed;
+      proceed = undefined;
+      fetchNext?.();
       yield rows;
-      proceed?.();
     }
   } finally {
+    closing = true;
     proceed?.(client.CLOSE);
     await finished.catch(() => {});
   }
