@@ -29,11 +29,22 @@ export interface CsvCaseResult {
   load1?: number;
 }
 
-/** CPU ms the work spent: this process's (the COPY client), its reaped children's (a CLI) and PostgreSQL's. */
-async function measureCpu<T>(postmaster: number, work: () => Promise<T>) {
+/**
+ * CPU ms the work spent: this process's (the COPY client), its reaped children's (a CLI) and
+ * PostgreSQL's. Read once `sql` is the only client left: a backend the postmaster reaps while
+ * its CPU is being read would be counted nowhere.
+ */
+async function measureCpu<T>(sql: postgres.Sql, postmaster: number, work: () => Promise<T>) {
   const before = [process.cpuUsage(), await reapedCpuMs(), await cpuMs(postmaster)] as const;
   const result = await work();
   const own = process.cpuUsage(before[0]);
+  for (;;) {
+    const [{ others } = { others: 0 }] = await sql<{ others: number }[]>`
+      select count(*)::int as others from pg_stat_activity
+       where backend_type = 'client backend' and pid <> pg_backend_pid()`;
+    if (others === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return {
     result,
     client: Math.round((own.user + own.system) / 1000),
@@ -139,7 +150,7 @@ export async function benchCsvImport(context: Context, rows: number): Promise<Cs
 
     context.log(`csv.import: COPY of ${rows} rows`);
     const copyStarted = performance.now();
-    const copyCpu = await measureCpu(postmaster, async () => {
+    const copyCpu = await measureCpu(sql, postmaster, async () => {
       const writable = await sql`
         copy customers (first_name, last_name, phone, email, birthday, status, sms_opt_in, notes, owner_id)
         from stdin with (format csv)`.writable();
@@ -152,7 +163,7 @@ export async function benchCsvImport(context: Context, rows: number): Promise<Cs
     await clear();
 
     context.log(`csv.import: pnpm customers:import of the same ${rows} rows`);
-    const cliCpu = await measureCpu(postmaster, () =>
+    const cliCpu = await measureCpu(sql, postmaster, () =>
       runCli(context.root, 'customers-import.ts', [file, '--json'], context.databaseUrl),
     );
     const { result } = cliCpu;
@@ -235,7 +246,7 @@ export async function benchCsvExport(context: Context, customers: number, rounds
     for (let index = 0; index < rounds; index++) {
       context.log(`csv.export: COPY … TO STDOUT, round ${index + 1}`);
       const started = performance.now();
-      const copyCpu = await measureCpu(postmaster, async () => {
+      const copyCpu = await measureCpu(sql, postmaster, async () => {
         const readable = await sql.unsafe(COPY_EXPORT).readable();
         await new Promise<void>((resolve, reject) => {
           readable.on('data', () => {});
@@ -248,7 +259,7 @@ export async function benchCsvExport(context: Context, customers: number, rounds
       cpu.baselinePostgres.push(copyCpu.postgres);
 
       context.log(`csv.export: pnpm customers:export, round ${index + 1}`);
-      const cliCpu = await measureCpu(postmaster, () =>
+      const cliCpu = await measureCpu(sql, postmaster, () =>
         runCli(context.root, 'customers-export.ts', [], context.databaseUrl),
       );
       const { result } = cliCpu;
