@@ -101,7 +101,8 @@ function runCli(
     // As shipped: the bundle `pnpm build` makes (what the image runs), else the TypeScript source.
     const bundle = join(root, 'apps/worker/dist', script.replace(/\.ts$/, '.js'));
     const program = existsSync(bundle) ? bundle : join(root, 'apps/worker/src/cli', script);
-    const child = spawn(process.execPath, [program, ...args], {
+    // With the flag the image sets (NODE_OPTIONS) and the package scripts pass.
+    const child = spawn(process.execPath, ['--max-semi-space-size=8', program, ...args], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
