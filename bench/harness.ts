@@ -59,6 +59,9 @@ export async function cpuMs(pid: number | undefined): Promise<number> {
 }
 
 /** PostgreSQL's postmaster: the parent of a backend (`select pg_backend_pid()`). */
+/** CPU ms of this process's children that have exited and been waited for (a CLI the bench ran). */
+export const reapedCpuMs = async () => (await statCpuMs(process.pid)).reaped;
+
 export const postmasterOf = async (backendPid: number) => (await statCpuMs(backendPid)).ppid;
 
 export const load1 = async () => Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);

@@ -73,9 +73,21 @@ describe('POST /customers/import: reading the file', () => {
     expect(audit?.changes.firstName).toEqual({ before: null, after: 'Eva' });
     const timeline = await sql()`select subject from work_logs where customer_id = ${customer.id}`;
     expect(timeline[0]?.subject).toBe('Customer created: Eva Event');
-    // A new CUSTOMER is welcomed once, as when created through the API.
-    const welcome = await sql()`select type from message_queue where customer_id = ${customer.id}`;
-    expect(welcome).toEqual([{ type: 'WELCOME' }]);
+    // A new CUSTOMER is welcomed once, as when created through the API: at its creation event's
+    // time (the import inserts the row welcomed, and the event's reaction writes the message).
+    const welcome = await sql()`
+      select m.type, c.welcomed_at = e.occurred_at as welcomed_at_event
+        from message_queue m
+        join customers c on c.id = m.customer_id
+        join domain_events e on e.entity_id = c.id and e.type = 'customer.created'
+       where m.customer_id = ${customer.id}`;
+    expect(welcome).toEqual([{ type: 'WELCOME', welcomed_at_event: true }]);
+    // Another event in reach of the welcome (the import's next run updating the row) writes none.
+    const again = await importCsv(`phone,status,notes\n${p},CUSTOMER,again\n`);
+    expect(again.done).toMatchObject({ updated: 1, failed: 0 });
+    expect(await sql()`select count(*)::int as n from message_queue where customer_id = ${customer.id}`).toEqual([
+      { n: 1 },
+    ]);
   });
 });
 

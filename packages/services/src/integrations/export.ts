@@ -64,23 +64,38 @@ export const ORDER_EXPORT_COLUMNS = [
 ] as const;
 
 type Row = Record<string, unknown>;
+/** A cursor's batch; the first one also describes the query's columns. */
+type Batch<T> = T[] & { columns?: postgres.ColumnList<string> };
 
 /**
  * The rows of a query in batches, through a cursor. postgres.js's iterator form reports a
  * connection lost between two batches as the end of the rows, which would end an export early
  * but cleanly; its callback form rejects instead, so this bridges the callback form to an
- * iterator. The cursor waits while the consumer holds a batch; returning early closes it.
+ * iterator. One batch is fetched ahead while the consumer formats and writes the current one
+ * (PostgreSQL and Node work at the same time); the cursor then waits until the consumer takes
+ * it, so at most two batches are held. Returning early closes the cursor.
  */
-async function* cursorBatches(client: postgres.Sql, text: string, params: unknown[]): AsyncGenerator<Row[]> {
-  let next = Promise.withResolvers<Row[] | null>();
+async function* cursorBatches<T>(
+  client: postgres.Sql,
+  text: string,
+  params: unknown[],
+  { values }: { values: boolean },
+): AsyncGenerator<Batch<T>> {
+  let next = Promise.withResolvers<Batch<T> | null>();
   next.promise.catch(() => {});
   let proceed: ((signal?: unknown) => void) | undefined;
-  const finished = client.unsafe<Row[]>(text, params as never[]).cursor(BATCH, (rows) => {
+  let closing = false;
+  const query = client.unsafe(text, params as never[]);
+  // Values: each row an array in the query's column order (cheaper to build than an object).
+  const pending = (values ? query.values() : query) as unknown as postgres.PendingQuery<postgres.Row[]>;
+  const finished = pending.cursor(BATCH, (rows: postgres.Row[]) => {
+    // The consumer left while this batch was on its way: close instead of waiting for it.
+    if (closing) return client.CLOSE;
     const handing = next;
     // The cursor fetches the next batch when this settles; sql.CLOSE instead closes it.
     return new Promise<unknown>((resolve) => {
       proceed = resolve;
-      handing.resolve(rows);
+      handing.resolve(rows as unknown as Batch<T>);
     });
   });
   finished.then(
@@ -91,21 +106,27 @@ async function* cursorBatches(client: postgres.Sql, text: string, params: unknow
     for (;;) {
       const rows = await next.promise;
       if (!rows) return;
-      next = Promise.withResolvers<Row[] | null>();
+      next = Promise.withResolvers<Batch<T> | null>();
       next.promise.catch(() => {});
+      const fetchNext = proceed;
+      proceed = undefined;
+      fetchNext?.();
       yield rows;
-      proceed?.();
     }
   } finally {
+    closing = true;
     proceed?.(client.CLOSE);
     await finished.catch(() => {});
   }
 }
 
-/** One CSV line of a row, without the intermediate arrays of `csvLine` (a million rows add up). */
-function csvRow(row: Row, columns: readonly string[]): string {
-  let line = csvField(row[columns[0] as string]);
-  for (let index = 1; index < columns.length; index++) line += `,${csvField(row[columns[index] as string])}`;
+/**
+ * One CSV line of a row (its cells in the query's order; `order` gives the position of each
+ * export column), without the intermediate arrays of `csvLine` (a million rows add up).
+ */
+function csvRow(row: unknown[], order: readonly number[]): string {
+  let line = csvField(row[order[0] as number]);
+  for (let index = 1; index < order.length; index++) line += `,${csvField(row[order[index] as number])}`;
   return `${line}\r\n`;
 }
 
@@ -120,14 +141,22 @@ async function* stream(
   format: ExportFormat,
 ): AsyncGenerator<string> {
   const { sql: text, params } = dialect.sqlToQuery(query);
-  let header = format === 'csv' ? csvLine(columns) : '';
-  for await (const rows of cursorBatches((deps.exportDb ?? deps.db).$client, text, params)) {
+  const client = (deps.exportDb ?? deps.db).$client;
+  if (format === 'ndjson') {
+    // The row is keyed by the export's column names, in order (the query's aliases), and SQL NULL
+    // arrives as null.
+    for await (const rows of cursorBatches<Row>(client, text, params, { values: false }))
+      yield rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+    return;
+  }
+  let header = csvLine(columns);
+  // Where each export column is among the query's (named by its aliases); the first batch tells.
+  let order: number[] | undefined;
+  for await (const rows of cursorBatches<unknown[]>(client, text, params, { values: true })) {
+    order ??= columns.map((name) => rows.columns?.findIndex((column) => column.name === name) ?? -1);
     let chunk = header;
     header = '';
-    // The row is already keyed by the export's column names, in order (the query's aliases), and
-    // SQL NULL arrives as null.
-    if (format === 'csv') for (const row of rows) chunk += csvRow(row, columns);
-    else for (const row of rows) chunk += `${JSON.stringify(row)}\n`;
+    for (const row of rows) chunk += csvRow(row, order);
     yield chunk;
   }
   if (header) yield header;

@@ -14,6 +14,7 @@ import { renderStoredSql, TEMPLATE_VARIABLES } from './template-language.ts';
  */
 export function welcomeCtes(name: string, src: SQL): SQL {
   const welcomed = sql.raw(`${name}_customers`);
+  const created = sql.raw(`${name}_created`);
   const body = renderStoredSql(sql`t.body`, TEMPLATE_VARIABLES.WELCOME, {
     firstName: sql`w.first_name`,
     lastName: sql`w.last_name`,
@@ -29,13 +30,21 @@ export function welcomeCtes(name: string, src: SQL): SQL {
                group by entity_id) e
        where c.id = e.entity_id and c.welcomed_at is null and c.status = 'CUSTOMER' and c.deleted_at is null
       returning c.id, c.first_name, c.last_name, c.phone, c.welcomed_at, c.sms_opt_in),
+    -- A customer created welcomed (a bulk import sets welcomed_at with the row rather than update
+    -- a thousand new rows again): their creation event still writes the message.
+    ${created} as (
+      select c.id, c.first_name, c.last_name, c.phone, c.welcomed_at, c.sms_opt_in
+        from ${src} s
+        join customers c on c.id = s.entity_id
+       where s.type = 'customer.created' and c.welcomed_at = s.occurred_at and c.status = 'CUSTOMER'
+         and c.deleted_at is null),
     ${sql.raw(name)} as (
       insert into message_queue (customer_id, phone, body, type, status, last_error, scheduled_for, idempotency_key,
                                  created_at, updated_at)
       select w.id, w.phone, ${body}, 'WELCOME', case when w.sms_opt_in then 'QUEUED' else 'SKIPPED' end::message_status,
              case when not w.sms_opt_in then ${SKIPPED_WITHDRAWN} end, w.welcomed_at, 'welcome:' || w.id, w.welcomed_at,
              w.welcomed_at
-        from ${welcomed} w
+        from (select * from ${welcomed} union all select * from ${created}) w
         cross join message_templates t
         left join customer_rfm r on r.customer_id = w.id
         left join customer_levels l on l.id = r.level_id

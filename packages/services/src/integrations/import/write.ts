@@ -106,15 +106,19 @@ async function applyRows(context: EventContext, ops: WriteOp[], actor: Actor, no
     }));
     // The customers in one statement, then their `customer.created` events in another, built
     // from the same values: the events' reactions (the welcome message) must see the customers.
+    // A new CUSTOMER is inserted welcomed (at the event's time, as the welcome reaction would set
+    // it): updating those rows again cost more than writing their events; the reaction still
+    // writes the message.
     const values = sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as v(id uuid, first_name text, last_name text, phone text, email text, birthday date, gender gender,
            address text, notes text, status customer_status, owner_id uuid, sms_opt_in boolean, time_zone text)`;
     const [result] = await tx.execute<{ inserted: number }>(sql`
       with ins as (
         insert into customers (id, first_name, last_name, phone, email, birthday, gender, address, notes, status,
-                               owner_id, sms_opt_in, time_zone, created_at, updated_at)
+                               owner_id, sms_opt_in, time_zone, welcomed_at, created_at, updated_at)
         select v.id, v.first_name, v.last_name, v.phone, v.email, v.birthday, v.gender, v.address, v.notes, v.status,
-               v.owner_id, v.sms_opt_in, v.time_zone, ${at(now)}, ${at(now)}
+               v.owner_id, v.sms_opt_in, v.time_zone, case when v.status = 'CUSTOMER' then ${at(now)} end,
+               ${at(now)}, ${at(now)}
           from ${values}
         on conflict (phone) where deleted_at is null do nothing
         returning id
