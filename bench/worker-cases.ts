@@ -17,6 +17,7 @@ import {
 import { startFakeCarrier } from '@touch-crm/test-utils';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { log } from './harness.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/src/main.ts', import.meta.url));
 
@@ -69,6 +70,7 @@ export async function prepareWorkerBench(
       handle.sql,
       owners.map((o) => o.id),
       { customers, ordersPerCustomer: 4, products: 100, activeCustomers: recipients },
+      log,
     ),
   );
   const vacuumed = await seconds(() => handle.sql`vacuum analyze`);

@@ -16,6 +16,8 @@ export interface EmbeddedOptions {
   port: number;
   /** Faster, non-durable settings for throwaway test clusters. */
   ephemeral?: boolean;
+  /** Server settings given at start (`-c name=value`), after the defaults above. */
+  settings?: Record<string, string>;
   startTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -95,6 +97,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     flags.push('-c', 'max_connections=400');
   }
+  for (const [name, value] of Object.entries(options.settings ?? {})) flags.push('-c', `${name}=${value}`);
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,
