@@ -1,9 +1,9 @@
-import { decodeCursor, encodeCursor, type SyncPage } from '@touch-crm/contract';
+import { decodeCursor, type SyncPage } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, count, eq, gt, or, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgSelect } from 'drizzle-orm/pg-core';
 import { ValidationError } from '../errors.ts';
-import { DEFAULT_LIMIT, type SyncInput, syncWatermark } from '../lib/page.ts';
+import { cursorPage, DEFAULT_LIMIT, type SyncInput, syncWatermark } from '../lib/page.ts';
 
 const { customers, customerRfm } = schema;
 
@@ -77,12 +77,5 @@ export async function syncCustomersPage<Q extends PgSelect, Item extends { id: s
   const items = [...toItems(own), ...toItems(rfm)]
     .sort((a, b) => compare(a.updatedAt, b.updatedAt) || compare(a.id, b.id))
     .slice(0, limit);
-  const last = items.at(-1);
-  return {
-    items,
-    total: totals[0]?.total ?? 0,
-    page: 1,
-    pageSize: limit,
-    nextCursor: last ? encodeCursor({ updatedAt: last.updatedAt, id: last.id }) : (input.cursor ?? null),
-  };
+  return cursorPage(items, totals[0]?.total ?? 0, limit, input.cursor);
 }

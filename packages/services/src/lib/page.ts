@@ -149,13 +149,22 @@ export async function syncPageOf<Q extends PgSelect, Item extends { id: string; 
     query.rows.where(where).orderBy(asc(updatedAt), asc(id)).limit(limit),
     executor.select({ total: count() }).from(query.table).where(where),
   ]);
-  const items = await toItems(rows);
+  return cursorPage(await toItems(rows), totals[0]?.total ?? 0, limit, input.cursor);
+}
+
+/** A cursor-mode answer: `nextCursor` after the last item, or the same cursor again when nothing changed. */
+export function cursorPage<Item extends { id: string; updatedAt: string }>(
+  items: Item[],
+  total: number,
+  limit: number,
+  cursor: string | undefined,
+): SyncPage<Item> {
   const last = items.at(-1);
   return {
     items,
-    total: totals[0]?.total ?? 0,
+    total,
     page: 1,
     pageSize: limit,
-    nextCursor: last ? encodeCursor({ updatedAt: last.updatedAt, id: last.id }) : (input.cursor ?? null),
+    nextCursor: last ? encodeCursor({ updatedAt: last.updatedAt, id: last.id }) : (cursor ?? null),
   };
 }
