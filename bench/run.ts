@@ -1,6 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +47,15 @@ const LOAD = { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY };
 
 /** `BENCH_CPU_PROF=DIR` writes a V8 CPU profile of the API process into DIR when it stops. */
 const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+/** BENCH_API_TRACE=<file>: the API's output with `--trace-gc` in it, to tell its V8 heap from its native memory. */
+const apiTrace = process.env.BENCH_API_TRACE;
 
 function startApi(env: Record<string, string>): ChildProcess {
   // As `pnpm start:api` runs it: the bundle of `pnpm build` when present, else the sources.
-  return spawn(process.execPath, [...cpuProfile, '--max-semi-space-size=8', join(root, 'scripts/start.mjs'), 'api'], {
+  const trace = apiTrace ? ['--trace-gc'] : [];
+  // The heap flags keep it under 250 MB resident under load: docs/operations.md.
+  const flags = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--decommit-pooled-pages'];
+  return spawn(process.execPath, [...cpuProfile, ...trace, ...flags, join(root, 'scripts/start.mjs'), 'api'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -62,7 +67,7 @@ function startApi(env: Record<string, string>): ChildProcess {
       RATE_LIMIT_PER_IP: '1000000000',
       ...env,
     },
-    stdio: 'ignore',
+    stdio: apiTrace ? ['ignore', openSync(apiTrace, 'a'), 'ignore'] : 'ignore',
   });
 }
 
