@@ -54,7 +54,7 @@ function startApi(env: Record<string, string>): ChildProcess {
   // As `pnpm start:api` runs it: the bundle of `pnpm build` when present, else the sources.
   const trace = apiTrace ? ['--trace-gc'] : [];
   // The heap flags keep it under 250 MB resident under load: docs/operations.md.
-  const flags = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--decommit-pooled-pages'];
+  const flags = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
   return spawn(process.execPath, [...cpuProfile, ...trace, ...flags, join(root, 'scripts/start.mjs'), 'api'], {
     env: {
       ...process.env,
