@@ -117,15 +117,11 @@ export function rfmApplyStatement(now: Date): SQL {
       from target t where not t.has_row
     returning 1
   ), rewritten as (
-    -- An upsert of rows that exist: each found through the primary key, where an UPDATE … FROM
-    -- hashed all of customer_rfm to rewrite the few thousand rows a daily run changes.
-    insert into customer_rfm as c (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at)
-    select t.id, t.r, t.f, t.m, t.score, t.segment, t.level_id, ${at(now)}, ${rfmUpdatedAt(now)}
-      from target t where t.has_row
-    on conflict (customer_id) do update
-       set recency = excluded.recency, frequency = excluded.frequency, monetary = excluded.monetary,
-           score = excluded.score, segment = excluded.segment, scored_at = excluded.scored_at,
-           level_id = excluded.level_id, updated_at = excluded.updated_at
+    update customer_rfm c
+       set recency = t.r, frequency = t.f, monetary = t.m, score = t.score, segment = t.segment,
+           scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${rfmUpdatedAt(now)}
+      from target t
+     where c.customer_id = t.id and t.has_row
     returning 1
   ), updated as (
     -- What the two writes above write (the table is locked for the run, so each finds its rows).
