@@ -76,14 +76,14 @@ export function rfmApplyStatement(now: Date): SQL {
       from rfm_base where last_order_at is not null
   ), s as materialized (
     -- Score = 1 + the number of cut points strictly below the value (width_bucket counts those at
-    -- or below, hence the value minus one unit): computed once per row.
+    -- or below, hence the value minus one unit): computed once per row. A customer without orders
+    -- now (scores to clear) gets null scores: rfm_base is read once here, not again for them.
     select b.id, b.has_row, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
            b.rfm_segment,
            (1 + width_bucket(b.last_order_at - interval '1 microsecond', k.r))::smallint as r,
            (1 + width_bucket(b.frequency - 1, k.f))::smallint as f,
            (1 + width_bucket(b.monetary - 1, k.m))::smallint as m
       from rfm_base b cross join cuts k
-     where b.last_order_at is not null
   ), by_score as (
     -- The level of each RFM score 3–15 and its rank.
     select score, l.id, l.rank
@@ -94,23 +94,22 @@ export function rfmApplyStatement(now: Date): SQL {
     -- The same as two arrays indexed by score - 2.
     select array_agg(id order by score) as ids, array_agg(rank order by score) as ranks from by_score
   ), scored as (
-    -- A manual level is a floor: the computed level applies only when it ranks higher.
+    -- A manual level is a floor: the computed level applies only when it ranks higher. Cleared
+    -- scores keep the level.
     select s.*, (s.r + s.f + s.m)::smallint as score,
            (${segmentArray()})[(s.r - 1) * 5 + s.f] as segment,
-           case when ml.id is not null and ml.rank >= coalesce(lv.ranks[s.r + s.f + s.m - 2], -1) then ml.id
+           case when s.r is null then s.level_id
+                when ml.id is not null and ml.rank >= coalesce(lv.ranks[s.r + s.f + s.m - 2], -1) then ml.id
                 else coalesce(lv.ids[s.r + s.f + s.m - 2], s.level_id) end as new_level_id
       from s cross join levels lv
       left join customer_levels ml on ml.id = s.manual_level_id
   ), target as (
-    -- Only the rows that change: the CTEs below read it three times.
+    -- Only the rows that change (a cleared row always had a score): the CTEs below read it three times.
     select id, has_row, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id
       from scored
      where rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
         or rfm_score is distinct from score or rfm_segment is distinct from segment
         or level_id is distinct from new_level_id
-    union all
-    select b.id, b.has_row, null, null, null, null, null, b.level_id, b.level_id
-      from rfm_base b where b.last_order_at is null
   ), inserted as (
     -- Only customer_rfm is written: a narrow row, never the customer's (see the table's comment).
     insert into customer_rfm (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at)
@@ -160,7 +159,7 @@ export function rfmApplyStatement(now: Date): SQL {
              where lc.old_level_id is null group by lc.level_id, lc.new_name, l.rank) f
     having count(*) > 0`,
   )}
-  select (select count(*)::int from s) as scored,
+  select (select count(*)::int from s where r is not null) as scored,
          (select count(*)::int from updated) as changed,
          (select count(*)::int from level_changed) as level_changes,
          (select count(*)::int from level_changed where old_level_id is null) as first_levels,
