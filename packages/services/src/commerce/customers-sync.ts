@@ -1,9 +1,8 @@
-import { decodeCursor, type SyncPage } from '@touch-crm/contract';
+import type { SyncPage } from '@touch-crm/contract';
 import { type Executor, schema } from '@touch-crm/db';
 import { and, asc, count, eq, gt, or, type SQL, sql } from 'drizzle-orm';
-import type { AnyPgColumn, PgSelect } from 'drizzle-orm/pg-core';
-import { ValidationError } from '../errors.ts';
-import { cursorPage, DEFAULT_LIMIT, type SyncInput, syncWatermark } from '../lib/page.ts';
+import type { PgSelect } from 'drizzle-orm/pg-core';
+import { cursorPage, cursorWindow, type SyncInput } from '../lib/page.ts';
 
 const { customers, customerRfm } = schema;
 
@@ -39,16 +38,7 @@ export async function syncCustomersPage<Q extends PgSelect, Item extends { id: s
   where: SQL | undefined,
   toItems: (rows: Q['_']['result']) => Item[],
 ): Promise<SyncPage<Item>> {
-  const position = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  if (input.cursor !== undefined && !position) throw ValidationError.field('cursor', 'is not a cursor this API issued');
-  const limit = input.limit ?? DEFAULT_LIMIT;
-  const watermark = await syncWatermark(executor);
-  const window = (updatedAt: SQL | AnyPgColumn, id: AnyPgColumn) =>
-    and(
-      input.updatedAfter ? sql`${updatedAt} > ${input.updatedAfter}::timestamptz` : undefined,
-      sql`${updatedAt} < ${watermark}::timestamptz`,
-      position ? sql`(${updatedAt}, ${id}) > (${position.updatedAt}::timestamptz, ${position.id}::uuid)` : undefined,
-    );
+  const { limit, window } = await cursorWindow(executor, input);
   const ownRowLater = or(
     sql`${customerRfm.updatedAt} is null`,
     sql`${customers.updatedAt} >= ${customerRfm.updatedAt}`,

@@ -1,7 +1,7 @@
 import { decodeCursor, encodeCursor, type Page, type SyncPage } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
 import { and, asc, count, desc, gt, type SQL, sql } from 'drizzle-orm';
-import type { PgColumn, PgSelect, PgTable } from 'drizzle-orm/pg-core';
+import type { AnyPgColumn, PgColumn, PgSelect, PgTable } from 'drizzle-orm/pg-core';
 import { ValidationError } from '../errors.ts';
 
 export interface PageInput {
@@ -101,7 +101,7 @@ export interface SyncQuery<Q extends PgSelect> extends ListQuery<Q> {
   keyset: { updatedAt: PgColumn; id: PgColumn };
 }
 
-export const DEFAULT_LIMIT = 20;
+const DEFAULT_LIMIT = 20;
 
 /**
  * The start of the oldest transaction still open: a row it writes will carry an `updated_at` at or
@@ -109,7 +109,7 @@ export const DEFAULT_LIMIT = 20;
  * appear there. Read in its own statement, before the rows: a transaction that commits in between
  * is then visible to the rows' snapshot.
  */
-export async function syncWatermark(executor: Executor): Promise<string> {
+async function syncWatermark(executor: Executor): Promise<string> {
   const [row] = await executor.execute<{ watermark: string }>(sql`
     select date_trunc('milliseconds', min(xact_start))::text as watermark
       from pg_stat_activity
@@ -135,21 +135,31 @@ export async function syncPageOf<Q extends PgSelect, Item extends { id: string; 
     const page = await pageOf(executor, input, { ...query, where: and(query.where, after) }, toItems);
     return { ...page, nextCursor: null };
   }
-  const position = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  if (input.cursor !== undefined && !position) throw ValidationError.field('cursor', 'is not a cursor this API issued');
-  const limit = input.limit ?? DEFAULT_LIMIT;
-  const watermark = await syncWatermark(executor);
-  const where = and(
-    query.where,
-    after,
-    sql`${updatedAt} < ${watermark}::timestamptz`,
-    position ? sql`(${updatedAt}, ${id}) > (${position.updatedAt}::timestamptz, ${position.id}::uuid)` : undefined,
-  );
+  const { limit, window } = await cursorWindow(executor, input);
+  const where = and(query.where, window(updatedAt, id));
   const [rows, totals] = await Promise.all([
     query.rows.where(where).orderBy(asc(updatedAt), asc(id)).limit(limit),
     executor.select({ total: count() }).from(query.table).where(where),
   ]);
   return cursorPage(await toItems(rows), totals[0]?.total ?? 0, limit, input.cursor);
+}
+
+/**
+ * Cursor mode's bounds: the page size, and over a keyset `(updatedAt, id)` the rows after
+ * `updatedAfter` and after the cursor, below the watermark (`syncWatermark`). A cursor this API did
+ * not issue is a 400 naming `cursor`.
+ */
+export async function cursorWindow(executor: Executor, input: SyncInput) {
+  const position = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  if (input.cursor !== undefined && !position) throw ValidationError.field('cursor', 'is not a cursor this API issued');
+  const watermark = await syncWatermark(executor);
+  const window = (updatedAt: SQL | AnyPgColumn, id: AnyPgColumn) =>
+    and(
+      input.updatedAfter ? sql`${updatedAt} > ${input.updatedAfter}::timestamptz` : undefined,
+      sql`${updatedAt} < ${watermark}::timestamptz`,
+      position ? sql`(${updatedAt}, ${id}) > (${position.updatedAt}::timestamptz, ${position.id}::uuid)` : undefined,
+    );
+  return { limit: input.limit ?? DEFAULT_LIMIT, window };
 }
 
 /** A cursor-mode answer: `nextCursor` after the last item, or the same cursor again when nothing changed. */
