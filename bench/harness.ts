@@ -186,11 +186,29 @@ export async function compareLoads(
 }
 
 /** A timed case against a timed baseline, in seconds (lower is better). */
-export const secondsCase = (value: number, baseline: number, target?: number): CaseResult => ({
-  value: Math.round(value * 100) / 100,
-  unit: 's',
-  baseline: Math.round(baseline * 100) / 100,
-  ratio: Math.round((value / baseline) * 100) / 100,
-  better: 'lower',
-  ...(target !== undefined ? { target } : {}),
-});
+/** A case timed in seconds: with several rounds, the medians and the rounds' spread. */
+export const secondsCase = (values: number | number[], baselines: number | number[], target?: number): CaseResult => {
+  const all = [values].flat();
+  const bases = [baselines].flat();
+  const [value, baseline] = [median(all), median(bases)];
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    value: Math.round(value * 100) / 100,
+    unit: 's',
+    baseline: Math.round(baseline * 100) / 100,
+    ratio: Math.round((value / baseline) * 100) / 100,
+    better: 'lower',
+    ...(target !== undefined ? { target } : {}),
+    ...(all.length > 1 || bases.length > 1
+      ? {
+          rounds: {
+            min: round(Math.min(...all)),
+            median: round(value),
+            max: round(Math.max(...all)),
+            baselineMin: round(Math.min(...bases)),
+            baselineMax: round(Math.max(...bases)),
+          },
+        }
+      : {}),
+  };
+};

@@ -1,5 +1,6 @@
-import { index, pgTable, smallint, text, uuid } from 'drizzle-orm/pg-core';
-import { timestamptz } from './columns.ts';
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, pgTable, smallint, text, uuid } from 'drizzle-orm/pg-core';
+import { money, timestamptz } from './columns.ts';
 
 /**
  * What the RFM job computes for a customer (scores, segment, level), beside the wide `customers`
@@ -8,6 +9,10 @@ import { timestamptz } from './columns.ts';
  * referenced here or changing its id. `updated_at` is set by its writers
  * (the job and the manual level edit) to the transaction's start at the latest, in milliseconds,
  * as `sync_updated_at` does for the synced tables; a customer's `updatedAt` is the later of the two rows'.
+ *
+ * The measures the scores come from (last order, orders and total in the window) are kept too, as
+ * of `rfm_state.measured_at`: a daily run re-measures only the customers `rfm_pending` names and
+ * those whose orders entered or left the window since, then scores everyone from these columns.
  */
 export const customerRfm = pgTable(
   'customer_rfm',
@@ -22,7 +27,32 @@ export const customerRfm = pgTable(
     levelId: uuid(),
     scoredAt: timestamptz(),
     updatedAt: timestamptz().notNull().defaultNow(),
+    /** Time of the last non-cancelled order (null: none). */
+    lastOrderAt: timestamptz(),
+    /** Non-cancelled orders in the window, and their total in minor units. */
+    windowOrders: integer(),
+    windowTotal: money(),
   },
   // The sync keyset only: a level index (four values) cost the first scoring a third of its writes.
   (t) => [index('customer_rfm_updated_id_idx').on(t.updatedAt, t.customerId)],
+);
+
+/**
+ * Customers whose stored measures may be stale: appended by statement triggers on `orders` (any
+ * insert, delete or change of customer, status, total or time) and on `customers` (deleted or
+ * restored), emptied by each RFM run. No key: appending never waits on a run taking rows out.
+ */
+export const rfmPending = pgTable('rfm_pending', {
+  customerId: uuid().notNull(),
+});
+
+/** One row: when and with which window the measures in customer_rfm were taken (none: the next run measures all). */
+export const rfmState = pgTable(
+  'rfm_state',
+  {
+    id: boolean().primaryKey().default(true),
+    measuredAt: timestamptz().notNull(),
+    windowDays: integer().notNull(),
+  },
+  (t) => [check('rfm_state_one_row', sql`${t.id}`)],
 );

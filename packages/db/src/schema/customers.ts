@@ -86,6 +86,9 @@ export const customers = pgTable(
     index('customers_total_spent_idx').on(t.totalSpent),
     index('customers_last_name_idx').on(t.lastName),
     index('customers_birthday_md_idx').on(sql`extract(month from ${t.birthday})`, sql`extract(day from ${t.birthday})`),
+    // The RFM daily run reads the few customers with a manual level, or deleted, out of a million.
+    index('customers_manual_level_idx').on(t.id, t.manualLevelId).where(sql`${t.manualLevelId} is not null`),
+    index('customers_deleted_idx').on(t.id).where(sql`${t.deletedAt} is not null`),
     index('customers_search_trgm_idx').using('gin', t.searchText.op('gin_trgm_ops')),
     check('customers_total_spent_nonnegative', sql`${t.totalSpent} >= 0`),
     check('customers_order_count_nonnegative', sql`${t.orderCount} >= 0`),

@@ -6,6 +6,7 @@ import { assignLevelPromotions } from '../commerce/promotion-assignment.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { recordEventsCtes } from '../events/record-set.ts';
 import { at } from '../lib/sql.ts';
+import { fullMeasures, keptMeasures, remeasure } from './rfm-measures.ts';
 
 export const RFM_JOB = 'rfm.score';
 
@@ -41,45 +42,24 @@ const segmentArray = () =>
   );
 
 /**
- * Step 1, read-only so PostgreSQL may run it in parallel (a statement with a data-modifying CTE
- * never is): every live customer with orders now, or with scores from before (to clear them),
- * with recency, frequency and monetary.
+ * Scores, segments and levels from rfm_base (the temporary table, or the last of `measures`' CTEs);
+ * the changed customers written, with their level events.
  */
-export function rfmBaseSelect(config: Pick<ServiceDeps['config'], 'RFM_WINDOW_DAYS'>, now: Date): SQL {
-  const windowStart = new Date(now.getTime() - config.RFM_WINDOW_DAYS * 86_400_000);
+function rfmApplyStatement(now: Date, measures: SQL = sql``): SQL {
   return sql`
-    -- Every live customer that has orders now or had scores before (to clear them).
-    select c.id, r.customer_id is not null as has_row, r.level_id, c.manual_level_id, r.recency as rfm_recency,
-           r.frequency as rfm_frequency, r.monetary as rfm_monetary, r.score as rfm_score, r.segment as rfm_segment,
-           st.last_order_at, st.frequency, st.monetary
-      from customers c
-      left join customer_rfm r on r.customer_id = c.id
-      left join (
-        select o.customer_id,
-               max(o.created_at) as last_order_at,
-               count(*) filter (where o.created_at >= ${at(windowStart)}) as frequency,
-               coalesce(sum(o.total) filter (where o.created_at >= ${at(windowStart)}), 0)::bigint as monetary
-          from orders o
-         where o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
-         group by o.customer_id
-      ) st on st.customer_id = c.id
-     where c.deleted_at is null and (st.customer_id is not null or r.score is not null)`;
-}
-
-/** Step 2: scores, segments and levels from rfm_base; the changed customers written, with their level events. */
-export function rfmApplyStatement(now: Date): SQL {
-  return sql`
-  with cuts as (
+  with ${measures} cuts as (
     select percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by last_order_at) as r,
            percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by frequency) as f,
-           percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by monetary) as m
+           percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by monetary) as m,
+           count(*)::int as scored
       from rfm_base where last_order_at is not null
   ), s as materialized (
     -- Score = 1 + the number of cut points strictly below the value (width_bucket counts those at
     -- or below, hence the value minus one unit): computed once per row. A customer without orders
     -- now (scores to clear) gets null scores: rfm_base is read once here, not again for them.
-    select b.id, b.has_row, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
-           b.rfm_segment,
+    select b.id, b.rid, b.level_id, b.manual_level_id, b.rfm_recency, b.rfm_frequency, b.rfm_monetary, b.rfm_score,
+           b.rfm_segment, b.rfm_last_order_at, b.rfm_window_orders, b.rfm_window_total, b.last_order_at,
+           b.frequency as window_orders, b.monetary as window_total,
            (1 + width_bucket(b.last_order_at - interval '1 microsecond', k.r))::smallint as r,
            (1 + width_bucket(b.frequency - 1, k.f))::smallint as f,
            (1 + width_bucket(b.monetary - 1, k.m))::smallint as m
@@ -103,29 +83,40 @@ export function rfmApplyStatement(now: Date): SQL {
                 else coalesce(lv.ids[s.r + s.f + s.m - 2], s.level_id) end as new_level_id
       from s cross join levels lv
       left join customer_levels ml on ml.id = s.manual_level_id
+  ), compared as (
+    select *, (rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
+               or rfm_score is distinct from score or rfm_segment is distinct from segment
+               or level_id is distinct from new_level_id) as rescored
+      from scored
   ), target as (
     -- Only the rows that change (a cleared row always had a score): the CTEs below read it three times.
-    select id, has_row, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id
-      from scored
-     where rfm_recency is distinct from r or rfm_frequency is distinct from f or rfm_monetary is distinct from m
-        or rfm_score is distinct from score or rfm_segment is distinct from segment
-        or level_id is distinct from new_level_id
+    -- Moved measures alone are written without moving scored_at or updated_at (nothing a client sees).
+    select id, rid, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id, rescored,
+           last_order_at, window_orders, window_total
+      from compared
+     where rescored or rfm_last_order_at is distinct from last_order_at
+        or rfm_window_orders is distinct from window_orders or rfm_window_total is distinct from window_total
   ), inserted as (
     -- Only customer_rfm is written: a narrow row, never the customer's (see the table's comment).
-    insert into customer_rfm (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at)
-    select t.id, t.r, t.f, t.m, t.score, t.segment, t.level_id, ${at(now)}, ${rfmUpdatedAt(now)}
-      from target t where not t.has_row
+    insert into customer_rfm (customer_id, recency, frequency, monetary, score, segment, level_id, scored_at, updated_at,
+                              last_order_at, window_orders, window_total)
+    select t.id, t.r, t.f, t.m, t.score, t.segment, t.level_id, ${at(now)}, ${rfmUpdatedAt(now)},
+           t.last_order_at, t.window_orders, t.window_total
+      from target t where t.rid is null
     returning 1
   ), rewritten as (
     update customer_rfm c
-       set recency = t.r, frequency = t.f, monetary = t.m, score = t.score, segment = t.segment,
-           scored_at = ${at(now)}, level_id = t.level_id, updated_at = ${rfmUpdatedAt(now)}
+       set recency = t.r, frequency = t.f, monetary = t.m, score = t.score, segment = t.segment, level_id = t.level_id,
+           scored_at = case when t.rescored then ${at(now)} else c.scored_at end,
+           updated_at = case when t.rescored then ${rfmUpdatedAt(now)} else c.updated_at end,
+           last_order_at = t.last_order_at, window_orders = t.window_orders, window_total = t.window_total
       from target t
-     where c.customer_id = t.id and t.has_row
+     -- By ctid, not by hashing every row of customer_rfm to find the few that changed.
+     where c.ctid = any(array(select rid from target where rid is not null)) and c.ctid = t.rid
     returning 1
   ), updated as (
-    -- What the two writes above write (the table is locked for the run, so each finds its rows).
-    select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t
+    -- What the two writes above rescore (the table is locked for the run, so each finds its rows).
+    select t.id, t.score, t.segment, t.level_id, t.old_level_id from target t where t.rescored
   ), level_changed as materialized (
     select u.*, old.name as old_name, new.name as new_name
       from updated u
@@ -159,7 +150,7 @@ export function rfmApplyStatement(now: Date): SQL {
              where lc.old_level_id is null group by lc.level_id, lc.new_name, l.rank) f
     having count(*) > 0`,
   )}
-  select (select count(*)::int from s where r is not null) as scored,
+  select (select scored from cuts) as scored,
          (select count(*)::int from updated) as changed,
          (select count(*)::int from level_changed) as level_changes,
          (select count(*)::int from level_changed where old_level_id is null) as first_levels,
@@ -187,8 +178,9 @@ export interface RfmResult {
 }
 
 /**
- * Scores every live customer with non-cancelled orders, in one transaction and two set-based
- * statements (the aggregation into a temporary table; then scoring, the writes and the events):
+ * Scores every live customer with non-cancelled orders, in one transaction: the measures (from
+ * every order on a first run, otherwise those kept, re-measuring only the customers whose orders
+ * may have moved them, see rfm-measures.ts), then one set-based statement of scoring, writes and events:
  *
  * - recency: time of the last non-cancelled order; frequency and monetary: count and total of
  *   non-cancelled orders in the last RFM_WINDOW_DAYS;
@@ -213,8 +205,24 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
     await tx.execute(sql`lock table customer_rfm in share row exclusive mode`);
     // Sorts and hashes of a million rows stay in memory.
     await tx.execute(sql`set local work_mem = '256MB'`);
-    // Step 1 (the aggregation, free of writes so the planner may parallelise it), then step 2.
-    await tx.execute(sql`create temporary table rfm_base on commit drop as ${rfmBaseSelect(deps.config, now)}`);
+    const [state] = await tx.execute<{ measured_at: string; window_days: number }>(
+      sql`select measured_at, window_days from rfm_state`,
+    );
+    // The kept measures serve when they were taken earlier, over the same window; otherwise every
+    // customer is measured (the first run, a changed window, a clock set back, truncated orders).
+    const measuredAt = state ? new Date(state.measured_at) : undefined;
+    const kept =
+      measuredAt && state?.window_days === deps.config.RFM_WINDOW_DAYS && measuredAt.getTime() <= now.getTime();
+    if (kept) for (const statement of remeasure(deps.config, measuredAt, now)) await tx.execute(statement);
+    else {
+      // Taken out before measuring: a row appended later names an order this run may not see.
+      await tx.execute(sql`delete from rfm_pending`);
+      // The aggregation alone (free of writes, so the planner may parallelise it), then the scoring.
+      await tx.execute(sql`create temporary table rfm_base on commit drop as ${fullMeasures(deps.config, now)}`);
+    }
+    await tx.execute(sql`
+      insert into rfm_state (measured_at, window_days) values (${at(now)}, ${deps.config.RFM_WINDOW_DAYS})
+      on conflict (id) do update set measured_at = excluded.measured_at, window_days = excluded.window_days`);
     const [summary] = await tx.execute<{
       scored: number;
       changed: number;
@@ -222,7 +230,7 @@ export async function scoreRfm(deps: ServiceDeps, now: Date): Promise<RfmResult>
       first_levels: number;
       cleared: number;
       promotion_customers: string[] | null;
-    }>(rfmApplyStatement(now));
+    }>(rfmApplyStatement(now, kept ? keptMeasures : undefined));
     const promoted = summary?.promotion_customers ?? [];
     const assigned =
       promoted.length > 0 ? await assignLevelPromotions({ tx, jobs: deps.jobs }, actor, promoted, now) : [];
