@@ -263,34 +263,34 @@ describe('RFM daily run under attack: kept measures always match measuring from 
   });
 });
 
+/** A transaction left open until released, to commit while a run is under way. */
+function openTransaction(
+  work: (tx: Parameters<Parameters<ServiceDeps['db']['transaction']>[0]>[0]) => Promise<unknown>,
+) {
+  let release: () => void = () => {};
+  let ready: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  const done = db().transaction(async (tx) => {
+    await work(tx);
+    ready();
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  });
+  return { started, done, commit: () => release() };
+}
+
+const measures = async (customerId: string) => (await kept())[customerId];
+const pending = async (customerId: string) =>
+  (await db().execute(sql`select 1 from rfm_pending where customer_id = ${customerId}`)).length;
+const runWaiting = () =>
+  db()
+    .execute(sql`select 1 from pg_locks where not granted`)
+    .then((rows) => rows.length > 0);
+
 describe('RFM daily run racing order writes', () => {
-  /** A transaction left open until released, to commit while a run is under way. */
-  function openTransaction(
-    work: (tx: Parameters<Parameters<ServiceDeps['db']['transaction']>[0]>[0]) => Promise<unknown>,
-  ) {
-    let release: () => void = () => {};
-    let ready: () => void = () => {};
-    const started = new Promise<void>((resolve) => {
-      ready = resolve;
-    });
-    const done = db().transaction(async (tx) => {
-      await work(tx);
-      ready();
-      await new Promise<void>((resolve) => {
-        release = resolve;
-      });
-    });
-    return { started, done, commit: () => release() };
-  }
-
-  const measures = async (customerId: string) => (await kept())[customerId];
-  const pending = async (customerId: string) =>
-    (await db().execute(sql`select 1 from rfm_pending where customer_id = ${customerId}`)).length;
-  const runWaiting = () =>
-    db()
-      .execute(sql`select 1 from pg_locks where not granted`)
-      .then((rows) => rows.length > 0);
-
   it.each([
     ['a kept-measures run', true],
     ['a from-scratch run', false],
@@ -351,5 +351,56 @@ describe('RFM daily run racing order writes', () => {
     expect(await measures(early)).toMatchObject({ windowOrders: 2, windowTotal: 720_00 });
     expect(await measures(late)).toMatchObject({ windowOrders: 2, windowTotal: 830_00 });
     await expectFromScratchAgrees(now, 'after the race');
+  });
+});
+
+describe('RFM daily run racing a customer restored', () => {
+  it('scores a customer restored mid-run from fresh measures, never from those kept while it was deleted', async () => {
+    const window = api.deps.config.RFM_WINDOW_DAYS;
+    const t0 = new Date(Date.UTC(2031, 0, 1));
+    const blocker = await newCustomer('RestoreBlocker');
+    const returner = await newCustomer('MidRunReturner');
+    const others = await Promise.all([1, 2, 3, 4, 5].map((i) => newCustomer(`Steady${i}`)));
+    await insertOrders(
+      [blocker, returner, ...others].map((customerId, i) => ({
+        customerId,
+        status: 'PAID',
+        total: (i + 1) * 10_00,
+        createdAt: new Date(t0.getTime() - (i + 1) * DAY),
+      })),
+    );
+    await scoreRfm(deps(t0), t0);
+    await db().execute(sql`update customers set deleted_at = ${iso(t0)} where id = ${returner}`);
+    // Measured from scratch while the returner is deleted, after its order left the window: what
+    // customer_rfm keeps for it is from before (one order in the window).
+    const t1 = new Date(t0.getTime() + window * DAY);
+    await insertOrders(
+      [blocker, ...others].map((customerId) => ({ customerId, status: 'PAID', total: 5_00, createdAt: t1 })),
+    );
+    await db().execute(sql`delete from rfm_state`);
+    await scoreRfm(deps(t1), t1);
+    const stale = (await kept())[returner];
+    expect(stale).toMatchObject({ windowOrders: 1 });
+
+    // The run waits on a row lock after it has taken the log; the returner is restored meanwhile.
+    const t2 = new Date(t1.getTime() + 3_600_000);
+    await insertOrders([{ customerId: blocker, status: 'PAID', total: 5_00, createdAt: t2 }]);
+    const lock = openTransaction((tx) =>
+      tx.execute(sql`select 1 from customer_rfm where customer_id = ${blocker} for update`),
+    );
+    await lock.started;
+    const run = scoreRfm(deps(t2), t2);
+    await waitFor(runWaiting, { what: 'the run to wait on the row lock' });
+    await db().execute(sql`update customers set deleted_at = null where id = ${returner}`);
+    lock.commit();
+    await lock.done;
+    await run;
+
+    // Still deleted as far as that run saw: left as it was, for the next run to re-measure.
+    expect((await kept())[returner]).toEqual(stale);
+    expect(await pending(returner)).toBeGreaterThan(0);
+    await scoreRfm(deps(t2), t2);
+    expect((await kept())[returner]).toMatchObject({ windowOrders: 0, windowTotal: 0 });
+    await expectFromScratchAgrees(t2, 'after the restore');
   });
 });
