@@ -231,17 +231,19 @@ describe('RFM daily run under attack: kept measures always match measuring from 
 
     /**
      * When the next run is: the same time, minutes or days later (most often, so that orders stay
-     * in the window), exactly a window later, a window or two later, or when an order leaves the
-     * window (its last counted instant, or just after).
+     * in the window), exactly a window later, a window or two later, when an order leaves the
+     * window (its last counted instant, or just after), or back in time.
      */
     async function nextRun(): Promise<Date> {
-      const step = rng.int(0, 12);
+      const step = rng.int(0, 13);
       const later = (ms: number) => new Date(now.getTime() + ms);
       if (step === 0) return now;
       if (step <= 3) return later(rng.int(1, 600) * 60_000);
       if (step <= 7) return later(rng.int(1, 5) * DAY);
       if (step === 8) return later(window * DAY);
       if (step === 9) return later(rng.int(window, 2 * window) * DAY + rng.int(0, DAY));
+      // The clock set back: that run measures everyone, the next ones keep from there.
+      if (step === 13) return later(-rng.int(1, 40) * DAY);
       const order = await someOrder();
       const leaves = order ? new Date(order.created_at).getTime() + window * DAY + rng.int(0, 1) : 0;
       return leaves > now.getTime() ? new Date(leaves) : later(DAY + 1);
