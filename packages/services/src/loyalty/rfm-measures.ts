@@ -56,9 +56,15 @@ export function remeasure(config: WindowConfig, measuredAt: Date, now: Date): SQ
     // and looks them up in customer_rfm rather than hashing all of it.
     sql`create temporary table rfm_fresh (customer_id uuid primary key, last_order_at timestamptz,
           window_orders integer, window_total bigint) on commit drop`,
+    sql`create temporary table rfm_gone (id uuid) on commit drop`,
     sql`
     with taken as (
       delete from rfm_pending returning customer_id
+    ), gone as (
+      -- The deleted customers as this statement sees them, for the scoring to leave out: one
+      -- restored after it (its log row not taken) would be scored from the measures kept while
+      -- it was deleted, which no run brings up to date.
+      insert into rfm_gone select id from customers where deleted_at is not null
     ), touched as (
       select customer_id from taken
       union
@@ -103,6 +109,6 @@ export const keptMeasures = sql`
            r.last_order_at, r.window_orders as frequency, r.window_total as monetary
       from customer_rfm r
       left join customers m on m.id = r.customer_id and m.manual_level_id is not null
-     where not exists (select 1 from customers d where d.id = r.customer_id and d.deleted_at is not null)
+     where not exists (select 1 from rfm_gone d where d.id = r.customer_id)
        and (r.last_order_at is not null or r.score is not null)
   ),`;
