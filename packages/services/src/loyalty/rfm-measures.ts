@@ -85,6 +85,9 @@ export function remeasure(config: WindowConfig, measuredAt: Date, now: Date): SQ
          from orders o
         where o.customer_id = t.customer_id and o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
      ) st`,
+    // Its size for the planner, which otherwise takes an empty temporary table for a large one and
+    // hashes all of customer_rfm to leave these few out.
+    sql`analyze rfm_gone`,
     sql`
     with rewritten as (
       update customer_rfm r

@@ -145,9 +145,10 @@ function rfmApplyStatement(now: Date, measures: SQL = sql``): SQL {
              'levels', jsonb_agg(jsonb_build_object('levelId', f.level_id, 'name', f.name, 'count', f.n)
                                  order by f.rank)) as data,
            null::jsonb as changes, null::text as subject, null::text as content, ${at(now)} as occurred_at
-      from (select lc.level_id, lc.new_name as name, l.rank, count(*)::int as n
-              from level_changed lc join customer_levels l on l.id = lc.level_id
-             where lc.old_level_id is null group by lc.level_id, lc.new_name, l.rank) f
+      from (select l.id as level_id, l.name, l.rank, n.n
+              from (select level_id, count(*)::int as n from level_changed
+                     where old_level_id is null group by level_id) n
+              join customer_levels l on l.id = n.level_id) f
     having count(*) > 0`,
   )}
   select (select scored from cuts) as scored,
@@ -156,10 +157,10 @@ function rfmApplyStatement(now: Date, measures: SQL = sql``): SQL {
          (select count(*)::int from level_changed where old_level_id is null) as first_levels,
          (select count(*)::int from updated where score is null) as cleared,
          (select array_agg(lc.id) from level_changed lc
-           where exists (select 1 from promotions p
-                          where p.customer_level_id = lc.level_id and p.condition_type = 'CUSTOMER_LEVEL'
-                            and p.is_active and (p.starts_at is null or p.starts_at <= ${at(now)})
-                            and (p.ends_at is null or p.ends_at > ${at(now)}))) as promotion_customers`;
+           where lc.level_id in (select p.customer_level_id from promotions p
+                                  where p.condition_type = 'CUSTOMER_LEVEL' and p.is_active
+                                    and (p.starts_at is null or p.starts_at <= ${at(now)})
+                                    and (p.ends_at is null or p.ends_at > ${at(now)}))) as promotion_customers`;
 }
 
 export interface RfmResult {
