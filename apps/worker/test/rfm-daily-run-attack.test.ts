@@ -1,6 +1,6 @@
 import { schema } from '@touch-crm/db';
 import { type ServiceDeps, scoreRfm } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
+import { createTeam, insertCustomer, rfmRowsById, startTestApi, type TestApi, waitFor } from '@touch-crm/test-utils';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * That check leaves the state as the kept run did (same measures, same rfm_state), so kept runs
  * follow one another as they do in production.
  */
-const { customerRfm, orders } = schema;
+const { orders } = schema;
 
 let api: TestApi;
 let team: Awaited<ReturnType<typeof createTeam>>;
@@ -29,11 +29,7 @@ const SEEDS = seeds(process.env.RFM_ATTACK_SEEDS ?? '1-3');
 const deps = (now: Date): ServiceDeps => ({ ...api.deps, now: () => now });
 const db = () => api.deps.db;
 
-/** Everything the job keeps per customer, keyed by customer id (updated_at aside: its own rule). */
-async function kept() {
-  const rows = await db().select().from(customerRfm).orderBy(customerRfm.customerId);
-  return Object.fromEntries(rows.map(({ updatedAt: _, customerId, ...rest }) => [customerId, rest]));
-}
+const kept = () => rfmRowsById(api.deps);
 
 /** Measuring every order from scratch at `now` must change nothing the kept run left. */
 async function expectFromScratchAgrees(now: Date, what: string) {

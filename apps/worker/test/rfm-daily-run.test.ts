@@ -1,6 +1,6 @@
 import { schema } from '@touch-crm/db';
 import { type ServiceDeps, scoreRfm } from '@touch-crm/services';
-import { createTeam, insertCustomer, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { createTeam, insertCustomer, rfmRowsById, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -36,11 +36,7 @@ async function customerWith(firstName: string, orderDaysAgo: number[], total = 1
   return customer.id;
 }
 
-/** Everything the job keeps per customer, keyed by customer id (updated_at aside: its own rule). */
-async function kept() {
-  const rows = await api.deps.db.select().from(customerRfm).orderBy(customerRfm.customerId);
-  return Object.fromEntries(rows.map(({ updatedAt: _, customerId, ...rest }) => [customerId, rest]));
-}
+const kept = () => rfmRowsById(api.deps);
 
 describe('RFM daily run: re-measures only the customers whose orders moved', () => {
   const ids: Record<string, string> = {};

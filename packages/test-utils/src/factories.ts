@@ -137,6 +137,12 @@ export async function customerWithRfm(deps: ServiceDeps, id: string) {
   };
 }
 
+/** Everything the RFM job keeps per customer, keyed by customer id (updated_at aside: its own rule). */
+export async function rfmRowsById(deps: ServiceDeps) {
+  const rows = await deps.db.select().from(schema.customerRfm).orderBy(schema.customerRfm.customerId);
+  return Object.fromEntries(rows.map(({ updatedAt: _, customerId, ...rest }) => [customerId, rest]));
+}
+
 /** A real product row; bypasses the service for speed in setup. */
 export async function insertProduct(deps: ServiceDeps, values: Partial<typeof schema.products.$inferInsert> = {}) {
   const [row] = await deps.db

@@ -20,24 +20,32 @@ const storedColumns = sql`r.level_id, r.recency as rfm_recency, r.frequency as r
   r.last_order_at as rfm_last_order_at, r.window_orders as rfm_window_orders, r.window_total as rfm_window_total`;
 
 /**
+ * A customer's measures over orders `o`, the orders that count (`counted`) aggregated: time of the
+ * last one, and how many and how much in the window ending at `now`.
+ */
+function measuresOfOrders(config: WindowConfig, now: Date) {
+  const from = at(windowStart(config, now));
+  return {
+    measures: sql`max(o.created_at) as last_order_at,
+      count(*) filter (where o.created_at >= ${from})::int as frequency,
+      coalesce(sum(o.total) filter (where o.created_at >= ${from}), 0)::bigint as monetary`,
+    counted: sql`o.status <> 'CANCELLED' and o.created_at <= ${at(now)}`,
+  };
+}
+
+/**
  * Every live customer measured from all orders: read-only so PostgreSQL may run the aggregation in
  * parallel (a statement with a data-modifying CTE never is), hence a temporary table of its own.
  */
 export function fullMeasures(config: WindowConfig, now: Date): SQL {
-  const from = at(windowStart(config, now));
+  const { measures, counted } = measuresOfOrders(config, now);
   return sql`
     select c.id, r.ctid as rid, c.manual_level_id, ${storedColumns},
            st.last_order_at, st.frequency, st.monetary
       from customers c
       left join customer_rfm r on r.customer_id = c.id
       left join (
-        select o.customer_id,
-               max(o.created_at) as last_order_at,
-               count(*) filter (where o.created_at >= ${from}) as frequency,
-               coalesce(sum(o.total) filter (where o.created_at >= ${from}), 0)::bigint as monetary
-          from orders o
-         where o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
-         group by o.customer_id
+        select o.customer_id, ${measures} from orders o where ${counted} group by o.customer_id
       ) st on st.customer_id = c.id
      where c.deleted_at is null and (st.customer_id is not null or r.score is not null)`;
 }
@@ -51,6 +59,7 @@ export function fullMeasures(config: WindowConfig, now: Date): SQL {
  */
 export function remeasure(config: WindowConfig, measuredAt: Date, now: Date): SQL[] {
   const from = at(windowStart(config, now));
+  const { measures, counted } = measuresOfOrders(config, now);
   return [
     // A table of its own, not a CTE: the planner then knows how few rows it holds (from its size)
     // and looks them up in customer_rfm rather than hashing all of it.
@@ -78,13 +87,7 @@ export function remeasure(config: WindowConfig, measuredAt: Date, now: Date): SQ
            case when st.last_order_at is not null then st.frequency end,
            case when st.last_order_at is not null then st.monetary end
       from touched t
-     cross join lateral (
-       select max(o.created_at) as last_order_at,
-              count(*) filter (where o.created_at >= ${from})::int as frequency,
-              coalesce(sum(o.total) filter (where o.created_at >= ${from}), 0)::bigint as monetary
-         from orders o
-        where o.customer_id = t.customer_id and o.status <> 'CANCELLED' and o.created_at <= ${at(now)}
-     ) st`,
+     cross join lateral (select ${measures} from orders o where o.customer_id = t.customer_id and ${counted}) st`,
     // Its size for the planner, which otherwise takes an empty temporary table for a large one and
     // hashes all of customer_rfm to leave these few out.
     sql`analyze rfm_gone`,
