@@ -189,7 +189,11 @@ describe('cursor mode keeps the caller’s scope', () => {
     const rep: TestUser = await createUser(api.deps);
     const other: TestUser = await createUser(api.deps);
     const own = await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, rep.id)));
-    await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, other.id)));
+    const others = await Promise.all(Array.from({ length: 5 }, () => insertCustomer(api.deps, other.id)));
+    // A row written in the millisecond a page is read lies at the watermark and waits for the next
+    // page: the last one written must be behind the clock, or the loop below stops short.
+    const latest = [...own, ...others].map((customer) => customer.updatedAt.getTime());
+    await clockPast(new Date(Math.max(...latest)).toISOString());
     const seen: Synced[] = [];
     let cursor: string | undefined;
     for (;;) {
