@@ -320,6 +320,24 @@ if (['rfm.score', 'campaign.execute', 'sms.deliver', 'sms.pickup'].some(wants)) 
       unit: 'ms',
       better: 'lower',
     };
+    // Where a message's CPU goes besides the worker, and how many of the machine's cores the case kept busy:
+    // the second worker's headroom (docs/campaigns-and-sms.md, "Throughput").
+    cases['sms.deliver-postgres-cpu'] = {
+      value: Math.round(one.postgresCpuMsPerMessage * 1000) / 1000,
+      unit: 'ms',
+      better: 'lower',
+    };
+    cases['sms.deliver-carrier-cpu'] = {
+      value: Math.round(one.benchCpuMsPerMessage * 1000) / 1000,
+      unit: 'ms',
+      better: 'lower',
+    };
+    cases['sms.deliver-cores-busy'] = { value: Math.round(one.coresBusy * 100) / 100, unit: 'cores', better: 'lower' };
+    cases['sms.deliver-cores-busy-two-workers'] = {
+      value: Math.round(two.coresBusy * 100) / 100,
+      unit: 'cores',
+      better: 'lower',
+    };
     cases['sms.deliver-scaling'] = {
       value: Math.round((two.rate / one.rate) * 100) / 100,
       unit: '×',

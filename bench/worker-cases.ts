@@ -17,7 +17,7 @@ import {
 import { startFakeCarrier } from '@touch-crm/test-utils';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { log } from './harness.ts';
+import { cpuMs, log, postmasterOf } from './harness.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/src/main.ts', import.meta.url));
 
@@ -227,8 +227,9 @@ async function queueMessages(bench: WorkerBench, tag: string, messages: number) 
 
 /**
  * SMS delivery to a zero-latency local carrier, with `workers` worker processes started first:
- * messages per second, and the workers' CPU milliseconds per message (what a shared machine's
- * load moves least).
+ * messages per second, and the CPU milliseconds per message of the workers (what a shared
+ * machine's load moves least), of PostgreSQL and of this process (the carrier), with the cores
+ * they kept busy together.
  */
 export async function benchSms(bench: WorkerBench, serverUrl: string, messages: number, workers: number) {
   // A live database has events: on an empty domain_events the foreign-key checks of the outcome's
@@ -238,10 +239,14 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
     select 'customer.created', 'customer', id, id, '{}' from customers
      where not exists (select 1 from domain_events) limit 50000`;
   await bench.sql`analyze domain_events`;
+  const [backend] = await bench.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const postmaster = await postmasterOf(backend?.pid ?? 0);
   const carrier = await startFakeCarrier();
   const tag = `bench${workers}:${Date.now()}`;
   const { pids, stop } = await startWorkers(serverUrl, carrier.url, workers);
   const cpuBefore = await cpuSeconds(pids);
+  const postgresBefore = await cpuMs(postmaster);
+  const benchBefore = process.cpuUsage();
   const started = performance.now();
   await queueMessages(bench, tag, messages);
   // Only this case's messages are waiting: the status index answers the poll without a scan.
@@ -252,13 +257,24 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const elapsed = (performance.now() - started) / 1000;
-  const cpuMs = ((await cpuSeconds(pids)) - cpuBefore) * 1000;
+  const workerMs = ((await cpuSeconds(pids)) - cpuBefore) * 1000;
+  const postgresMs = (await cpuMs(postmaster)) - postgresBefore;
+  const benchUsage = process.cpuUsage(benchBefore);
+  const benchMs = (benchUsage.user + benchUsage.system) / 1000;
   const [sent] = await bench.sql<{ n: number }[]>`
     select count(*)::int as n from message_queue where idempotency_key like ${`${tag}:%`} and status = 'SENT'`;
   if ((sent?.n ?? 0) !== messages) throw new Error(`sms.deliver: ${sent?.n ?? 0} of ${messages} messages SENT`);
   await stop();
   await carrier.close();
-  return { rate: messages / elapsed, cpuMsPerMessage: cpuMs / messages };
+  return {
+    rate: messages / elapsed,
+    cpuMsPerMessage: workerMs / messages,
+    postgresCpuMsPerMessage: postgresMs / messages,
+    // The carrier and the polling above run in this process.
+    benchCpuMsPerMessage: benchMs / messages,
+    // Cores the case's processes kept busy on average: near the machine's count, a second worker has nothing to run on.
+    coresBusy: (workerMs + postgresMs + benchMs) / 1000 / elapsed,
+  };
 }
 
 /**
