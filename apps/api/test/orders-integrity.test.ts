@@ -199,7 +199,8 @@ describe('POST /orders answers from its own transaction', () => {
         async () =>
           (
             await events`select 1 from pg_locks l join pg_class c on c.oid = l.relation
-              where c.relname = ${table} and not l.granted`
+              where c.relname = ${table} and not l.granted
+                and l.database = (select oid from pg_database where datname = current_database())`
           ).length > 0,
         { what: `a lock wait on ${table}` },
       );

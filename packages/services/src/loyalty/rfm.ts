@@ -90,7 +90,7 @@ function rfmApplyStatement(now: Date, measures: SQL = sql``): SQL {
                or level_id is distinct from new_level_id) as rescored
       from scored
   ), target as (
-    -- Only the rows that change (a cleared row always had a score): the CTEs below read it three times.
+    -- Only the rows that change (a cleared row always had a score): the CTEs below read it several times.
     -- Moved measures alone are written without moving scored_at or updated_at (nothing a client sees).
     select id, rid, r, f, m, score, segment, new_level_id as level_id, level_id as old_level_id, rescored,
            last_order_at, window_orders, window_total
