@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@touch-crm/config';
 import { connectDatabase, runMigrations, runSeed } from '@touch-crm/db';
@@ -197,18 +196,6 @@ async function startWorkers(serverUrl: string, carrierUrl: string, count: number
   };
 }
 
-/** User + system CPU seconds the processes have used so far (Linux /proc; clock ticks of 1/100 s). */
-async function cpuSeconds(pids: readonly number[]): Promise<number> {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / 100;
-}
-
 /** `messages` messages and their delivery jobs, committed together. */
 async function queueMessages(bench: WorkerBench, tag: string, messages: number) {
   await bench.deps.db.transaction(async (tx) => {
@@ -244,7 +231,8 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
   const carrier = await startFakeCarrier();
   const tag = `bench${workers}:${Date.now()}`;
   const { pids, stop } = await startWorkers(serverUrl, carrier.url, workers);
-  const cpuBefore = await cpuSeconds(pids);
+  const workersCpu = async () => (await Promise.all(pids.map((pid) => cpuMs(pid)))).reduce((a, b) => a + b, 0);
+  const workersBefore = await workersCpu();
   const postgresBefore = await cpuMs(postmaster);
   const benchBefore = process.cpuUsage();
   const started = performance.now();
@@ -257,7 +245,7 @@ export async function benchSms(bench: WorkerBench, serverUrl: string, messages: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const elapsed = (performance.now() - started) / 1000;
-  const workerMs = ((await cpuSeconds(pids)) - cpuBefore) * 1000;
+  const workerMs = (await workersCpu()) - workersBefore;
   const postgresMs = (await cpuMs(postmaster)) - postgresBefore;
   const benchUsage = process.cpuUsage(benchBefore);
   const benchMs = (benchUsage.user + benchUsage.system) / 1000;
