@@ -69,6 +69,60 @@ describe('the customer time zone', () => {
   });
 });
 
+describe('a customer time zone is one PostgreSQL knows', () => {
+  // Intl takes all of these; PostgreSQL does not know the first three and reads the last as UTC−06:30.
+  const unknown = ['Canada/East-Saskatchewan', 'US/Pacific-New', 'SystemV/AST4', '+06:30'];
+
+  it('refuses a zone the server cannot read, on create and on edit, naming the field', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    for (const timeZone of unknown) {
+      const created = await api.rest('POST', '/customers', {
+        token: team.rep.token,
+        body: { firstName: 'Una', lastName: 'Known', phone: '+1 202 555 0177', timeZone },
+      });
+      expect(created.status, timeZone).toBe(400);
+      expect(created.body.errors, timeZone).toEqual([expect.objectContaining({ path: ['timeZone'] })]);
+      const edited = await api.rest('PUT', `/customers/${customer.id}`, {
+        token: team.rep.token,
+        body: { timeZone },
+      });
+      expect(edited.status, timeZone).toBe(400);
+      expect(edited.text, timeZone).toContain('timeZone');
+    }
+    const [row] = await api.deps.db.select().from(schema.customers).where(eq(schema.customers.id, customer.id));
+    expect(row?.timeZone).toBe(customer.timeZone);
+  });
+
+  it('keeps a known zone in the server’s spelling, aliases included', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    for (const [given, kept] of [
+      ['america/new_york', 'America/New_York'],
+      ['US/Eastern', 'US/Eastern'],
+      ['Asia/Kolkata', 'Asia/Kolkata'],
+    ]) {
+      const edited = await api.rest('PUT', `/customers/${customer.id}`, {
+        token: team.rep.token,
+        body: { timeZone: given },
+      });
+      expect(edited.status, edited.text).toBe(200);
+      expect(edited.body.timeZone).toBe(kept);
+    }
+  });
+
+  it('leaves campaigns and messages working for everyone (no unreadable zone is stored)', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id, { status: 'CUSTOMER' });
+    await api.rest('PUT', `/customers/${customer.id}`, {
+      token: team.rep.token,
+      body: { timeZone: 'Canada/East-Saskatchewan' },
+    });
+    const message = await api.rest('POST', '/messages', {
+      token: team.rep.token,
+      body: { customerId: customer.id, body: 'Hello', kind: 'marketing' },
+    });
+    expect(message.status, message.text).toBe(201);
+  });
+});
+
 describe('the campaign preview shows who quiet hours hold', () => {
   it('counts the recipients still in their night and says until when', async () => {
     const lastName = unique('Held');

@@ -43,6 +43,23 @@ describe('the timeZone column of the customer import', () => {
     expect((await customerByPhone(lower))[0].time_zone).toBe('America/Los_Angeles');
   });
 
+  it('reports a zone PostgreSQL cannot read, or a UTC offset, per row', async () => {
+    const [systemV, offset, regina] = [phone(), phone(), phone()];
+    const { done } = await importCsv(
+      'firstName,lastName,phone,timeZone\n' +
+        `Sy,Zone,${systemV},SystemV/AST4\n` +
+        `Off,Zone,${offset},+06:30\n` +
+        `Reg,Zone,${regina},Canada/East-Saskatchewan\n`,
+    );
+    expect(done).toMatchObject({ status: 'COMPLETED', created: 1, failed: 2 });
+    expect(done.errors.items).toEqual([
+      { rowNumber: 1, field: 'timeZone', message: 'expected an IANA time zone such as America/New_York' },
+      { rowNumber: 2, field: 'timeZone', message: 'expected an IANA time zone such as America/New_York' },
+    ]);
+    // A retired alias the runtime knows is kept as the runtime spells it, a zone PostgreSQL reads too.
+    expect((await customerByPhone(regina))[0].time_zone).toBe('America/Regina');
+  });
+
   it('derives the zone of a new customer from a single-clock country’s phone when the cell is empty', async () => {
     const german = `+4930${String(Date.now()).slice(-7)}`;
     await importCsv(`firstName,lastName,phone\nGerd,Zone,${german}\n`);

@@ -105,8 +105,10 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** A zone name, not a UTC offset (`+06:30`): PostgreSQL reads offsets with the opposite sign to Intl's. */
 const timeZone = z.string().refine(
   (zone) => {
+    if (!/^[A-Za-z]/.test(zone)) return false;
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: zone });
       return true;

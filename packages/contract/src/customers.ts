@@ -71,13 +71,17 @@ const phone = safeString.trim().min(3).max(32).meta({ example: '+1 202 555 0123'
 const email = z.email().max(320);
 const birthday = calendarDate.meta({ example: '1990-04-21' });
 const text = (max: number) => safeString.trim().max(max);
-/** An IANA time zone the runtime knows (PostgreSQL reads the same names). */
+/**
+ * An IANA time zone name the runtime knows. Not a UTC offset (`+06:30`): PostgreSQL reads those
+ * with the POSIX sign, the opposite of Intl's. The server also requires a name its PostgreSQL knows.
+ */
 export const timeZoneSchema = z
   .string()
   .trim()
   .max(64)
   .refine(
     (zone) => {
+      if (!/^[A-Za-z]/.test(zone)) return false;
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: zone });
         return true;

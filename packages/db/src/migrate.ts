@@ -29,6 +29,8 @@ export async function withSetupLock<T>(url: string, work: (connection: postgres.
 export async function runMigrations(url: string): Promise<void> {
   await withSetupLock(url, async (connection) => {
     await migrate(drizzle({ client: connection }), { migrationsFolder });
+    // A PostgreSQL update may bring new zone names; customers' zones must be among them (migration 0019).
+    await connection`insert into time_zone_names (name) select name from pg_timezone_names on conflict do nothing`;
   });
 }
 

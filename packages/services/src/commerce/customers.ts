@@ -14,6 +14,7 @@ import { type DomainEvent, diffFields, type FieldChanges, recordEvents } from '.
 import { theRow } from '../lib/sql.ts';
 import { recordConsent } from '../messaging/consent.ts';
 import { timeZoneFromPhone } from '../messaging/phone-lookup.ts';
+import { knownTimeZone } from '../messaging/time-zone-names.ts';
 import { resolveScope, scopeWhere } from '../scope.ts';
 import { ALL, liveCustomer, loadCustomerDetail } from './customers-read.ts';
 import { rfmUpdatedAt } from './customers-sync.ts';
@@ -105,6 +106,7 @@ export async function createCustomer(
     .transaction(async (tx) => {
       if (ownerId !== user.id) await assertActiveUser(tx, ownerId);
       await assertReferrer(tx, input.referredById);
+      const timeZone = input.timeZone ? await knownTimeZone(tx, input.timeZone) : timeZoneFromPhone(phone);
       const row = theRow(
         await tx
           .insert(customers)
@@ -112,7 +114,7 @@ export async function createCustomer(
             ...input,
             phone,
             ownerId,
-            timeZone: input.timeZone ?? timeZoneFromPhone(phone),
+            timeZone,
             createdAt: now,
             updatedAt: now,
           })
@@ -224,6 +226,7 @@ export async function updateCustomer(
         Object.entries({ ...otherFields, phone }).filter(([, value]) => value !== undefined),
       ) as Partial<typeof customers.$inferInsert> & { levelId?: string | null };
       Object.assign(values, await manualLevelChange(tx, user, before, levelId));
+      if (values.timeZone) values.timeZone = await knownTimeZone(tx, values.timeZone);
       if (values.ownerId !== undefined && values.ownerId !== before.ownerId) {
         if (scope.kind === 'own') throw new ForbiddenError('Only a manager may give a customer to another owner');
         await assertActiveUser(tx, values.ownerId);

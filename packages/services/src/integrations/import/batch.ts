@@ -2,6 +2,7 @@ import type { ImportRowError } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../../deps.ts';
+import { knownTimeZones } from '../../messaging/time-zone-names.ts';
 import { type BeforeRow, classify, type ImportRun } from './classify.ts';
 import type { ColumnMapping } from './columns.ts';
 import { type ParsedRow, parseRow } from './parse-row.ts';
@@ -30,6 +31,16 @@ async function resolveOwners(deps: ServiceDeps, run: ImportRun, rows: ParsedRow[
     .from(users)
     .where(and(inArray(sql`lower(${users.username})`, wanted), eq(users.isActive, true)));
   for (const name of wanted) run.owners.set(name, found.find((user) => user.key === name)?.id ?? null);
+}
+
+/** The rows' time zones the run has not looked up yet, looked up in one statement (a file uses a handful). */
+async function resolveTimeZones(deps: ServiceDeps, run: ImportRun, rows: ParsedRow[]) {
+  const wanted = [
+    ...new Set(rows.flatMap((row) => (row.values.timeZone === undefined ? [] : [row.values.timeZone.toLowerCase()]))),
+  ].filter((zone) => !run.timeZones.has(zone));
+  if (wanted.length === 0) return;
+  const found = await knownTimeZones(deps.db, wanted);
+  for (const zone of wanted) run.timeZones.set(zone, found.get(zone) ?? null);
 }
 
 const existingColumns = {
@@ -77,6 +88,7 @@ export async function importBatch(
     rows.push(row);
   }
   await resolveOwners(deps, run, rows);
+  await resolveTimeZones(deps, run, rows);
 
   for (let attempt = 1; ; attempt++) {
     try {

@@ -24,6 +24,8 @@ export interface ImportRun {
   phones: Map<string, number>;
   /** Lower-cased username → active user id (null: unknown or inactive). */
   owners: Map<string, string | null>;
+  /** Lower-cased time zone of a cell → PostgreSQL's spelling of it (null: a zone the server does not know). */
+  timeZones: Map<string, string | null>;
   /** Country → the time zone of its phones (null: several clocks), for new customers without a timeZone. */
   zones: Map<string, string | null>;
 }
@@ -50,6 +52,14 @@ export function classify(run: ImportRun, rows: ParsedRow[], existing: Map<string
         continue;
       }
       values.ownerId = ownerId;
+    }
+    if (values.timeZone !== undefined) {
+      const timeZone = run.timeZones.get(values.timeZone.toLowerCase());
+      if (!timeZone) {
+        fail('timeZone', 'expected an IANA time zone such as America/New_York');
+        continue;
+      }
+      values.timeZone = timeZone;
     }
     const before = existing.get(row.phone);
     if (!before) {

@@ -104,6 +104,7 @@ export async function runCustomerImport(
       now: deps.now,
       phones: new Map(),
       owners: new Map(),
+      timeZones: new Map(),
       zones: new Map(),
     };
     const records = csvRecords(claimed.content, detectDelimiter(claimed.content));
