@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idSchema, isoDateTime, pageQuery, paginated, safeString } from './common.ts';
 import { customerStatusSchema } from './customers.ts';
 import { templateBody } from './messages.ts';
-import { moneySchema } from './money.ts';
+import { moneyTotalSchema } from './money.ts';
 
 /** RFM segments the daily scoring assigns (see the segment table in docs/rfm-and-levels.md). */
 export const rfmSegmentSchema = z.enum([
@@ -33,7 +33,7 @@ export const campaignAudienceSchema = z
     lastOrderBefore: isoDateTime.optional(),
     lastOrderAfter: isoDateTime.optional(),
     /** Lifetime spend of at least this many minor units. */
-    minTotalSpent: moneySchema.optional(),
+    minTotalSpent: moneyTotalSchema.optional(),
     birthdayMonth: z.number().int().min(1).max(12).optional(),
   })
   .strict()

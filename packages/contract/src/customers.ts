@@ -9,7 +9,7 @@ import {
   syncPaginated,
   syncQuery,
 } from './common.ts';
-import { moneySchema, queryMoney } from './money.ts';
+import { moneyTotalSchema, queryMoney } from './money.ts';
 import { customerPromotionSchema } from './promotions.ts';
 
 export const customerStatuses = ['LEAD', 'PROSPECT', 'CUSTOMER', 'INACTIVE'] as const;
@@ -41,7 +41,7 @@ export const customerSchema = z
     owner: z.object({ id: idSchema, fullName: z.string() }),
     referredById: idSchema.nullable(),
     orderCount: z.number().int(),
-    totalSpent: moneySchema,
+    totalSpent: moneyTotalSchema,
     lastOrderAt: isoDateTime.nullable(),
     /** Filled by the daily RFM job; null until the customer is first scored. */
     rfm: z.object({

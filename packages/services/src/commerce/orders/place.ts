@@ -1,4 +1,11 @@
-import { type CreateOrderInput, type ErrorReason, type PlacedOrder, REASON } from '@touch-crm/contract';
+import {
+  type CreateOrderInput,
+  type ErrorReason,
+  MONEY_MAX,
+  MONEY_TOTAL_MAX,
+  type PlacedOrder,
+  REASON,
+} from '@touch-crm/contract';
 import { schema, type Transaction } from '@touch-crm/db';
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type AuthUser, type UserCaller, userActor } from '../../actor.ts';
@@ -16,6 +23,7 @@ interface Buyer {
   id: string;
   status: (typeof customers.$inferSelect)['status'];
   orderCount: number;
+  totalSpent: number;
   /** The live customer who referred this one, if any. */
   referrerId: string | null;
 }
@@ -38,7 +46,8 @@ async function lockBuyerAndCatalogue(tx: Transaction, scope: Scope, input: Creat
   const ids = [...new Set(input.items.map((item) => item.productId))];
   const [row] = await tx.execute<{ buyer: Buyer | null; products: Product[] }>(sql`
     with buyer as (
-      select customers.id, customers.status, customers.order_count as "orderCount", referrer.id as "referrerId"
+      select customers.id, customers.status, customers.order_count as "orderCount",
+             customers.total_spent as "totalSpent", referrer.id as "referrerId"
         from ${customers}
         left join ${customers} referrer on referrer.id = customers.referred_by_id and referrer.deleted_at is null
        where customers.id = ${input.customerId}::uuid and customers.deleted_at is null
@@ -71,7 +80,9 @@ function priceItems(items: CreateOrderInput['items'], found: readonly Product[])
     };
   });
   const subtotal = lines.reduce((sum, line) => sum + line.lineTotal, 0);
-  if (!Number.isSafeInteger(subtotal)) throw ValidationError.field('items', 'order total is too large');
+  // One order stays within the cap of a single amount, so the sums built from orders stay exact.
+  if (subtotal > MONEY_MAX)
+    throw ValidationError.field('items', `an order's total is at most ${MONEY_MAX} minor units`);
   return { lines, subtotal };
 }
 
@@ -215,6 +226,9 @@ export async function createOrder(
   return deps.db.transaction(async (tx) => {
     const { buyer, products } = await lockBuyerAndCatalogue(tx, scope, input);
     const bill = await billOrder(tx, buyer.id, input, products, now);
+    // The customer row is locked: refuse an order that would take the lifetime spend past exactness.
+    if (buyer.totalSpent + bill.total > MONEY_TOTAL_MAX)
+      throw ValidationError.field('items', `the customer's total spend would pass ${MONEY_TOTAL_MAX} minor units`);
     const { id, number, becameCustomer } = await insertOrder(tx, user, buyer, input, bill, currency, now);
     const placed = { id, number, paid: Boolean(input.payment), becameCustomer };
     const earned = {
