@@ -369,3 +369,23 @@ describe('PUT /tasks/{id}/status', () => {
     expect((await setStatus(f.admin.token, UNKNOWN_ID, { status: 'DONE' })).status).toBe(404);
   });
 });
+
+describe('dueAt in years 0001–9999', () => {
+  it.each([
+    ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z'],
+    ['0099-06-01T12:00:00Z', '0099-06-01T12:00:00.000Z'],
+    ['0100-01-01T00:30:00+01:00', '0099-12-31T23:30:00.000Z'],
+    ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'],
+  ])('%s is answered and read back as %s', async (dueAt, stored) => {
+    // A user of its own: these tasks are overdue (or far off) and stay out of the others' lists.
+    const user = await createUser(api.deps);
+    const created = await create(user.token, { title: `due ${dueAt}`, dueAt });
+    expect(created.status).toBe(201);
+    expect(created.body.dueAt).toBe(stored);
+    const read = await api.rest('GET', `/tasks/${created.body.id}`, { token: user.token });
+    expect(read.body.dueAt).toBe(stored);
+    const listed = await api.rest('GET', '/tasks/my-tasks', { token: user.token });
+    expect(listed.body.items.map((task: { dueAt: string }) => task.dueAt)).toEqual([stored]);
+    expect((await api.caller(user.token).tasks.get({ id: created.body.id })).dueAt).toBe(stored);
+  });
+});

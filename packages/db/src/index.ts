@@ -7,3 +7,4 @@ export * from './migrate.ts';
 export * as schema from './schema/index.ts';
 export * from './seed/defaults.ts';
 export * from './seed/index.ts';
+export * from './timestamptz.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { id, timestamps, timestamptz } from './columns.ts';
+import { id, now, timestamps, timestamptz } from './columns.ts';
 
 export const roles = pgTable('roles', {
   id: id(),
@@ -69,7 +69,7 @@ export const loginFailures = pgTable(
     id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     username: text().notNull(),
     ip: text().notNull(),
-    failedAt: timestamptz().notNull().defaultNow(),
+    failedAt: timestamptz().notNull().default(now),
   },
   (t) => [
     index('login_failures_username_idx').on(t.username, t.failedAt),

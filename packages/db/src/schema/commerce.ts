@@ -12,7 +12,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, money, timestamps, timestamptz } from './columns.ts';
+import { id, money, now, timestamps, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
 import { customerPromotionStatus, orderStatus, paymentMethod, transactionKind } from './enums.ts';
 import { promotions } from './promotions.ts';
@@ -137,7 +137,7 @@ export const customerPromotions = pgTable(
     source: text().notNull(),
     sourceOrderId: uuid().references((): AnyPgColumn => orders.id),
     assignedById: uuid().references(() => users.id),
-    assignedAt: timestamptz().notNull().defaultNow(),
+    assignedAt: timestamptz().notNull().default(now),
     expiresAt: timestamptz(),
     redeemedAt: timestamptz(),
     redeemedOrderId: uuid().references((): AnyPgColumn => orders.id),

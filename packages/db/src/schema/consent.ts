@@ -1,7 +1,7 @@
 import { consentActions, consentPurposes, consentSources } from '@touch-crm/contract';
 import { bigint, index, jsonb, pgEnum, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, timestamptz } from './columns.ts';
+import { id, now, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
 
 export const consentPurpose = pgEnum('consent_purpose', consentPurposes);
@@ -28,7 +28,7 @@ export const consentEvents = pgTable(
     actorUserId: uuid().references(() => users.id),
     actorJob: text(),
     evidence: jsonb().notNull().default({}),
-    occurredAt: timestamptz().notNull().defaultNow(),
+    occurredAt: timestamptz().notNull().default(now),
   },
   (t) => [index('consent_events_customer_idx').on(t.customerId, t.purpose, t.occurredAt)],
 );

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgTable, smallint, text, uuid } from 'drizzle-orm/pg-core';
-import { money, timestamptz } from './columns.ts';
+import { money, now, timestamptz } from './columns.ts';
 
 /**
  * What the RFM job computes for a customer (scores, segment, level), beside the wide `customers`
@@ -26,7 +26,7 @@ export const customerRfm = pgTable(
     segment: text(),
     levelId: uuid(),
     scoredAt: timestamptz(),
-    updatedAt: timestamptz().notNull().defaultNow(),
+    updatedAt: timestamptz().notNull().default(now),
     /** Time of the last non-cancelled order (null: none). */
     lastOrderAt: timestamptz(),
     /** Non-cancelled orders in the window, and their total in minor units. */

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, customType, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, timestamptz } from './columns.ts';
+import { id, now, timestamptz } from './columns.ts';
 
 /** PostgreSQL's 64-bit transaction id, read and written as its decimal text. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
@@ -25,7 +25,7 @@ export const domainEvents = pgTable(
     /** The job's name when no user caused it. */
     actorJob: text(),
     data: jsonb().notNull(),
-    occurredAt: timestamptz().notNull().defaultNow(),
+    occurredAt: timestamptz().notNull().default(now),
     /**
      * The writing transaction's id and the row's place in insert order: the event feed's order.
      * Events whose transaction is below the oldest one still running (pg_snapshot_xmin) are all
@@ -55,7 +55,7 @@ export const auditLog = pgTable(
     action: text().notNull(),
     /** `{ field: { before, after } }`; secrets and hashes are never included. */
     changes: jsonb().notNull().default({}),
-    occurredAt: timestamptz().notNull().defaultNow(),
+    occurredAt: timestamptz().notNull().default(now),
   },
   (t) => [
     index('audit_log_entity_idx').on(t.entityType, t.entityId, t.occurredAt),

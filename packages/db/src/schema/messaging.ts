@@ -2,7 +2,7 @@ import type { CampaignAudience } from '@touch-crm/contract';
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, timestamps, timestamptz } from './columns.ts';
+import { id, now, timestamps, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
 import { campaignStatus, messageDirection, messageStatus, messageType } from './enums.ts';
 import { promotions } from './promotions.ts';
@@ -44,7 +44,7 @@ export const messageQueue = pgTable(
     lastError: text(),
     provider: text(),
     providerMessageId: text(),
-    scheduledFor: timestamptz().notNull().defaultNow(),
+    scheduledFor: timestamptz().notNull().default(now),
     sentAt: timestamptz(),
     /** When the carrier's receipt said DELIVERED or UNDELIVERED; a late, older receipt never overwrites it. */
     deliveryReportedAt: timestamptz(),
@@ -90,6 +90,6 @@ export const workerHeartbeats = pgTable('worker_heartbeats', {
   id: uuid().primaryKey(),
   host: text().notNull(),
   pid: integer().notNull(),
-  startedAt: timestamptz().notNull().defaultNow(),
-  beatAt: timestamptz().notNull().defaultNow(),
+  startedAt: timestamptz().notNull().default(now),
+  beatAt: timestamptz().notNull().default(now),
 });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, check, date, index, integer, jsonb, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { users } from './auth.ts';
-import { id, timestamps, timestamptz } from './columns.ts';
+import { id, now, timestamps, timestamptz } from './columns.ts';
 import { customers } from './customers.ts';
 import { projectStatus, recurrenceFrequency, taskPriority, taskStatus, workLogType } from './enums.ts';
 import { domainEvents } from './events.ts';
@@ -79,7 +79,7 @@ export const workLogs = pgTable(
     type: workLogType().notNull(),
     subject: text().notNull(),
     content: text(),
-    occurredAt: timestamptz().notNull().defaultNow(),
+    occurredAt: timestamptz().notNull().default(now),
     durationMinutes: integer(),
     taskId: uuid().references(() => tasks.id),
     projectId: uuid().references(() => projects.id),
