@@ -11,10 +11,10 @@ import { jsonBodyRefusal } from './json-body.ts';
  */
 export function createTrpcHandler(options: { endpoint: string; maxBatchSize: number }) {
   return async (request: Request, context: Context): Promise<Response> => {
-    const path = new URL(request.url).pathname;
+    const path = () => new URL(request.url).pathname;
     // A mutation's input is JSON; tRPC would also take form data or a stream, which no procedure reads.
     const refusal = request.method === 'POST' ? jsonBodyRefusal(request) : undefined;
-    if (refusal) return errorAnswer(handleError(refusal, context), path);
+    if (refusal) return errorAnswer(handleError(refusal, context), path());
     // An error about the request as a whole (its content type, batch size, mixed procedure types)
     // comes before tRPC creates the context, so its formatter saw no request id: answered again below.
     let beforeContext: TRPCError | undefined;
@@ -32,6 +32,6 @@ export function createTrpcHandler(options: { endpoint: string; maxBatchSize: num
     });
     if (!beforeContext) return response;
     await response.body?.cancel();
-    return errorAnswer(toHttpError(beforeContext, context.requestId), path);
+    return errorAnswer(toHttpError(beforeContext, context.requestId), path());
   };
 }

@@ -21,7 +21,7 @@ export function secretResponseMatcher(): (request: Request) => boolean {
     if (path.startsWith(`${TRPC_ENDPOINT}/`))
       return trpcPaths(path.slice(TRPC_ENDPOINT.length)).some((name) => secret.has(name));
     if (path.startsWith(`${REST_PREFIX}/`))
-      return restRoute(request.method, path.slice(REST_PREFIX.length))?.meta.secretResponse === true;
+      return restRoute(request.method, path.slice(REST_PREFIX.length))?.secretResponse === true;
     return false;
   };
 }
