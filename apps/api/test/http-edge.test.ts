@@ -203,6 +203,25 @@ describe('tRPC answers every failure of the edge in its envelope, with the reque
       },
     });
   });
+
+  it('a request that outlasts REQUEST_TIMEOUT_MS: 503 TIMEOUT', async () => {
+    let stall: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        stall = controller;
+        controller.enqueue(new TextEncoder().encode('{"username":'));
+      },
+    });
+    const refused = await trpcError('auth.login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      // Node's fetch needs it to stream a request body; RequestInit does not know it.
+      duplex: 'half',
+    } as RequestInit & { headers: Record<string, string> });
+    stall?.close();
+    expect(refused).toMatchObject({ status: 503, message: 'The request took too long', data: { code: 'TIMEOUT' } });
+  });
 });
 
 describe('REST bodies are JSON', () => {

@@ -227,6 +227,21 @@ describe('tRPC mutations', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await retry.text()).toBe(await first.text());
     expect(await ordersOf(customerId)).toBe(1);
+    // The key's refusals are in tRPC's envelope, as every tRPC error.
+    const reused = await fetch(`${api.url}/trpc/orders.create`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${team.rep.token}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'trpc-order',
+      },
+      body: JSON.stringify(orderBody(customerId, 2)),
+    });
+    expect(reused.status).toBe(422);
+    expect(((await reused.json()) as { error: unknown }).error).toMatchObject({
+      code: -32022,
+      data: { code: 'IDEMPOTENCY_KEY_REUSED', httpStatus: 422, requestId: expect.any(String) },
+    });
   });
 });
 
