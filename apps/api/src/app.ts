@@ -8,7 +8,7 @@ import {
   createTrpcHandler,
   credentialsOf,
   EdgeError,
-  errorResponse,
+  errorAnswer,
   guarded,
   handleError,
   plainRoutes,
@@ -16,6 +16,8 @@ import {
   type RateLimitCounter,
   REST_PREFIX,
   restOperations,
+  secretResponseMatcher,
+  TRPC_ENDPOINT,
   toHttpError,
 } from '@touch-crm/api';
 import type { ServiceDeps } from '@touch-crm/services';
@@ -61,7 +63,7 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
     procedures: Object.keys(appRouter._def.procedures),
   });
 
-  const trpcHandler = createTrpcHandler({ endpoint: '/trpc', maxBatchSize: deps.config.TRPC_MAX_BATCH_SIZE });
+  const trpcHandler = createTrpcHandler({ endpoint: TRPC_ENDPOINT, maxBatchSize: deps.config.TRPC_MAX_BATCH_SIZE });
   const restHandler = createRestHandler();
   const plain = plainRoutes(deps);
 
@@ -87,8 +89,10 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
       },
     };
   };
-  /** The error body every route answers with, for failures of the edge itself. */
+  /** The error every route answers with, for failures of the edge itself. */
   const edgeError = (c: HonoContext<Env>, error: EdgeError) => toHttpError(error, c.get('requestId'));
+  /** …in the envelope of the request's transport: tRPC's under /trpc, a problem elsewhere. */
+  const edgeAnswer = (c: HonoContext<Env>, error: EdgeError) => errorAnswer(edgeError(c, error), c.req.path);
 
   // The access line's fields are fixed and hold no secret: redacting them cost more than writing them.
   const accessLog = log.child({}, { redact: [] });
@@ -122,10 +126,7 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
   app.use(
     timeout(
       deps.config.REQUEST_TIMEOUT_MS,
-      (c) =>
-        new HTTPException(503, {
-          res: errorResponse(edgeError(c, new EdgeError(503, 'TIMEOUT', 'The request took too long')), c.req.path),
-        }),
+      (c) => new HTTPException(503, { res: edgeAnswer(c, new EdgeError(503, 'TIMEOUT', 'The request took too long')) }),
     ),
   );
   app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }));
@@ -134,12 +135,9 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
       maxSize,
       // The rest of the body is never read, so the connection cannot be reused.
       onError: (c) =>
-        errorResponse(
-          edgeError(
-            c,
-            new EdgeError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxSize} bytes`, { Connection: 'close' }),
-          ),
-          c.req.path,
+        edgeAnswer(
+          c,
+          new EdgeError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxSize} bytes`, { Connection: 'close' }),
         ),
     });
   const bodyLimits = {
@@ -154,9 +152,7 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
     return (largeBodies.has(c.req.path) ? bodyLimits.import : bodyLimits.default)(c, next);
   });
   app.onError((error, c) =>
-    error instanceof HTTPException
-      ? error.getResponse()
-      : errorResponse(handleError(error, buildContext(c)), c.req.path),
+    error instanceof HTTPException ? error.getResponse() : errorAnswer(handleError(error, buildContext(c)), c.req.path),
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -188,17 +184,26 @@ export async function createApp({ deps, log, version, rateLimits }: AppOptions) 
   await mountSwaggerUi(app, '/openapi.json');
 
   // Every procedure and plain route counts against the rate limits and honours Idempotency-Key.
-  const serve = (c: HonoContext<Env>, handle: (context: Context) => Promise<Response>) => {
+  const edge = { limits: rateLimits, carriesSecret: secretResponseMatcher() };
+  const serve = async (c: HonoContext<Env>, handle: (request: Request, context: Context) => Promise<Response>) => {
     const context = buildContext(c);
-    return guarded(rateLimits, c.req.raw, context, () => handle(context));
+    // HEAD is GET without the body: Hono routes it as GET and drops the body, but tRPC and
+    // trpc-to-openapi would answer a HEAD 204 themselves, so the handlers see the GET; the body is
+    // cancelled unread (an export frees its cursor and slot).
+    const head = c.req.raw.method === 'HEAD';
+    const request = head ? asGet(c.req.raw) : c.req.raw;
+    const response = await guarded(edge, request, context, () => handle(request, context));
+    if (!head) return response;
+    await response.body?.cancel();
+    return new Response(null, response);
   };
-  app.all('/trpc/*', (c) => serve(c, (context) => trpcHandler(c.req.raw, context)));
+  app.all(`${TRPC_ENDPOINT}/*`, (c) => serve(c, (request, context) => trpcHandler(request, context)));
   for (const route of plain)
     app.on(route.method, `${REST_PREFIX}${route.path}`, (c) =>
-      serve(c, (context) => route.handle(c.req.raw, context, { abort: () => abortConnection(c) })),
+      serve(c, (request, context) => route.handle(request, context, { abort: () => abortConnection(c) })),
     );
-  app.all(`${REST_PREFIX}/*`, (c) => serve(c, (context) => restHandler(c.req.raw, context)));
-  app.notFound((c) => errorResponse(edgeError(c, new EdgeError(404, 'NOT_FOUND', 'Not found')), c.req.path));
+  app.all(`${REST_PREFIX}/*`, (c) => serve(c, (request, context) => restHandler(request, context)));
+  app.notFound((c) => edgeAnswer(c, new EdgeError(404, 'NOT_FOUND', 'Not found')));
 
   return app;
 }
@@ -216,6 +221,10 @@ function setResponseHeaders(c: HonoContext, headers: readonly (readonly [string,
     for (const [name, value] of headers) c.header(name, value);
   }
 }
+
+/** The GET a HEAD request stands for: same address and headers. */
+const asGet = (request: Request) =>
+  new Request(request.url, { method: 'GET', headers: request.headers, signal: request.signal });
 
 /** Drops the client's connection mid-response (a cut-off export); false when not served by Node. */
 function abortConnection(c: HonoContext): boolean {

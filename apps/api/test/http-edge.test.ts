@@ -1,4 +1,4 @@
-import { createTeam, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { createTeam, insertCustomer, startTestApi, type TestApi, uniquePhone } from '@touch-crm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let api: TestApi;
@@ -145,5 +145,144 @@ describe('plain routes and procedures answer the same failure with the same body
         requestId: plain.body.requestId,
       },
     });
+  });
+});
+
+describe('tRPC answers every failure of the edge in its envelope, with the request id', () => {
+  /** A tRPC request under a request id of our choosing; its answer must be one error in tRPC's envelope. */
+  const trpcError = async (path: string, init: RequestInit & { headers?: Record<string, string> }) => {
+    const res = await fetch(`${api.url}/trpc/${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${team.manager.token}`, 'x-request-id': 'trpc-edge', ...init.headers },
+    });
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const body = (await res.json()) as { error: { message: string; code: number; data: Record<string, unknown> } };
+    expect(body.error.data.requestId).toBe('trpc-edge');
+    return { status: res.status, ...body.error };
+  };
+
+  it('a batch over TRPC_MAX_BATCH_SIZE and a batch mixing queries and mutations: 400', async () => {
+    const calls = Array.from({ length: api.config.TRPC_MAX_BATCH_SIZE + 1 }, () => 'auth.me').join(',');
+    const large = await trpcError(`${calls}?batch=1&input={}`, {});
+    expect(large).toMatchObject({ status: 400, code: -32600, message: 'Batch call exceeds maximum size' });
+    expect(large.data).toEqual({ code: 'BAD_REQUEST', httpStatus: 400, requestId: 'trpc-edge' });
+    const mixed = await trpcError('auth.me,apiKeys.create?batch=1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(mixed).toMatchObject({ status: 400, data: { code: 'BAD_REQUEST' } });
+    expect(mixed.message).toMatch(/Cannot mix procedure types/);
+  });
+
+  it('a body that is not JSON: 415, its media type quoted whole', async () => {
+    for (const type of ['text/plain', 'multipart/form-data; boundary=x', 'application/octet-stream']) {
+      const refused = await trpcError('customers.create', {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: '{}',
+      });
+      expect(refused, type).toMatchObject({ status: 415, code: -32015, data: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+      expect(refused.message).toBe(`The body must be application/json, not "${type}"`);
+    }
+  });
+
+  it('a body over BODY_LIMIT_BYTES: 413, with the connection closed', async () => {
+    const res = await fetch(`${api.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'trpc-edge' },
+      body: JSON.stringify({ username: 'admin', password: 'x'.repeat(api.config.BODY_LIMIT_BYTES) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(await res.json()).toEqual({
+      error: {
+        message: `Request body exceeds ${api.config.BODY_LIMIT_BYTES} bytes`,
+        code: -32013,
+        data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, requestId: 'trpc-edge' },
+      },
+    });
+  });
+
+  it('a request that outlasts REQUEST_TIMEOUT_MS: 503 TIMEOUT', async () => {
+    let stall: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        stall = controller;
+        controller.enqueue(new TextEncoder().encode('{"username":'));
+      },
+    });
+    const refused = await trpcError('auth.login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      // Node's fetch needs it to stream a request body; RequestInit does not know it.
+      duplex: 'half',
+    } as RequestInit & { headers: Record<string, string> });
+    stall?.close();
+    expect(refused).toMatchObject({ status: 503, message: 'The request took too long', data: { code: 'TIMEOUT' } });
+  });
+});
+
+describe('REST bodies are JSON', () => {
+  const post = (contentType: string | string[], body: string) => {
+    const headers = new Headers({ authorization: `Bearer ${team.manager.token}` });
+    for (const type of [contentType].flat()) headers.append('content-type', type);
+    return fetch(`${api.url}/api/v1/customers`, { method: 'POST', headers, body });
+  };
+  const customer = () => JSON.stringify({ firstName: 'Media', lastName: 'Type', phone: uniquePhone() });
+
+  it('any other media type, or a header naming several, is 415 before the body is read', async () => {
+    const types: (string | string[])[] = [
+      'multipart/form-data; boundary=x',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      'application/jsonx',
+      ['application/json', 'multipart/form-data; boundary=x'],
+      ['application/x-www-form-urlencoded', 'application/json'],
+    ];
+    for (const type of types) {
+      const res = await post(type, customer());
+      expect(res.status, String(type)).toBe(415);
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(body.detail).toBe(`The body must be application/json, not "${[type].flat().join(', ')}"`);
+    }
+  });
+
+  it('application/json takes parameters and any case', async () => {
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON'])
+      expect((await post(type, customer())).status, type).toBe(201);
+  });
+});
+
+describe('HEAD is GET without the body', () => {
+  it('answers the status and headers GET answers: unauthenticated, out of scope, unknown, found; REST and tRPC', async () => {
+    const theirs = await insertCustomer(api.deps, team.otherRep.id);
+    const mine = await insertCustomer(api.deps, team.rep.id);
+    const cases: [string, string | undefined][] = [
+      ['/api/v1/customers', undefined],
+      [`/api/v1/customers/${theirs.id}`, team.rep.token],
+      [`/api/v1/customers/${mine.id}`, team.rep.token],
+      ['/api/v1/nothing-here', team.rep.token],
+      ['/nothing-here', undefined],
+      ['/trpc/auth.me', undefined],
+      ['/trpc/auth.me', team.rep.token],
+      ['/trpc/customers.create', team.rep.token],
+      ['/healthz', undefined],
+      // More than EXPORT_MAX_PER_USER (2): a HEAD's export frees its slot.
+      ...Array.from({ length: 3 }, (): [string, string] => ['/api/v1/customers/export', team.manager.token]),
+    ];
+    for (const [path, token] of cases) {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      const get = await fetch(`${api.url}${path}`, { headers });
+      await get.arrayBuffer();
+      const head = await fetch(`${api.url}${path}`, { method: 'HEAD', headers });
+      expect(await head.text(), path).toBe('');
+      expect([head.status, head.headers.get('content-type')], path).toEqual([
+        get.status,
+        get.headers.get('content-type'),
+      ]);
+    }
   });
 });

@@ -227,6 +227,116 @@ describe('tRPC mutations', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await retry.text()).toBe(await first.text());
     expect(await ordersOf(customerId)).toBe(1);
+    // The key's refusals are in tRPC's envelope, as every tRPC error.
+    const reused = await fetch(`${api.url}/trpc/orders.create`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${team.rep.token}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'trpc-order',
+      },
+      body: JSON.stringify(orderBody(customerId, 2)),
+    });
+    expect(reused.status).toBe(422);
+    expect(((await reused.json()) as { error: unknown }).error).toMatchObject({
+      code: -32022,
+      data: { code: 'IDEMPOTENCY_KEY_REUSED', httpStatus: 422, requestId: expect.any(String) },
+    });
+  });
+});
+
+describe('answers that carry a secret', () => {
+  /** The same POST sent twice with one Idempotency-Key, over REST or tRPC. */
+  const twice = async (path: string, key: string, token: string, bodies: [object, object]) => {
+    const answers = [];
+    for (const body of bodies) {
+      const response = await fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
+      answers.push({
+        status: response.status,
+        replayed: response.headers.get('idempotent-replayed'),
+        text: await response.text(),
+      });
+    }
+    return answers;
+  };
+  /** Every stored answer: none may hold a key, a signing secret or a sign-in token. */
+  const storedAnswers = async () =>
+    (await api.deps.db.select().from(schema.idempotencyKeys)).map((row) => `${row.key} ${row.responseBody}`).join('\n');
+
+  it('a new API key (REST and tRPC) runs again on a retry and is never stored or replayed', async () => {
+    const rest = await twice('/api/v1/api-keys', 'secret-api-key', team.rep.token, [
+      { name: 'idem' },
+      { name: 'idem' },
+    ]);
+    expect(rest.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [201, null],
+      [201, null],
+    ]);
+    const [first, second] = rest.map(({ text }) => JSON.parse(text).key as string);
+    expect(first).toMatch(/^tcrm_/);
+    expect(second).not.toBe(first);
+    const trpc = await twice('/trpc/apiKeys.create', 'secret-api-key-trpc', team.rep.token, [
+      { name: 'a' },
+      { name: 'b' },
+    ]);
+    expect(trpc.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [200, null],
+      [200, null],
+    ]);
+    const batch = await twice('/trpc/apiKeys.create?batch=1', 'secret-batch', team.rep.token, [
+      { 0: { name: 'c' } },
+      { 0: { name: 'c' } },
+    ]);
+    expect(batch.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [200, null],
+      [200, null],
+    ]);
+    expect(await storedAnswers()).not.toMatch(/secret-|tcrm_/);
+  });
+
+  it('a webhook subscription and a rotated signing secret are never stored or replayed', async () => {
+    const url = 'https://203.0.113.10/hooks';
+    const created = await twice('/api/v1/webhooks', 'secret-webhook', team.admin.token, [
+      { url, events: '*' },
+      { url, events: '*' },
+    ]);
+    expect(created.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [201, null],
+      [201, null],
+    ]);
+    const [one, two] = created.map(({ text }) => JSON.parse(text) as { id: string; secret: string });
+    expect(two?.secret).not.toBe(one?.secret);
+    const rotated = await twice(`/api/v1/webhooks/${one?.id}/rotate-secret`, 'secret-rotate', team.admin.token, [
+      {},
+      {},
+    ]);
+    expect(rotated.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [200, null],
+      [200, null],
+    ]);
+    const [before, after] = rotated.map(({ text }) => JSON.parse(text).secret as string);
+    expect(before).toMatch(/^whsec_/);
+    expect(after).not.toBe(before);
+    expect(await storedAnswers()).not.toMatch(/secret-|whsec_/);
+  });
+
+  it('a sign-in with a token and a key: the token is never stored, a different body is no 422', async () => {
+    const credentials = { username: team.rep.username, password: DEFAULT_TEST_PASSWORD };
+    const answers = await twice('/api/v1/auth/login', 'secret-login', team.manager.token, [
+      credentials,
+      { ...credentials, username: team.rep.username.toUpperCase() },
+    ]);
+    expect(answers.map(({ status, replayed }) => [status, replayed])).toEqual([
+      [200, null],
+      [200, null],
+    ]);
+    const tokens = answers.map(({ text }) => JSON.parse(text).token as string);
+    expect(await storedAnswers()).not.toContain('secret-login');
+    for (const token of tokens) expect(await storedAnswers()).not.toContain(token);
   });
 });
 

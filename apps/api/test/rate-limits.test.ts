@@ -94,7 +94,14 @@ describe('beyond the limit', () => {
     expect(remaining(refused)).toBe(0);
     const reset = parseRateLimit(refused.headers.get('ratelimit')).default?.t;
     expect(refused.headers.get('retry-after')).toBe(String(reset));
-    expect((await call('/trpc/auth.me', { token })).status).toBe(429);
+    // tRPC's envelope, as every tRPC error.
+    const trpc = await call('/trpc/auth.me', { token });
+    expect(trpc.status).toBe(429);
+    expect(JSON.parse(trpc.text).error).toMatchObject({
+      code: -32029,
+      data: { code: 'TOO_MANY_REQUESTS', reason: 'RATE_LIMITED', httpStatus: 429, requestId: expect.any(String) },
+    });
+    expect(trpc.headers.get('retry-after')).toBe(String(reset));
 
     offset = DAY;
     try {

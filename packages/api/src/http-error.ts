@@ -10,6 +10,7 @@ import {
 import { type DomainError, domainErrorOf, retryAfterSecondsOf, ValidationError } from '@touch-crm/services';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 import type { Context } from './context.ts';
 
@@ -160,4 +161,39 @@ export function trpcErrorData({ status, problem }: HttpError): TrpcErrorData {
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...(problem.details ? { details: problem.details } : {}),
   };
+}
+
+/** The edge's own codes that are no tRPC code, as the JSON-RPC number of the tRPC code of their status. */
+const JSON_RPC_FALLBACK: Partial<Record<ErrorCode, keyof typeof TRPC_ERROR_CODES_BY_KEY>> = {
+  IDEMPOTENCY_KEY_IN_USE: 'CONFLICT',
+  IDEMPOTENCY_KEY_REUSED: 'UNPROCESSABLE_CONTENT',
+};
+
+/** tRPC's error envelope for the failure: `message` is the problem's detail, `data` the problem's fields. */
+export function trpcErrorShape(http: HttpError) {
+  const code = http.problem.code;
+  const key =
+    code in TRPC_ERROR_CODES_BY_KEY ? (code as keyof typeof TRPC_ERROR_CODES_BY_KEY) : JSON_RPC_FALLBACK[code];
+  return {
+    message: http.problem.detail,
+    code: TRPC_ERROR_CODES_BY_KEY[key ?? 'INTERNAL_SERVER_ERROR'],
+    data: trpcErrorData(http),
+  };
+}
+
+/** The tRPC endpoint: failures of the edge under it are answered in tRPC's envelope, not as a problem. */
+export const TRPC_ENDPOINT = '/trpc';
+
+const isTrpcPath = (path: string) => path === TRPC_ENDPOINT || path.startsWith(`${TRPC_ENDPOINT}/`);
+
+/**
+ * The failure as the transport of `path` answers it: tRPC's envelope under /trpc (one error for
+ * the whole request, as tRPC answers a batch it refuses whole), a problem details body elsewhere.
+ */
+export function errorAnswer(error: HttpError, path: string): Response {
+  if (!isTrpcPath(path)) return errorResponse(error, path);
+  return new Response(JSON.stringify({ error: trpcErrorShape(error) }), {
+    status: error.status,
+    headers: { ...error.headers, 'content-type': 'application/json' },
+  });
 }

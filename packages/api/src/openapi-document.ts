@@ -90,6 +90,16 @@ export function restOperations(): { method: string; path: string }[] {
   );
 }
 
+/** The paths of the POST operations whose answer carries a secret (meta `secretResponse`): no Idempotency-Key there. */
+function secretPostPaths(): Set<string> {
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
+  return new Set(
+    Object.values(procedures).flatMap(({ _def: { meta } }) =>
+      meta?.secretResponse && meta.openapi?.method === 'POST' ? [meta.openapi.path] : [],
+    ),
+  );
+}
+
 type Parameter = { in?: string };
 type OperationsDocument = {
   paths?: Record<string, Record<string, { parameters?: Parameter[]; [ERROR_REASONS_EXTENSION]?: ErrorReasons }>>;
@@ -162,7 +172,7 @@ export function buildOpenApiDocument(options: { version: string; serverUrl?: str
   });
   documentErrorReasons(document as OperationsDocument);
   documentSuccessStatuses(document as Parameters<typeof documentSuccessStatuses>[0]);
-  documentIdempotency(document as Parameters<typeof documentIdempotency>[0]);
+  documentIdempotency(document as Parameters<typeof documentIdempotency>[0], secretPostPaths());
   documentProblems(document as Parameters<typeof documentProblems>[0]);
   withoutQueryExamples(document as OperationsDocument);
   document.info.license = { name: 'MIT', identifier: 'MIT' };

@@ -27,7 +27,13 @@ export interface RestOptions {
    * `{ 409: [REASON.PHONE_TAKEN] }`, `{ 404: [] }` for an id in the body; merged into the defaults.
    */
   errors?: ErrorReasons;
+  /** The answer carries a one-time secret or a credential: never stored for an `Idempotency-Key` replay. */
+  secretResponse?: true;
 }
+
+/** What a secret-carrying operation's description adds (docs/api-conventions.md, "Idempotent writes"). */
+const SECRET_RESPONSE_NOTE =
+  'Its answer carries a secret, which is never stored: `Idempotency-Key` is ignored, and a retry runs it again.';
 
 const FORBIDDEN_REASONS: Record<Access, readonly ErrorReason[] | undefined> = {
   public: undefined,
@@ -71,7 +77,7 @@ export function rest(method: Method, path: `/${string}`, tag: string, summary: s
       path,
       tags: [tag],
       summary,
-      description: options.description,
+      description: options.secretResponse ? `${options.description} ${SECRET_RESPONSE_NOTE}` : options.description,
       protect: access !== 'public',
       // No descriptions: openapi-problems documents each status as its problem response, with its reasons.
       errorResponses: Object.fromEntries(Object.keys(errorReasons).map((status) => [status, ''])),
@@ -79,5 +85,6 @@ export function rest(method: Method, path: `/${string}`, tag: string, summary: s
     },
     errorReasons,
     ...(options.successStatus ? { successStatus: options.successStatus } : {}),
+    ...(options.secretResponse ? { secretResponse: true } : {}),
   };
 }

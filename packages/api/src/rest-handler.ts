@@ -3,10 +3,14 @@ import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { type AppRouter, appRouter } from './app-router.ts';
 import type { Context } from './context.ts';
 import { EdgeError, errorResponse, type HttpError, handleError } from './http-error.ts';
+import { jsonBodyRefusal } from './json-body.ts';
 import { REST_PREFIX } from './openapi-document.ts';
+import { restRouteMatcher } from './rest-routes.ts';
 import { successStatusOf } from './success-status.ts';
 
 const REQUEST = Symbol('touch-crm.request');
+/** The methods whose procedures take their input from the query string (trpc-to-openapi's acceptsRequestBody). */
+const NO_BODY = new Set(['GET', 'DELETE']);
 
 /** What one REST call carries through trpc-to-openapi's callbacks. */
 interface CallState {
@@ -17,8 +21,8 @@ interface CallState {
 /**
  * The REST mirror. trpc-to-openapi's fetch adapter rebuilds its whole handler (route
  * patterns, and outside production the OpenAPI document) on every request; this builds it
- * once and adapts each fetch Request to it, parsing the JSON body here so malformed JSON
- * is a clean 400. Errors are answered with toHttpError's body, as on every other route.
+ * once and adapts each fetch Request to it, parsing the JSON body here so another media type
+ * is a 415 and malformed JSON a clean 400. Errors are answered with toHttpError's body, as on every other route.
  */
 export function createRestHandler() {
   const stateOf = (req: unknown) => (req as Record<symbol, CallState>)[REQUEST] as CallState;
@@ -32,32 +36,43 @@ export function createRestHandler() {
     },
   });
 
+  const routeOf = restRouteMatcher();
+
   return async (request: Request, context: Context): Promise<Response> => {
-    let body: unknown;
-    if (request.method !== 'GET' && request.method !== 'DELETE' && request.method !== 'HEAD') {
-      const text = await request.text();
-      const isJson = request.headers.get('content-type')?.includes('application/json');
-      if (isJson && text.trim() !== '') {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return errorResponse(
-            handleError(new EdgeError(400, 'PARSE_ERROR', 'Malformed JSON body'), context),
-            new URL(request.url).pathname,
-          );
-        }
-      }
-    }
     // Built once per call: trpc-to-openapi reads `url` several times.
     const parsed = new URL(request.url);
     const pathname = parsed.pathname;
     parsed.pathname = pathname.slice(REST_PREFIX.length) || '/';
     const url = parsed.toString();
+    let body: unknown;
+    let requestHeaders: Headers | undefined;
+    // An unknown route is left to trpc-to-openapi, which answers 404 without reading a body.
+    if (!NO_BODY.has(request.method) && routeOf(request.method, parsed.pathname)) {
+      const refusal = jsonBodyRefusal(request);
+      if (refusal) return errorResponse(handleError(refusal, context), pathname);
+      // trpc-to-openapi compares the header as sent with a lower-case `application/json`.
+      if (!request.headers.get('content-type')?.startsWith('application/json')) {
+        requestHeaders = new Headers(request.headers);
+        requestHeaders.set('content-type', 'application/json');
+      }
+      const text = await request.text();
+      if (text.trim() !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return errorResponse(
+            handleError(new EdgeError(400, 'PARSE_ERROR', 'Malformed JSON body'), context),
+            pathname,
+          );
+        }
+      }
+    }
     const state: CallState = { context };
     const proxied = new Proxy(request, {
       get: (target, property) => {
         if (property === 'url') return url;
         if (property === 'body') return body;
+        if (property === 'headers' && requestHeaders) return requestHeaders;
         if (property === REQUEST) return state;
         return Reflect.get(target, property, target);
       },

@@ -5,13 +5,18 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { type Access, authorize } from './authorize.ts';
 import type { Context } from './context.ts';
 import { toTRPCError } from './errors.ts';
-import { toHttpError, trpcErrorData } from './http-error.ts';
+import { toHttpError, trpcErrorShape } from './http-error.ts';
 
 export type Meta = OpenApiMeta & {
   /** HTTP status of a successful REST call, when not 200: the REST mirror and the document read it. */
   successStatus?: number;
   /** The error statuses the REST operation documents, each with the `reason`s it may carry (`rest()` sets them). */
   errorReasons?: Partial<Record<number, readonly ErrorReason[]>>;
+  /**
+   * The answer carries a one-time secret or a credential (a new API key, a webhook's signing
+   * secret, a sign-in token): it is never stored, so `Idempotency-Key` is ignored (edge/secret-responses.ts).
+   */
+  secretResponse?: true;
 };
 
 const t = initTRPC
@@ -20,10 +25,9 @@ const t = initTRPC
   .create({
     isDev: false,
     // The problem's code, request id, failing fields and details, inside tRPC's envelope (whose `code` is the JSON-RPC number).
-    errorFormatter: ({ shape, error, ctx }) => {
-      const http = toHttpError(error, ctx?.requestId);
-      return { message: http.problem.detail, code: shape.code, data: trpcErrorData(http) };
-    },
+    // Errors met before the context exists (the request's own shape) are formatted again with the
+    // request id by the handler (trpc-handler.ts).
+    errorFormatter: ({ error, ctx }) => trpcErrorShape(toHttpError(error, ctx?.requestId)),
   });
 
 export const router = t.router;

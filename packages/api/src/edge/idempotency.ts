@@ -29,16 +29,18 @@ const isTransient = (status: number) => status >= 500 || status === 429;
  * Runs a POST sent with an `Idempotency-Key` at most once per principal and key (Stripe's
  * semantics): the first answer is stored for IDEMPOTENCY_TTL and replayed to a retry of the same
  * request; the same key with another request is 422; a retry while the first still runs is 409.
- * Other requests, and anonymous ones (nothing to key them to), just run.
+ * Other requests, anonymous ones (nothing to key them to) and those whose answer carries a secret
+ * (`carriesSecret`: never to be stored) just run.
  */
 export async function idempotent(
   deps: ServiceDeps,
   request: Request,
   principal: string | null,
   handle: () => Promise<Response>,
+  carriesSecret: (request: Request) => boolean,
 ): Promise<Response> {
   const key = request.headers.get(KEY_HEADER);
-  if (key === null || request.method !== 'POST' || !principal) return handle();
+  if (key === null || request.method !== 'POST' || !principal || carriesSecret(request)) return handle();
   if (!KEY_SHAPE.test(key))
     throw new EdgeError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
   const id: IdempotencyKey = { principal, key };

@@ -1,17 +1,18 @@
 import { domainErrorOf, requestPrincipal } from '@touch-crm/services';
 import type { Context } from '../context.ts';
-import { errorResponse, handleError } from '../http-error.ts';
+import { errorAnswer, handleError } from '../http-error.ts';
 import { idempotent } from './idempotency.ts';
 import { checkRateLimits } from './rate-limit.ts';
 import type { RateLimitCounter } from './rate-limit-counter.ts';
 
 /**
  * What every request to the procedures and plain routes passes first: its rate limits (headers on
- * every answer, 429 beyond them) and, for a POST with an `Idempotency-Key`, the stored answer.
- * Wraps the tRPC handler, the REST mirror and the plain routes alike.
+ * every answer, 429 beyond them) and, for a POST with an `Idempotency-Key`, the stored answer
+ * (unless `carriesSecret` says the answer must never be stored). Wraps the tRPC handler, the REST
+ * mirror and the plain routes alike; its refusals are in the envelope of the transport.
  */
 export async function guarded(
-  limits: RateLimitCounter,
+  { limits, carriesSecret }: { limits: RateLimitCounter; carriesSecret: (request: Request) => boolean },
   request: Request,
   ctx: Context,
   handle: () => Promise<Response>,
@@ -35,9 +36,9 @@ export async function guarded(
     if (!decision) return await handle();
     limitHeaders = decision.headers;
     if (decision.refusal) throw decision.refusal;
-    response = await idempotent(ctx.deps, request, principal, handle);
+    response = await idempotent(ctx.deps, request, principal, handle, carriesSecret);
   } catch (error) {
-    response = errorResponse(handleError(error, ctx), path);
+    response = errorAnswer(handleError(error, ctx), path);
   }
   for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
   return response;

@@ -14,14 +14,15 @@ const IDEMPOTENCY_KEY_PARAMETER = {
 
 /**
  * Every protected POST of the document takes `Idempotency-Key` (an anonymous one has no principal
- * to key it to, so the server ignores it there): its success answers may be replays
- * (`Idempotent-Replayed`), and it can answer 409 (the first request with the key still runs) and
- * 422 (the key was used with another request); openapi-problems describes both.
+ * to key it to, so the server ignores it there), except those at `secretPaths`, whose answers carry
+ * a secret and are never stored (the server ignores the header there too): its success answers may
+ * be replays (`Idempotent-Replayed`), and it can answer 409 (the first request with the key still
+ * runs) and 422 (the key was used with another request); openapi-problems describes both.
  */
-export function documentIdempotency(document: OperationsDocument) {
-  for (const path of Object.values(document.paths ?? {})) {
+export function documentIdempotency(document: OperationsDocument, secretPaths: ReadonlySet<string>) {
+  for (const [name, path] of Object.entries(document.paths ?? {})) {
     const operation = path.post;
-    if (!operation?.security?.length) continue;
+    if (!operation?.security?.length || secretPaths.has(name)) continue;
     operation.parameters = [...(operation.parameters ?? []), IDEMPOTENCY_KEY_PARAMETER];
     const responses = operation.responses ?? {};
     for (const [status, response] of Object.entries(responses))

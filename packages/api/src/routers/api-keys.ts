@@ -21,6 +21,7 @@ export const apiKeysRouter = router({
           "Creates an API key acting for the caller, for integrations. The key is in this answer only (stored hashed). It holds the named permissions (default: all of the caller's), each of which the caller must hold (403 API_KEY_PERMISSIONS_EXCEED_CREATOR naming them); at every use it gets only those its creator still holds, and nothing once the creator is deactivated. Send it as `Authorization: Bearer tcrm_…` or `X-Api-Key`. Only a password sign-in may create keys (403 API_KEY_NOT_ALLOWED). Needs `api_keys:manage_own`.",
         successStatus: 201,
         errors: { 403: [REASON.API_KEY_NOT_ALLOWED, REASON.API_KEY_PERMISSIONS_EXCEED_CREATOR] },
+        secretResponse: true,
       }),
     )
     .input(createApiKeyInput)

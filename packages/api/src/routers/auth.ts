@@ -21,6 +21,7 @@ export const authRouter = router({
           'Exchanges a username and password for a JWT (valid JWT_TTL, 12 h by default) and the user with their role and permissions. Anyone may call it. Failed attempts are counted per username and per client IP, in the database: past the limit the answer is 429 LOGIN_THROTTLED with Retry-After, whatever the password. `mustChangePassword: true` means the default password is still in use.',
         access: 'public',
         errors: { 401: [], 429: [REASON.LOGIN_THROTTLED] },
+        secretResponse: true,
       }),
     )
     .input(loginInput)

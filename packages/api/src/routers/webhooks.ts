@@ -41,6 +41,7 @@ export const webhooksRouter = router({
           description:
             'Subscribes a URL to domain events (types such as `order.placed`, resources such as `customer.*`, or `*`). Deliveries are POSTs signed with HMAC-SHA256 (`Touch-Signature`), retried with exponential backoff for about a day, and a subscription failing for WEBHOOK_DISABLE_AFTER (24 h) is disabled. A URL on a loopback, private or metadata address, or with a user name or password, is a 400 naming `url` (WEBHOOK_ALLOWED_HOSTS lets intranet hosts through). The signing secret is in this answer only. Needs `webhooks:manage` (administrators).',
           successStatus: 201,
+          secretResponse: true,
         },
       ),
     )
@@ -106,6 +107,7 @@ export const webhooksRouter = router({
         {
           description:
             'Replaces the signing secret, effective at once for every delivery including retries; the new secret is in this answer only. Needs `webhooks:manage`.',
+          secretResponse: true,
         },
       ),
     )
