@@ -123,5 +123,17 @@ describe('GET /orders/export', () => {
     expect(row?.[header?.indexOf('id') ?? -1]).toBe(order.body.id);
     expect(row?.[header?.indexOf('total') ?? -1]).toBe('5997');
     expect(row?.[header?.indexOf('customerPhone') ?? -1]).toBe('+12025559876');
+
+    // NDJSON carries money and the order number as JSON integers, as the API does.
+    const json = await exportAs(`/orders/export?customerId=${customer.body.id}&format=json`, team.manager.token);
+    expect(JSON.parse(json.text.trim())).toMatchObject({
+      id: order.body.id,
+      number: order.body.number,
+      subtotal: 5997,
+      discount: 0,
+      total: 5997,
+    });
+    const customers = await exportAs(`/customers/export?search=${customer.body.phone}&format=json`, team.manager.token);
+    expect(JSON.parse(customers.text.trim())).toMatchObject({ id: customer.body.id, totalSpent: 5997, orderCount: 1 });
   });
 });

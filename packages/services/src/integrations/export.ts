@@ -139,14 +139,21 @@ async function* stream(
   query: SQL,
   columns: readonly string[],
   format: ExportFormat,
+  integers: readonly string[],
 ): AsyncGenerator<string> {
   const { sql: text, params } = dialect.sqlToQuery(query);
   const client = (deps.exportDb ?? deps.db).$client;
   if (format === 'ndjson') {
     // The row is keyed by the export's column names, in order (the query's aliases), and SQL NULL
-    // arrives as null.
+    // arrives as null. Money and order numbers (bigint, read as text) are JSON integers, as in the
+    // API: exact, since sums stay within 2^53 - 1.
     for await (const rows of cursorBatches<Row>(client, text, params, { values: false }))
-      yield rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+      yield rows
+        .map((row) => {
+          for (const column of integers) if (typeof row[column] === 'string') row[column] = Number(row[column]);
+          return `${JSON.stringify(row)}\n`;
+        })
+        .join('');
     return;
   }
   let header = csvLine(columns);
@@ -190,7 +197,7 @@ export function exportCustomers(
                           order by e.occurred_at desc, e.seq desc limit 1) consent on true
      where ${customerFilters(scope, filters) ?? sql`true`}
      order by ${customers.createdAt}, ${customers.id}`;
-  return stream(deps, query, CUSTOMER_EXPORT_COLUMNS, format);
+  return stream(deps, query, CUSTOMER_EXPORT_COLUMNS, format, ['totalSpent']);
 }
 
 /** Orders matching the list's filters, in the caller's scope, streamed through a cursor. */
@@ -210,5 +217,5 @@ export function exportOrders(
       join ${customers} on ${customers.id} = ${orders.customerId}
      where ${orderFilters(scope, filters) ?? sql`true`}
      order by ${orders.createdAt}, ${orders.id}`;
-  return stream(deps, query, ORDER_EXPORT_COLUMNS, format);
+  return stream(deps, query, ORDER_EXPORT_COLUMNS, format, ['number', 'subtotal', 'discount', 'total']);
 }

@@ -91,8 +91,8 @@ const PARSERS: { [K in Exclude<keyof RowValues, 'ownerId'>]-?: (value: string) =
   },
 };
 
-/** The export prefixes `'` to a cell a spreadsheet would run as a formula; take it off again. */
-const DEFUSED = /^'(?=[=@+\-\t\r])/;
+/** The export prefixes `'` to a cell a spreadsheet would run as a formula, or that starts with `'`; take it off again. */
+const DEFUSED = /^'(?=[=@+\-\t\r'])/;
 
 export function parseRow(
   fields: readonly string[],
