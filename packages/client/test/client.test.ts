@@ -1,5 +1,5 @@
 import type { ErrorReason, Problem, TrpcErrorData } from '@touch-crm/contract';
-import { adminUser, createUser, startTestApi, type TestApi } from '@touch-crm/test-utils';
+import { adminUser, createUser, insertCustomer, startTestApi, type TestApi } from '@touch-crm/test-utils';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -176,5 +176,39 @@ describe('batch size', () => {
     expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(50);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(TRPC_MAX_BATCH_ITEMS);
     expect(sizes.length).toBe(Math.ceil(50 / TRPC_MAX_BATCH_ITEMS));
+  });
+});
+
+describe('incremental sync, as the README loops', () => {
+  /** The README's loop: stops once an answer has fewer items than the limit, and keeps the cursor. */
+  async function sync(client: ReturnType<typeof createTouchClient>, from: string | undefined) {
+    const seen: string[] = [];
+    let cursor = from;
+    for (let rounds = 1; ; rounds++) {
+      expect(rounds, 'the loop never caught up').toBeLessThan(20);
+      const batch = await client.customers.list.query({ limit: 2, cursor });
+      seen.push(...batch.items.map((customer) => customer.id));
+      cursor = batch.nextCursor ?? cursor;
+      if (batch.items.length < 2) break;
+    }
+    return { seen, cursor };
+  }
+
+  it('ends once caught up, and the kept cursor brings only what changed since', async () => {
+    const admin = await adminUser(api.deps);
+    const client = createTouchClient({ url: api.url, token: admin.token });
+    const created: string[] = [];
+    for (let i = 0; i < 5; i++) created.push((await insertCustomer(api.deps, admin.id)).id);
+    // Another file's open transaction may hold the newest changes back a moment: wait for them.
+    let first: Awaited<ReturnType<typeof sync>> = { seen: [], cursor: undefined };
+    await expect
+      .poll(async () => {
+        first = await sync(client, undefined);
+        return created.every((id) => first.seen.includes(id));
+      })
+      .toBe(true);
+    expect((await sync(client, first.cursor)).seen).toEqual([]);
+    const changed = await insertCustomer(api.deps, admin.id);
+    await expect.poll(async () => (await sync(client, first.cursor)).seen).toEqual([changed.id]);
   });
 });
