@@ -254,6 +254,19 @@ describe('REST bodies are JSON', () => {
     for (const type of ['application/json; charset=utf-8', 'Application/JSON'])
       expect((await post(type, customer())).status, type).toBe(201);
   });
+
+  it('a request with no body and no Content-Type is no input, as a generated client sends a bodyless POST', async () => {
+    const bare = (path: string) =>
+      fetch(`${api.url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${team.manager.token}` } });
+    // An operation without a request body runs (here: an unknown campaign, 404, not 415).
+    const cancel = await bare('/campaigns/0195d2a0-1c3e-7a41-8d2b-5e6f7a8b9c0d/cancel');
+    expect(cancel.status).toBe(404);
+    // One that needs a body names the missing fields.
+    const create = await bare('/customers');
+    expect(create.status).toBe(400);
+    const body = (await create.json()) as { errors: { path: string[] }[] };
+    expect(body.errors.map((error) => error.path[0])).toEqual(expect.arrayContaining(['firstName', 'phone']));
+  });
 });
 
 describe('HEAD is GET without the body', () => {

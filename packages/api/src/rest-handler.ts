@@ -12,6 +12,12 @@ const REQUEST = Symbol('touch-crm.request');
 /** The methods whose procedures take their input from the query string (trpc-to-openapi's acceptsRequestBody). */
 const NO_BODY = new Set(['GET', 'DELETE']);
 
+/** No Content-Type and no body: no length (or 0) and not chunked. */
+const hasNoBody = (request: Request) =>
+  !request.headers.has('content-type') &&
+  (request.headers.get('content-length') ?? '0') === '0' &&
+  !request.headers.has('transfer-encoding');
+
 /** What one REST call carries through trpc-to-openapi's callbacks. */
 interface CallState {
   context: Context;
@@ -48,7 +54,9 @@ export function createRestHandler() {
     let requestHeaders: Headers | undefined;
     // An unknown route is left to trpc-to-openapi, which answers 404 without reading a body.
     if (!NO_BODY.has(request.method) && routeOf(request.method, parsed.pathname)) {
-      const refusal = jsonBodyRefusal(request);
+      // A request with no body at all (a generated client's call of a bodyless POST such as
+      // `/webhooks/{id}/ping`) has nothing to refuse: it is read as no input.
+      const refusal = hasNoBody(request) ? undefined : jsonBodyRefusal(request);
       if (refusal) return errorResponse(handleError(refusal, context), pathname);
       // trpc-to-openapi compares the header as sent with a lower-case `application/json`.
       if (!request.headers.get('content-type')?.startsWith('application/json')) {
