@@ -309,4 +309,33 @@ describe('POST /sms/status/http: the http gateway delivery receipts', () => {
     );
     expect((await post({ id: 'x', status: 'lost' })).status).toBe(400);
   });
+
+  it('changes one message at most: of several SENT messages with the id, the one sent last', async () => {
+    const customers = await Promise.all([1, 2, 3].map(() => insertCustomer(api.deps, team.rep.id)));
+    const shared = `gw-shared-${process.pid}`;
+    const rows = await api.deps.db
+      .insert(messageQueue)
+      .values(
+        customers.map((customer, i) => ({
+          customerId: customer.id,
+          phone: customer.phone,
+          body: 'Hello',
+          type: 'MANUAL' as const,
+          status: 'SENT' as const,
+          provider: 'http',
+          providerMessageId: shared,
+          sentAt: new Date(Date.parse('2026-06-01T14:00:00Z') + i * 60_000),
+          idempotencyKey: unique('receipt-shared:'),
+        })),
+      )
+      .returning();
+    const post = (body: unknown) =>
+      postHttpSmsCallback(`${listening}/api/v1/sms/status/http`, SECRET, body, {
+        timestamp: Math.floor(clock.getTime() / 1000),
+      });
+    const answer = await post({ id: shared, status: 'delivered' });
+    expect(JSON.parse(answer.text)).toMatchObject({ messageId: rows[2]?.id, status: 'DELIVERED' });
+    const after = await api.deps.db.select().from(messageQueue).where(eq(messageQueue.providerMessageId, shared));
+    expect(after.filter((row) => row.status === 'DELIVERED').map((row) => row.id)).toEqual([rows[2]?.id]);
+  });
 });
