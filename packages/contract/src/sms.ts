@@ -26,7 +26,7 @@ export const httpSmsStatusInput = z.object({
 export type HttpSmsStatusInput = z.infer<typeof httpSmsStatusInput>;
 
 /** A Twilio message SID (34 characters today), as its callbacks send it. */
-const twilioSid = safeString.trim().min(1).max(64);
+const twilioSid = safeString.trim().max(64);
 
 /**
  * The fields of Twilio's inbound webhook (`POST /api/v1/sms/inbound/twilio`, form-encoded, signed)

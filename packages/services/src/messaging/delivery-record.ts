@@ -1,5 +1,5 @@
 import type { MessageType } from '@touch-crm/contract';
-import type { Executor } from '@touch-crm/db';
+import { type Executor, isDatabaseUnavailable } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import { sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
@@ -179,14 +179,17 @@ function storableOutcome({ message, outcome }: Answered, state: string): Answere
  * Writes each outcome on its own, after a group write failed: one answer the database refuses
  * must not hold back the others, which would stay SENDING and be sent again by recovery. An
  * answer refused for its data is written as storableOutcome says. Stops at the first failure that
- * is not about the data (the database is away) and returns the answers not written, in order.
+ * is not about the data (the database is away) and returns the answers not written, in order;
+ * writes none when the group's own failure (`cause`) already says the database is away.
  */
 export async function recordEachOutcome(
   deps: ServiceDeps,
   answered: readonly Answered[],
   now: Date,
   recorded: Recorded[],
+  cause: unknown,
 ): Promise<Answered[]> {
+  if (isDatabaseUnavailable(cause)) return [...answered];
   for (const [index, one] of answered.entries()) {
     try {
       recorded.push(...(await recordOutcomes(deps, [one], now)));

@@ -77,9 +77,9 @@ export async function sendAndRecord(
       else
         try {
           recorded.push(...(await recordOutcomes(deps, answered, deps.now())));
-        } catch {
+        } catch (error) {
           // One answer the database refuses must not hold the group: each is written on its own.
-          const unwritten = await recordEachOutcome(deps, answered, deps.now(), recorded);
+          const unwritten = await recordEachOutcome(deps, answered, deps.now(), recorded, error);
           if (unwritten.length > 0) {
             writeFailed = true;
             held.push(...unwritten);
