@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { schema } from '@touch-crm/db';
-import { createSendSlots, deliverMessages, enqueueDelivery, type SmsProvider } from '@touch-crm/services';
+import {
+  cleanCarrierText,
+  createSendSlots,
+  deliverMessages,
+  enqueueDelivery,
+  providerMessageIdOf,
+  type SmsProvider,
+} from '@touch-crm/services';
 import {
   type FakeCarrier,
   startFakeCarrier,
@@ -154,5 +161,24 @@ describe('a carrier answer with text or an id we cannot keep, through the real w
       });
       expect(calls(message.idempotencyKey)).toBe(1);
     }
+  });
+});
+
+describe('cleaning what a carrier says', () => {
+  it('drops NUL, control characters and unpaired surrogates, keeps pairs, line breaks and tabs, never cuts a pair', () => {
+    expect(cleanCarrierText('STOP\u0000', 100)).toBe('STOP');
+    expect(cleanCarrierText('a\ud800b\udc00c\u001b\u007f', 100)).toBe('abc');
+    expect(cleanCarrierText('caf\u00e9 \ud83d\ude00\n\tok', 100)).toBe('caf\u00e9 \ud83d\ude00\n\tok');
+    expect(cleanCarrierText(`${'a'.repeat(9)}\ud83d\ude00`, 10)).toBe('a'.repeat(9));
+    const plain = 'HTTP 500: carrier on fire';
+    expect(cleanCarrierText(plain, 300)).toBe(plain);
+  });
+
+  it('keeps a provider message id of up to 128 printable ASCII characters, or an integer; none for none', () => {
+    expect(providerMessageIdOf('SM0123456789abcdef0123456789abcdef')).toBe('SM0123456789abcdef0123456789abcdef');
+    expect(providerMessageIdOf(4711)).toBe('4711');
+    for (const none of [undefined, null, '']) expect(providerMessageIdOf(none)).toBeNull();
+    for (const invalid of [{ nested: true }, ['a'], true, 1.5, 'x'.repeat(129), 'a b', 'id\u0000', 'caf\u00e9'])
+      expect(providerMessageIdOf(invalid)).toBe(false);
   });
 });
