@@ -309,4 +309,102 @@ describe('POST /sms/status/http: the http gateway delivery receipts', () => {
     );
     expect((await post({ id: 'x', status: 'lost' })).status).toBe(400);
   });
+
+  it('changes one message at most: of several SENT messages with the id, the one sent last', async () => {
+    const customers = await Promise.all([1, 2, 3].map(() => insertCustomer(api.deps, team.rep.id)));
+    const shared = `gw-shared-${process.pid}`;
+    const rows = await api.deps.db
+      .insert(messageQueue)
+      .values(
+        customers.map((customer, i) => ({
+          customerId: customer.id,
+          phone: customer.phone,
+          body: 'Hello',
+          type: 'MANUAL' as const,
+          status: 'SENT' as const,
+          provider: 'http',
+          providerMessageId: shared,
+          sentAt: new Date(Date.parse('2026-06-01T14:00:00Z') + i * 60_000),
+          idempotencyKey: unique('receipt-shared:'),
+        })),
+      )
+      .returning();
+    const post = (body: unknown) =>
+      postHttpSmsCallback(`${listening}/api/v1/sms/status/http`, SECRET, body, {
+        timestamp: Math.floor(clock.getTime() / 1000),
+      });
+    const answer = await post({ id: shared, status: 'delivered' });
+    expect(JSON.parse(answer.text)).toMatchObject({ messageId: rows[2]?.id, status: 'DELIVERED' });
+    const after = await api.deps.db.select().from(messageQueue).where(eq(messageQueue.providerMessageId, shared));
+    expect(after.filter((row) => row.status === 'DELIVERED').map((row) => row.id)).toEqual([rows[2]?.id]);
+  });
+});
+
+describe('callbacks carrying what PostgreSQL cannot store, or too much of it', () => {
+  const seconds = () => Math.floor(clock.getTime() / 1000);
+  const httpInbound = (body: unknown) =>
+    postHttpSmsCallback(`${listening}/api/v1/sms/inbound/http`, SECRET, body, { timestamp: seconds() });
+  const twilio = (path: string, params: Record<string, string>) =>
+    postTwilioCallback(`${listening}/api/v1/sms/${path}`, AUTH_TOKEN, params, {
+      signedUrl: `${PUBLIC_URL}/api/v1/sms/${path}`,
+    });
+  const optedOut = async (customerId: string) =>
+    (await api.deps.db.select().from(customers).where(eq(customers.id, customerId)))[0]?.smsOptIn === false;
+
+  it.each([
+    ['a NUL', 'STOP\u0000'],
+    ['an unpaired surrogate', 'STOP\ud800'],
+    ['a control character', '\u001bSTOP'],
+  ])('an http gateway reply with %s is cleaned and still read: STOP opts out', async (_, text) => {
+    const customer = await customerWithQueuedMarketing();
+    const res = await httpInbound({ id: unique('gw-clean-'), from: customer.phone, body: text });
+    expect(res.status, res.text).toBe(200);
+    expect(await optedOut(customer.id)).toBe(true);
+    expect((await messagesOf(customer.id)).find((m) => m.direction === 'INBOUND')).toMatchObject({ body: 'STOP' });
+  });
+
+  it('a Twilio reply with a NUL in its body is cleaned and still read: STOP opts out', async () => {
+    const customer = await customerWithQueuedMarketing();
+    const res = await twilioInbound(customer.phone, 'STOP\u0000');
+    expect(res.status, res.text).toBe(200);
+    expect(await optedOut(customer.id)).toBe(true);
+  });
+
+  it('a malformed or oversized id or phone is a 400 naming the field, and records nothing', async () => {
+    const customer = await insertCustomer(api.deps, team.rep.id);
+    const huge = `SM${'a'.repeat(12_000)}`;
+    const cases: [Promise<{ status: number; text: string }>, string][] = [
+      [httpInbound({ id: 'gw-nul\u0000', from: customer.phone, body: 'STOP' }), 'id'],
+      [httpInbound({ id: huge, from: customer.phone, body: 'STOP' }), 'id'],
+      [httpInbound({ id: unique('gw-'), from: `${customer.phone}\u0000`, body: 'STOP' }), 'from'],
+      [httpInbound({ id: unique('gw-'), from: customer.phone, body: 'x'.repeat(1601) }), 'body'],
+      [twilio('inbound/twilio', { MessageSid: 'SMtest3\u0000', From: customer.phone, Body: 'STOP' }), 'MessageSid'],
+      [twilio('inbound/twilio', { MessageSid: huge, From: customer.phone, Body: 'STOP' }), 'MessageSid'],
+      [twilio('inbound/twilio', { MessageSid: unique('SM'), From: `${customer.phone}\u0000`, Body: 'STOP' }), 'From'],
+      [twilio('inbound/twilio', { MessageSid: unique('SM'), From: customer.phone, To: 'x\u0000' }), 'To'],
+      [twilio('status/twilio', { MessageSid: 'SMx\u0000', MessageStatus: 'delivered' }), 'MessageSid'],
+      [twilio('status/twilio', { MessageSid: huge, MessageStatus: 'delivered' }), 'MessageSid'],
+      [twilio('status/twilio', { MessageSid: 'SMx', MessageStatus: 'failed', ErrorCode: '3\u0000' }), 'ErrorCode'],
+      [
+        postHttpSmsCallback(
+          `${listening}/api/v1/sms/status/http`,
+          SECRET,
+          { id: huge, status: 'delivered' },
+          {
+            timestamp: seconds(),
+          },
+        ),
+        'id',
+      ],
+    ];
+    for (const [pending, field] of cases) {
+      const res = await pending;
+      expect(res.status, `${field}: ${res.text}`).toBe(400);
+      expect(JSON.parse(res.text).errors, res.text).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: [field] })]),
+      );
+    }
+    expect(await messagesOf(customer.id)).toEqual([]);
+    expect(await optedOut(customer.id)).toBe(false);
+  });
 });

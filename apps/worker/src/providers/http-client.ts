@@ -1,6 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { SendOutcome } from '@touch-crm/services';
+import {
+  cleanCarrierText,
+  INVALID_PROVIDER_MESSAGE_ID,
+  providerMessageIdOf,
+  type SendOutcome,
+} from '@touch-crm/services';
 
 export interface HttpResponse {
   status: number;
@@ -61,15 +66,18 @@ export class HttpClient {
   }
 }
 
-const snippet = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
+/** A carrier's text as kept in a reason: one line, cleaned of what PostgreSQL cannot store, cut at `max`. */
+export const snippet = (text: string, max = 300) => cleanCarrierText(text.replace(/\s+/g, ' ').trim(), max);
 
 /**
  * Carrier answers by status: 2xx accepted; 408, 425, 429 and 5xx worth retrying; any other 4xx
- * final (the carrier refused this message: bad number, blocked content, bad credentials).
+ * final (the carrier refused this message: bad number, blocked content, bad credentials). All of
+ * it is untrusted: the error text is cleaned and cut, and a 2xx whose message id is not one we can
+ * keep (providerMessageIdOf) is a final failure, not a retry that would send the SMS again.
  */
 export function outcomeOf(
   response: HttpResponse,
-  providerMessageId: (body: unknown) => string | null,
+  providerMessageId: (body: unknown) => unknown,
   describeError: (body: unknown) => string | undefined = () => undefined,
 ): SendOutcome {
   let parsed: unknown;
@@ -78,9 +86,13 @@ export function outcomeOf(
   } catch {
     parsed = undefined;
   }
-  if (response.status >= 200 && response.status < 300)
-    return { status: 'sent', providerMessageId: providerMessageId(parsed) };
-  const reason = `HTTP ${response.status}: ${describeError(parsed) ?? (snippet(response.body) || 'no body')}`;
+  if (response.status >= 200 && response.status < 300) {
+    const id = providerMessageIdOf(providerMessageId(parsed));
+    if (id === false) return { status: 'failed', error: `HTTP ${response.status}: ${INVALID_PROVIDER_MESSAGE_ID}` };
+    return { status: 'sent', providerMessageId: id };
+  }
+  const described = describeError(parsed);
+  const reason = `HTTP ${response.status}: ${(described === undefined ? '' : snippet(described, 400)) || snippet(response.body) || 'no body'}`;
   const retry = response.status >= 500 || [408, 425, 429].includes(response.status);
   if (retry) return { status: 'retry', error: reason };
   return { status: 'failed', error: reason };
@@ -89,5 +101,5 @@ export function outcomeOf(
 /** A network error or timeout: the carrier may or may not have the message; retry with the same key. */
 export const networkFailure = (error: unknown): SendOutcome => ({
   status: 'retry',
-  error: `carrier unreachable: ${error instanceof Error ? error.message : String(error)}`,
+  error: `carrier unreachable: ${snippet(error instanceof Error ? error.message : String(error))}`,
 });

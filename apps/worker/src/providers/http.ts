@@ -4,7 +4,8 @@ import { type HttpClient, networkFailure, outcomeOf } from './http-client.ts';
 /**
  * A generic JSON gateway: `POST SMS_HTTP_URL` with `Authorization: Bearer SMS_HTTP_TOKEN`,
  * `Idempotency-Key: <key>` and `{ to, body, idempotencyKey, messageId }`. A 2xx answer may carry
- * `{ id }` (or `messageId`), kept as the provider message id.
+ * `{ id }` (or `messageId`), kept as the provider message id: a string (or integer) of up to 128
+ * printable ASCII characters, else the send is FAILED (outcomeOf).
  */
 export class HttpSmsProvider implements SmsProvider {
   readonly name = 'http';
@@ -37,8 +38,7 @@ export class HttpSmsProvider implements SmsProvider {
         response,
         (parsed) => {
           const value = (parsed as { id?: unknown; messageId?: unknown } | undefined) ?? {};
-          const id = value.id ?? value.messageId;
-          return id === undefined || id === null ? null : String(id);
+          return value.id ?? value.messageId;
         },
         (parsed) => {
           const error = (parsed as { error?: unknown; message?: unknown } | undefined) ?? {};

@@ -1,5 +1,5 @@
 import type { OutgoingSms, SendOutcome, SmsProvider } from '@touch-crm/services';
-import { type HttpClient, networkFailure, outcomeOf } from './http-client.ts';
+import { type HttpClient, networkFailure, outcomeOf, snippet } from './http-client.ts';
 
 /**
  * Twilio's Programmable Messaging API: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json`,
@@ -51,14 +51,13 @@ export class TwilioSmsProvider implements SmsProvider {
       );
       return outcomeOf(
         response,
-        (parsed) => {
-          const sid = (parsed as { sid?: unknown } | undefined)?.sid;
-          return typeof sid === 'string' ? sid : null;
-        },
+        (parsed) => (parsed as { sid?: unknown } | undefined)?.sid,
         (parsed) => {
           const error = parsed as { code?: unknown; message?: unknown } | undefined;
           if (!error || typeof error.message !== 'string') return undefined;
-          return error.code ? `${error.message} (Twilio error ${String(error.code)})` : error.message;
+          // Only a number is a code (carrier-errors.ts reads it back from the reason).
+          const code = typeof error.code === 'number' || /^\d{1,10}$/.test(String(error.code)) ? error.code : null;
+          return code === null ? error.message : `${snippet(error.message)} (Twilio error ${code})`;
         },
       );
     } catch (error) {

@@ -1,5 +1,11 @@
-import { httpInboundSmsInput, httpSmsStatusInput } from '@touch-crm/contract';
+import {
+  httpInboundSmsInput,
+  httpSmsStatusInput,
+  twilioInboundSmsInput,
+  twilioSmsStatusInput,
+} from '@touch-crm/contract';
 import { receiveInboundSms, recordDeliveryReceipt, type ServiceDeps, ValidationError } from '@touch-crm/services';
+import type { z } from 'zod';
 import { REST_PREFIX } from '../openapi-document.ts';
 import type { PlainRoute } from './route.ts';
 import { answering } from './route.ts';
@@ -17,8 +23,13 @@ function twilioUrl(deps: ServiceDeps, request: Request, path: string): string | 
   return base ? `${base}${REST_PREFIX}${path}${new URL(request.url).search}` : null;
 }
 
-/** A Twilio callback's form parameters, after its signature checks out (else 403). */
-async function signedTwilioForm(deps: ServiceDeps, request: Request, path: string): Promise<URLSearchParams> {
+/** A Twilio callback's form parameters, after its signature checks out (else 403), through `schema` (else 400). */
+async function signedTwilioForm<T extends z.ZodType>(
+  deps: ServiceDeps,
+  request: Request,
+  path: string,
+  schema: T,
+): Promise<z.infer<T>> {
   const params = new URLSearchParams(await request.text());
   verifyTwilio(
     deps.config.TWILIO_AUTH_TOKEN,
@@ -26,7 +37,7 @@ async function signedTwilioForm(deps: ServiceDeps, request: Request, path: strin
     params,
     request.headers.get('x-twilio-signature'),
   );
-  return params;
+  return schema.parse(Object.fromEntries(params));
 }
 
 /** A signed http-provider callback's raw JSON (else 403). */
@@ -50,17 +61,16 @@ export function smsRoutes(deps: ServiceDeps): PlainRoute[] {
       method: 'POST',
       path: '/sms/inbound/twilio',
       handle: answering(async (request) => {
-        const form = await signedTwilioForm(deps, request, '/sms/inbound/twilio');
-        const sid = form.get('MessageSid') ?? form.get('SmsSid');
-        const from = form.get('From');
+        const form = await signedTwilioForm(deps, request, '/sms/inbound/twilio', twilioInboundSmsInput);
+        const sid = form.MessageSid || form.SmsSid;
         // A signed request without the fields is Twilio's to fix; retrying it cannot help.
-        if (sid && from)
+        if (sid && form.From)
           await receiveInboundSms(deps, {
             provider: 'twilio',
             providerMessageId: sid,
-            from,
-            to: form.get('To'),
-            body: form.get('Body') ?? '',
+            from: form.From,
+            to: form.To || null,
+            body: form.Body ?? '',
           });
         return twiml();
       }),
@@ -84,15 +94,15 @@ export function smsRoutes(deps: ServiceDeps): PlainRoute[] {
       method: 'POST',
       path: '/sms/status/twilio',
       handle: answering(async (request) => {
-        const form = await signedTwilioForm(deps, request, '/sms/status/twilio');
-        const sid = form.get('MessageSid') ?? form.get('SmsSid');
-        const status = form.get('MessageStatus') ?? form.get('SmsStatus');
+        const form = await signedTwilioForm(deps, request, '/sms/status/twilio', twilioSmsStatusInput);
+        const sid = form.MessageSid || form.SmsSid;
+        const status = form.MessageStatus || form.SmsStatus;
         if (sid && status)
           await recordDeliveryReceipt(deps, {
             provider: 'twilio',
             providerMessageId: sid,
             status,
-            errorCode: form.get('ErrorCode') || null,
+            errorCode: form.ErrorCode || null,
             at: null,
           });
         return new Response(null, { status: 204 });

@@ -1,5 +1,5 @@
 import type { MessageType } from '@touch-crm/contract';
-import type { Executor } from '@touch-crm/db';
+import { type Executor, isDatabaseUnavailable } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
 import { sql } from 'drizzle-orm';
 import { jobActor } from '../actor.ts';
@@ -152,6 +152,58 @@ export async function recordOutcomes(
   if (!values.some((value) => value.status === 'QUEUED') && carrierFailuresOf(answered).length === 0)
     return write(deps.db);
   return deps.db.transaction(writeWithRetries);
+}
+
+/** The SQLSTATE of a database error about the statement's data (classes 22, 23 and 54), not about the database. */
+function refusedDataState(error: unknown): string | null {
+  for (let link: unknown = error, depth = 0; link && depth < 4; link = (link as { cause?: unknown }).cause, depth++) {
+    const code = (link as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code)) return code;
+  }
+  return null;
+}
+
+/**
+ * What is written instead of an answer the database refused (text or an id it cannot store):
+ * a retry or refusal keeps its kind with a reason we know to be storable, and an accepted send
+ * is FAILED, as it may have reached the phone and a retry would send it again.
+ */
+function storableOutcome({ message, outcome }: Answered, state: string): Answered {
+  const reason = `the carrier's answer could not be stored (SQLSTATE ${state})`;
+  if (outcome.status === 'sent')
+    return { message, outcome: { status: 'failed', error: `${reason}; not retried: it may have sent the SMS` } };
+  return { message, outcome: { status: outcome.status, error: reason } };
+}
+
+/**
+ * Writes each outcome on its own, after a group write failed: one answer the database refuses
+ * must not hold back the others, which would stay SENDING and be sent again by recovery. An
+ * answer refused for its data is written as storableOutcome says. Stops at the first failure that
+ * is not about the data (the database is away) and returns the answers not written, in order;
+ * writes none when the group's own failure (`cause`) already says the database is away.
+ */
+export async function recordEachOutcome(
+  deps: ServiceDeps,
+  answered: readonly Answered[],
+  now: Date,
+  recorded: Recorded[],
+  cause: unknown,
+): Promise<Answered[]> {
+  if (isDatabaseUnavailable(cause)) return [...answered];
+  for (const [index, one] of answered.entries()) {
+    try {
+      recorded.push(...(await recordOutcomes(deps, [one], now)));
+    } catch (error) {
+      const state = refusedDataState(error);
+      if (!state) return answered.slice(index);
+      try {
+        recorded.push(...(await recordOutcomes(deps, [storableOutcome(one, state)], now)));
+      } catch {
+        return answered.slice(index);
+      }
+    }
+  }
+  return [];
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ServiceDeps } from '../deps.ts';
 import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
-import { recordOutcomes } from './delivery-record.ts';
+import { recordEachOutcome, recordOutcomes } from './delivery-record.ts';
 import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
 
 /** What a delivery run listens to besides its messages. */
@@ -77,9 +77,13 @@ export async function sendAndRecord(
       else
         try {
           recorded.push(...(await recordOutcomes(deps, answered, deps.now())));
-        } catch {
-          writeFailed = true;
-          held.push(...answered);
+        } catch (error) {
+          // One answer the database refuses must not hold the group: each is written on its own.
+          const unwritten = await recordEachOutcome(deps, answered, deps.now(), recorded, error);
+          if (unwritten.length > 0) {
+            writeFailed = true;
+            held.push(...unwritten);
+          }
         }
       for (const item of group) item.done();
     }

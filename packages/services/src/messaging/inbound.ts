@@ -4,6 +4,7 @@ import { jobActor } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { recordEvents } from '../events/record.ts';
 import { at } from '../lib/sql.ts';
+import { cleanCarrierText } from './carrier-text.ts';
 import { changeMarketingConsent } from './consent.ts';
 import { type Keyword, keywordOf } from './keywords.ts';
 import { parsePhoneOrKeep } from './phone-lookup.ts';
@@ -12,6 +13,9 @@ import { queueMessages } from './queueing.ts';
 
 /** The actor of everything an inbound message causes: no user, the carrier's callback. */
 export const INBOUND_ACTOR = jobActor('sms-inbound');
+
+/** Ten concatenated SMS: what the carriers' callbacks take, and more than a reply needs. */
+const MAX_INBOUND_BODY = 1600;
 
 export const SKIPPED_REPLIED_STOP = 'customer replied STOP: opted out of marketing SMS';
 
@@ -67,7 +71,10 @@ async function queueReply(deps: ServiceDeps, tx: Executor, type: ReplyType, cust
  *
  * Idempotent on the carrier's message id.
  */
-export async function receiveInboundSms(deps: ServiceDeps, input: InboundSms): Promise<InboundResult> {
+export async function receiveInboundSms(deps: ServiceDeps, raw: InboundSms): Promise<InboundResult> {
+  // The text is the customer's (or a gateway's rendering of it: some turn GSM "@" into NUL): what
+  // PostgreSQL cannot store is dropped, so "STOP\0" is still kept, read and acted on.
+  const input = { ...raw, body: cleanCarrierText(raw.body, MAX_INBOUND_BODY) };
   const now = deps.now();
   const phone = parsePhoneOrKeep(input.from, deps.config.DEFAULT_PHONE_REGION);
   const keyword = keywordOf(input.body, deps.config.SMS_STOP_KEYWORDS);

@@ -1,5 +1,6 @@
 export * from './automated.ts';
 export * from './carrier-errors.ts';
+export * from './carrier-text.ts';
 export { CircuitBreaker } from './circuit-breaker.ts';
 export * from './consent.ts';
 export * from './delivery.ts';

@@ -38,6 +38,10 @@ const FINAL: Record<string, 'DELIVERED' | 'UNDELIVERED'> = {
  * changes, so receipts are idempotent and order-tolerant: a duplicate, or a late `sent` or
  * `queued` after `delivered`, changes nothing. An undelivered code that says the recipient opted
  * out or the phone cannot receive SMS acts as it does on a refused send (carrier-errors.ts).
+ *
+ * A receipt changes one message at most. Provider ids are not unique in the table (a gateway may
+ * count its ids anew after a restart); when several SENT messages carry the id, the receipt is
+ * about the one sent last, as a carrier reports within minutes of a send.
  */
 export async function recordDeliveryReceipt(deps: ServiceDeps, receipt: DeliveryReceipt): Promise<ReceiptResult> {
   const status = FINAL[receipt.status.toLowerCase()];
@@ -55,8 +59,12 @@ export async function recordDeliveryReceipt(deps: ServiceDeps, receipt: Delivery
       update message_queue
          set status = ${status}::message_status, delivery_reported_at = ${at(reportedAt)},
              carrier_error_code = coalesce(${receipt.errorCode}, carrier_error_code), updated_at = ${at(now)}
-       where provider = ${receipt.provider} and provider_message_id = ${receipt.providerMessageId}
-         and direction = 'OUTBOUND' and status = 'SENT'
+       where status = 'SENT' and id = (
+               select id from message_queue
+                where provider = ${receipt.provider} and provider_message_id = ${receipt.providerMessageId}
+                  and direction = 'OUTBOUND' and status = 'SENT'
+                order by sent_at desc nulls last, id desc
+                limit 1)
       returning id, customer_id, campaign_id, phone, type`);
     if (!row) return { messageId: null, status: null };
     const delivered = status === 'DELIVERED';
