@@ -98,7 +98,7 @@ export interface SyncInput extends PageInput {
 }
 
 /** What cursor mode reads with: the database, and the key its cursors are signed with. */
-export type SyncDeps = Pick<ServiceDeps, 'db' | 'jwtKey'>;
+export type SyncDeps = Pick<ServiceDeps, 'db' | 'jwtKey' | 'cursorKey'>;
 
 export interface SyncQuery<Q extends PgSelect> extends ListQuery<Q> {
   /** The table's `updated_at` and `id`: the keyset of cursor mode (indexed together on each synced table). */
@@ -154,7 +154,7 @@ export async function syncPageOf<Q extends PgSelect, Item extends { id: string; 
  * `list`. A cursor this API did not issue for `list` is a 400 naming `cursor`.
  */
 export async function cursorWindow(deps: SyncDeps, list: string, input: SyncInput) {
-  const cursors = listCursors(deps.jwtKey, list);
+  const cursors = listCursors(deps, list);
   const position = input.cursor === undefined ? undefined : cursors.open(input.cursor);
   const watermark = await syncWatermark(deps.db);
   const window = (updatedAt: SQL | AnyPgColumn, id: AnyPgColumn) =>
