@@ -7,6 +7,7 @@ import { createBoss, createJobQueue, ensureQueues } from '@touch-crm/jobs';
 import {
   createRolePermissionCache,
   createVerifiedTokens,
+  deriveCursorKey,
   resolveJwtKey,
   type ServiceDeps,
   SessionCache,
@@ -82,6 +83,7 @@ export async function startApi(options: {
     config,
     now: options.now ?? (() => new Date()),
     jwtKey,
+    cursorKey: deriveCursorKey(jwtKey),
     verifiedTokens: createVerifiedTokens(),
     rolePermissions: createRolePermissionCache(),
     sessionCache,

@@ -149,6 +149,28 @@ describe('GET /events: what it shows', () => {
   });
 });
 
+describe('GET /events: a position the feed never gave', () => {
+  it('is a 400 on `after` past the newest event; a genuine position still reads on', async () => {
+    const customer = await createCustomer(team.manager.token);
+    const end = await readUntil(team.admin.token, (found) => found.some((item) => item.data.id === customer.id));
+    const [txId = '', seq = ''] = (end.cursor ?? '').split('.');
+    // Made up, kept from before a database restore, or a sequence past the newest transaction's last event.
+    for (const after of ['99999999999.1', '18446744073709551615.1', `${txId}.${BigInt(seq) + 1_000_000n}`]) {
+      const res = await api.rest('GET', `/events?after=${after}`, { token: team.admin.token });
+      expect(res.status, `${after}: ${res.text}`).toBe(400);
+      expect(res.body.errors.map((issue: { path: string[] }) => issue.path)).toEqual([['after']]);
+    }
+    expect(await feed(team.admin.token, `?after=${end.cursor}`)).toEqual({ items: [], nextCursor: end.cursor });
+    const next = await createCustomer(team.manager.token);
+    const after = await readUntil(
+      team.admin.token,
+      (found) => found.some((item) => item.data.id === next.id),
+      end.cursor,
+    );
+    expect(after.items.some((item) => item.data.id === customer.id)).toBe(false);
+  });
+});
+
 describe('GET /events: commit order under concurrency', () => {
   it('holds back a committed event while an older transaction is still open, so no cursor passes the older one', async () => {
     const customer = await createCustomer(team.manager.token);

@@ -5,6 +5,7 @@ import {
   createTeam,
   createUser,
   insertCustomer,
+  insertProduct,
   startTestApi,
   type TestApi,
   type TestUser,
@@ -219,4 +220,67 @@ describe('an invalid cursor', () => {
       }
     },
   );
+});
+
+/** base64url of the JSON, as the cursor is spelled. */
+const base64url = (text: string) => btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const decoded = (cursor: string): string[] => JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
+
+async function expectCursorRefused(path: string, cursor: string) {
+  const res = await api.rest('GET', `${path}?limit=2&cursor=${encodeURIComponent(cursor)}`, {
+    token: team.admin.token,
+  });
+  expect(res.status, `${path} ${cursor}: ${res.text}`).toBe(400);
+  expect(res.body.errors.map((issue: { path: string[] }) => issue.path[0])).toEqual(['cursor']);
+  return res.body.errors[0].message as string;
+}
+
+describe('a cursor is signed and bound to its list', () => {
+  it('refuses a customers cursor on /orders and /products', async () => {
+    await Promise.all(Array.from({ length: 3 }, () => insertCustomer(api.deps, team.admin.id)));
+    const { nextCursor } = await syncPage('/customers', team.admin.token, { limit: '2' });
+    expect(nextCursor).toEqual(expect.any(String));
+    for (const path of ['/orders', '/products']) await expectCursorRefused(path, nextCursor as string);
+  });
+
+  it('refuses a hand-made cursor, unsigned or with a made-up tag', async () => {
+    const position = ['2999-01-01T00:00:00.000Z', crypto.randomUUID()];
+    await expectCursorRefused('/customers', base64url(JSON.stringify(position)));
+    await expectCursorRefused('/customers', base64url(JSON.stringify([...position, 'A'.repeat(22)])));
+  });
+
+  it('refuses a genuine cursor with one byte changed', async () => {
+    await Promise.all(Array.from({ length: 3 }, () => insertCustomer(api.deps, team.admin.id)));
+    const { nextCursor } = await syncPage('/customers', team.admin.token, { limit: '2' });
+    const parts = decoded(nextCursor as string);
+    const flip = (text = '', at = 0) => text.slice(0, at) + (text[at] === '0' ? '1' : '0') + text.slice(at + 1);
+    const changed = (index: number, at: number) => base64url(JSON.stringify(parts.with(index, flip(parts[index], at))));
+    // Another row's position under the same tag, the same position under another tag, and the text itself.
+    await expectCursorRefused('/customers', changed(1, 35));
+    await expectCursorRefused('/customers', changed(2, 5));
+    await expectCursorRefused('/customers', flip(nextCursor as string, 10));
+  });
+
+  it('tells a client holding a cursor from before signing to restart from `updatedAfter`', async () => {
+    const legacy = encodeCursor({ updatedAt: '2026-01-01T00:00:00.000Z', id: crypto.randomUUID() });
+    expect(await expectCursorRefused('/products', legacy)).toContain('updatedAfter');
+  });
+
+  it('pages a genuine cursor through /products with nothing missed or repeated', async () => {
+    const since = new Date().toISOString();
+    await clockPast(since);
+    const created = await Promise.all(Array.from({ length: 7 }, () => insertProduct(api.deps)));
+    await clockPast(new Date(Math.max(...created.map((product) => product.updatedAt.getTime()))).toISOString());
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const answer = await syncPage('/products', team.admin.token, { updatedAfter: since, limit: '2', cursor });
+      if (answer.items.length === 0) break;
+      seen.push(...answer.items.map((item) => item.id));
+      cursor = answer.nextCursor ?? undefined;
+    }
+    expect(seen.sort()).toEqual(created.map((product) => product.id).sort());
+    // Caught up: the last cursor comes back.
+    expect((await syncPage('/products', team.admin.token, { limit: '2', cursor })).nextCursor).toBe(cursor);
+  });
 });

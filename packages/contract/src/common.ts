@@ -65,28 +65,45 @@ export type Page<T> = { items: T[]; total: number; page: number; pageSize: numbe
 
 /**
  * Where an incremental sync stands: after the row last served, by `(updatedAt, id)`. Opaque to
- * clients (base64url of `[updatedAt, id]`); `btoa`/`atob` so the client bundle needs no Buffer.
+ * clients (base64url of `[updatedAt, id, tag]`); `btoa`/`atob` so the client bundle needs no Buffer.
  */
 export interface SyncPosition {
   updatedAt: string;
   id: string;
 }
 
-const positionSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
-
-export function encodeCursor(position: SyncPosition): string {
-  return btoa(JSON.stringify([position.updatedAt, position.id]))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+/**
+ * A cursor's parts. `tag` is the server's signature over the list and the position (checked by the
+ * services, which hold the key); a cursor issued before cursors were signed has none.
+ */
+export interface SyncCursor extends SyncPosition {
+  tag?: string | undefined;
 }
 
-/** The position a cursor names, or undefined when it is not one this server issued. */
-export function decodeCursor(cursor: string): SyncPosition | undefined {
+/** A tag: 16 bytes of HMAC-SHA256 in base64url. */
+const CURSOR_TAG = /^[A-Za-z0-9_-]{22}$/;
+
+const cursorSchema = z.union([
+  z.tuple([z.iso.datetime({ offset: true }), z.uuid(), z.string().regex(CURSOR_TAG)]),
+  z.tuple([z.iso.datetime({ offset: true }), z.uuid()]),
+]);
+
+export function encodeCursor(cursor: SyncCursor): string {
+  const parts = cursor.tag === undefined ? [cursor.updatedAt, cursor.id] : [cursor.updatedAt, cursor.id, cursor.tag];
+  return btoa(JSON.stringify(parts)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * The parts a cursor holds, or undefined when it is not shaped like one this server issues. Only
+ * the exact text `encodeCursor` gives is one: base64 and JSON have other spellings of the same value.
+ */
+export function decodeCursor(cursor: string): SyncCursor | undefined {
   try {
-    const json = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
-    const parsed = positionSchema.safeParse(JSON.parse(json));
-    return parsed.success ? { updatedAt: parsed.data[0], id: parsed.data[1] } : undefined;
+    const parsed = cursorSchema.safeParse(JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/'))));
+    if (!parsed.success) return undefined;
+    const [updatedAt, id, tag] = parsed.data;
+    const decoded = { updatedAt, id, tag };
+    return encodeCursor(decoded) === cursor ? decoded : undefined;
   } catch {
     return undefined;
   }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Config } from '@touch-crm/config';
 import type { Database } from '@touch-crm/db';
 import type { JobQueue } from '@touch-crm/jobs';
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   /** Injected so tests and schedules can control time. */
   now: () => Date;
   jwtKey: Uint8Array;
+  /** The API's key for list sync cursors (`deriveCursorKey(jwtKey)`, once); without it each cursor-mode request derives it. */
+  cursorKey?: KeyObject;
   /** The API's cache of tokens whose signature was verified; without it every request verifies its token. */
   verifiedTokens?: VerifiedTokens;
   /** The API's cache of role permission sets by (role, version); without it each request reads its role's set. */

@@ -22,6 +22,7 @@ export * from './events/record-set.ts';
 export * from './integrations/index.ts';
 export * from './jobs/admin.ts';
 export * from './jobs/queue.ts';
+export { deriveCursorKey } from './lib/sync-cursor.ts';
 export * from './loyalty/levels.ts';
 export * from './loyalty/rfm.ts';
 export * from './messaging/index.ts';

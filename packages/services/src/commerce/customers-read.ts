@@ -197,7 +197,7 @@ export async function listCustomers(
   const where = customerFilters(scope, input);
   const toItems = (rows: CustomerRow[]) => rows.map(toCustomer);
   if (input.cursor !== undefined || input.limit !== undefined)
-    return syncCustomersPage(deps.db, input, () => selectCustomers(deps.db), where, toItems);
+    return syncCustomersPage(deps, input, () => selectCustomers(deps.db), where, toItems);
   // The total counts customers alone, so the RFM row's time is read through EXISTS.
   const after = input.updatedAfter
     ? sql`(${customers.updatedAt} > ${input.updatedAfter}::timestamptz or exists (select 1 from ${customerRfm}

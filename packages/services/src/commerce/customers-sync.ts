@@ -1,8 +1,8 @@
 import type { SyncPage } from '@touch-crm/contract';
-import { type Executor, schema } from '@touch-crm/db';
+import { schema } from '@touch-crm/db';
 import { and, asc, count, eq, gt, or, type SQL, sql } from 'drizzle-orm';
 import type { PgSelect } from 'drizzle-orm/pg-core';
-import { cursorPage, cursorWindow, type SyncInput } from '../lib/page.ts';
+import { cursorPage, cursorWindow, type SyncDeps, type SyncInput } from '../lib/page.ts';
 
 const { customers, customerRfm } = schema;
 
@@ -32,13 +32,13 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * `rows` is the list's SELECT (joining customer_rfm), `where` its filters.
  */
 export async function syncCustomersPage<Q extends PgSelect, Item extends { id: string; updatedAt: string }>(
-  executor: Executor,
+  deps: SyncDeps,
   input: SyncInput,
   rows: () => Q,
   where: SQL | undefined,
   toItems: (rows: Q['_']['result']) => Item[],
 ): Promise<SyncPage<Item>> {
-  const { limit, window } = await cursorWindow(executor, input);
+  const { limit, window, cursors } = await cursorWindow(deps, 'customers', input);
   const ownRowLater = or(
     sql`${customerRfm.updatedAt} is null`,
     sql`${customers.updatedAt} >= ${customerRfm.updatedAt}`,
@@ -58,7 +58,7 @@ export async function syncCustomersPage<Q extends PgSelect, Item extends { id: s
       )
       .orderBy(asc(customerRfm.updatedAt), asc(customerRfm.customerId))
       .limit(limit),
-    executor
+    deps.db
       .select({ total: count() })
       .from(customers)
       .leftJoin(customerRfm, eq(customerRfm.customerId, customers.id))
@@ -67,5 +67,5 @@ export async function syncCustomersPage<Q extends PgSelect, Item extends { id: s
   const items = [...toItems(own), ...toItems(rfm)]
     .sort((a, b) => compare(a.updatedAt, b.updatedAt) || compare(a.id, b.id))
     .slice(0, limit);
-  return cursorPage(items, totals[0]?.total ?? 0, limit, input.cursor);
+  return cursorPage(cursors, items, totals[0]?.total ?? 0, limit, input.cursor);
 }

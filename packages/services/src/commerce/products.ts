@@ -86,7 +86,7 @@ export async function listProducts(deps: ServiceDeps, input: ListProductsInput):
   }
   if (input.isActive !== undefined) conditions.push(eq(products.isActive, input.isActive));
   return syncPageOf(
-    deps.db,
+    deps,
     input,
     {
       rows: deps.db.select().from(products).$dynamic(),

@@ -142,7 +142,7 @@ export async function listPromotions(deps: ServiceDeps, input: ListPromotionsInp
     conditions.push(or(ilike(promotions.name, pattern), ilike(promotions.code, pattern)));
   }
   return syncPageOf(
-    deps.db,
+    deps,
     input,
     {
       rows: deps.db.select().from(promotions).$dynamic(),

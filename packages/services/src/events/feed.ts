@@ -2,6 +2,7 @@ import type { EventPage, ListEventsInput } from '@touch-crm/contract';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Caller } from '../actor.ts';
 import type { ServiceDeps } from '../deps.ts';
+import { ValidationError } from '../errors.ts';
 
 interface FeedRow extends Record<string, unknown> {
   id: string;
@@ -51,5 +52,21 @@ export async function listEvents(deps: ServiceDeps, { scope }: Caller, input: Li
     occurredAt: new Date(row.occurred_at).toISOString(),
     data: row.data,
   }));
+  if (rows.length === 0 && input.after) await assertFeedPosition(deps, txId as string, seq as string);
   return { items, nextCursor: rows.at(-1)?.cursor ?? input.after ?? null };
+}
+
+/**
+ * A cursor names the last event the feed gave, and events are never deleted: with none at or past
+ * it, it is not one the feed gave (made up, or kept from before a database restore) and polling it
+ * would never show another event. Checked only for an empty answer, with one probe of the feed index.
+ */
+async function assertFeedPosition(deps: ServiceDeps, txId: string, seq: string) {
+  const [row] = await deps.db.execute<{ known: boolean }>(sql`
+    select exists (select 1 from domain_events e where (e.tx_id, e.seq) >= (${txId}::xid8, ${seq}::bigint)) as known`);
+  if (!row?.known)
+    throw ValidationError.field(
+      'after',
+      'is past the newest event: not a cursor from this feed (after a database restore, read again without `after`)',
+    );
 }

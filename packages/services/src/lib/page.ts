@@ -1,8 +1,9 @@
-import { decodeCursor, encodeCursor, type Page, type SyncPage } from '@touch-crm/contract';
+import type { Page, SyncPage } from '@touch-crm/contract';
 import type { Executor } from '@touch-crm/db';
-import { and, asc, count, desc, gt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, getTableName, gt, type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn, PgColumn, PgSelect, PgTable } from 'drizzle-orm/pg-core';
-import { ValidationError } from '../errors.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { type ListCursors, listCursors } from './sync-cursor.ts';
 
 export interface PageInput {
   page: number;
@@ -96,6 +97,9 @@ export interface SyncInput extends PageInput {
   limit?: number | undefined;
 }
 
+/** What cursor mode reads with: the database, and the key its cursors are signed with. */
+export type SyncDeps = Pick<ServiceDeps, 'db' | 'jwtKey' | 'cursorKey'>;
+
 export interface SyncQuery<Q extends PgSelect> extends ListQuery<Q> {
   /** The table's `updated_at` and `id`: the keyset of cursor mode (indexed together on each synced table). */
   keyset: { updatedAt: PgColumn; id: PgColumn };
@@ -124,7 +128,7 @@ async function syncWatermark(executor: Executor): Promise<string> {
  * the last item (the same cursor again when nothing changed). Otherwise it is `pageOf`.
  */
 export async function syncPageOf<Q extends PgSelect, Item extends { id: string; updatedAt: string }>(
-  executor: Executor,
+  deps: SyncDeps,
   input: SyncInput,
   query: SyncQuery<Q>,
   toItems: (rows: Q['_']['result']) => Item[] | Promise<Item[]>,
@@ -132,38 +136,39 @@ export async function syncPageOf<Q extends PgSelect, Item extends { id: string; 
   const { updatedAt, id } = query.keyset;
   const after = input.updatedAfter ? gt(updatedAt, new Date(input.updatedAfter)) : undefined;
   if (input.cursor === undefined && input.limit === undefined) {
-    const page = await pageOf(executor, input, { ...query, where: and(query.where, after) }, toItems);
+    const page = await pageOf(deps.db, input, { ...query, where: and(query.where, after) }, toItems);
     return { ...page, nextCursor: null };
   }
-  const { limit, window } = await cursorWindow(executor, input);
+  const { limit, window, cursors } = await cursorWindow(deps, getTableName(query.table), input);
   const where = and(query.where, window(updatedAt, id));
   const [rows, totals] = await Promise.all([
     query.rows.where(where).orderBy(asc(updatedAt), asc(id)).limit(limit),
-    executor.select({ total: count() }).from(query.table).where(where),
+    deps.db.select({ total: count() }).from(query.table).where(where),
   ]);
-  return cursorPage(await toItems(rows), totals[0]?.total ?? 0, limit, input.cursor);
+  return cursorPage(cursors, await toItems(rows), totals[0]?.total ?? 0, limit, input.cursor);
 }
 
 /**
  * Cursor mode's bounds: the page size, and over a keyset `(updatedAt, id)` the rows after
- * `updatedAfter` and after the cursor, below the watermark (`syncWatermark`). A cursor this API did
- * not issue is a 400 naming `cursor`.
+ * `updatedAfter` and after the cursor, below the watermark (`syncWatermark`); and the cursors of
+ * `list`. A cursor this API did not issue for `list` is a 400 naming `cursor`.
  */
-export async function cursorWindow(executor: Executor, input: SyncInput) {
-  const position = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  if (input.cursor !== undefined && !position) throw ValidationError.field('cursor', 'is not a cursor this API issued');
-  const watermark = await syncWatermark(executor);
+export async function cursorWindow(deps: SyncDeps, list: string, input: SyncInput) {
+  const cursors = listCursors(deps, list);
+  const position = input.cursor === undefined ? undefined : cursors.open(input.cursor);
+  const watermark = await syncWatermark(deps.db);
   const window = (updatedAt: SQL | AnyPgColumn, id: AnyPgColumn) =>
     and(
       input.updatedAfter ? sql`${updatedAt} > ${input.updatedAfter}::timestamptz` : undefined,
       sql`${updatedAt} < ${watermark}::timestamptz`,
       position ? sql`(${updatedAt}, ${id}) > (${position.updatedAt}::timestamptz, ${position.id}::uuid)` : undefined,
     );
-  return { limit: input.limit ?? DEFAULT_LIMIT, window };
+  return { limit: input.limit ?? DEFAULT_LIMIT, window, cursors };
 }
 
 /** A cursor-mode answer: `nextCursor` after the last item, or the same cursor again when nothing changed. */
 export function cursorPage<Item extends { id: string; updatedAt: string }>(
+  cursors: ListCursors,
   items: Item[],
   total: number,
   limit: number,
@@ -175,6 +180,6 @@ export function cursorPage<Item extends { id: string; updatedAt: string }>(
     total,
     page: 1,
     pageSize: limit,
-    nextCursor: last ? encodeCursor({ updatedAt: last.updatedAt, id: last.id }) : (cursor ?? null),
+    nextCursor: last ? cursors.seal(last) : (cursor ?? null),
   };
 }

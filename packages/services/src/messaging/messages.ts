@@ -54,7 +54,7 @@ export async function listMessages(
   if (input.direction) conditions.push(eq(messageQueue.direction, input.direction));
   const where = and(...conditions);
   return syncPageOf(
-    deps.db,
+    deps,
     input,
     {
       rows: deps.db.select().from(messageQueue).$dynamic(),

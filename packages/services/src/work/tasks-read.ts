@@ -75,7 +75,7 @@ async function pageOfTasks(
   now: Date,
 ): Promise<SyncPage<Task>> {
   return syncPageOf(
-    deps.db,
+    deps,
     input,
     {
       rows: deps.db.select().from(tasks).$dynamic(),

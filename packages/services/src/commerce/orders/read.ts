@@ -112,7 +112,7 @@ export async function listOrders(
   input: ListOrdersInput,
 ): Promise<SyncPage<Order>> {
   return syncPageOf(
-    deps.db,
+    deps,
     input,
     {
       rows: selectOrders(deps.db).$dynamic(),
