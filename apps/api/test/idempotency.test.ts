@@ -202,9 +202,63 @@ describe('whose key it is', () => {
     expect(again.headers.has('idempotent-replayed')).toBe(false);
   });
 
-  it('a key that is not 1 to 255 visible ASCII characters is 400', async () => {
-    const res = await post('first', 'x'.repeat(256), orderBody(await newCustomer()));
-    expect(res.status).toBe(400);
+  it('a key that is not 1 to 255 visible ASCII characters is 400 naming the header, and runs nothing', async () => {
+    const customerId = await newCustomer();
+    for (const key of ['x'.repeat(256), 'a b']) {
+      const res = await post('first', key, orderBody(customerId));
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        code: 'BAD_REQUEST',
+        errors: [{ path: ['Idempotency-Key'], message: 'must be 1 to 255 visible ASCII characters (no spaces)' }],
+      });
+    }
+    expect(await ordersOf(customerId)).toBe(0);
+  });
+});
+
+describe('multipart uploads (POST /customers/import -F file=@…)', () => {
+  /** The multipart body a client such as curl writes, with its own boundary. */
+  const upload = (key: string, boundary: string, csv: string, filename = 'people.csv') =>
+    fetch(`${api.url}/api/v1/customers/import`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${team.manager.token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'idempotency-key': key,
+      },
+      body: [
+        `--${boundary}`,
+        `Content-Disposition: form-data; name="file"; filename="${filename}"`,
+        'Content-Type: text/csv',
+        '',
+        csv,
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
+    }).then(async (response) => ({
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as any,
+    }));
+  const importsNamed = async (filename: string) =>
+    (await api.deps.db.select({ n: count() }).from(schema.imports).where(eq(schema.imports.filename, filename)))[0]?.n;
+
+  it('the same file under another boundary is a replay; another file or file name with the key is 422', async () => {
+    const key = newKey();
+    const csv = 'firstName,lastName,phone\nMulti,Part,+12025550199\n';
+    const first = await upload(key, '------------------------a1b2c3d4e5f60718', csv, 'boundary.csv');
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    const again = await upload(key, '------------------------9f8e7d6c5b4a3928', csv, 'boundary.csv');
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    expect(await importsNamed('boundary.csv')).toBe(1);
+
+    const otherFile = await upload(key, 'x1', csv.replace('Multi', 'Other'), 'boundary.csv');
+    expect([otherFile.status, otherFile.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    const otherName = await upload(key, 'x2', csv, 'renamed.csv');
+    expect([otherName.status, otherName.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect(await importsNamed('boundary.csv')).toBe(1);
   });
 });
 

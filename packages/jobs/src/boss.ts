@@ -20,6 +20,9 @@ export interface BossOptions {
   cronIntervalSeconds?: number;
 }
 
+/** How often a supervising process looks for jobs whose worker died (see heartbeatSeconds in queues.ts). */
+export const SUPERVISE_INTERVAL_SECONDS = 10;
+
 export function createBoss(connectionString: string, options: BossOptions = {}) {
   return new PgBoss({
     connectionString,
@@ -28,6 +31,11 @@ export function createBoss(connectionString: string, options: BossOptions = {}) 
     schedule: options.schedule ?? true,
     supervise: options.supervise ?? true,
     useListenNotify: options.listen ?? false,
+    // The supervisor fails (for a retry) a job whose heartbeat stopped, i.e. whose worker died
+    // (queues with heartbeatSeconds); pg-boss's default pass every 60 s would leave it active that
+    // much longer. Every pass also monitors every queue (the monitor interval is below the pass's).
+    superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
+    monitorIntervalSeconds: SUPERVISE_INTERVAL_SECONDS / 2,
     application_name: options.applicationName ?? 'touch-crm-jobs',
     ...(options.cronIntervalSeconds
       ? {

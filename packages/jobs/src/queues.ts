@@ -130,9 +130,13 @@ export const QUEUES = {
       policy: 'standard',
       // Only for a worker that died mid-import: the next attempt resumes after the last committed batch.
       retryLimit: 2,
-      retryDelay: 30,
-      retryBackoff: true,
-      expireInSeconds: 1800,
+      retryDelay: 2,
+      retryBackoff: false,
+      // The worker's pg-boss refreshes a running job's heartbeat every 5 s; one silent for 10 s (its
+      // worker killed) is failed by the next supervisor pass (SUPERVISE_INTERVAL_SECONDS) and retried.
+      heartbeatSeconds: 10,
+      // Only bounds a live import that hangs: a dead worker is found by its heartbeat instead.
+      expireInSeconds: 4 * 3600,
       deleteAfterSeconds: 7 * DAY,
       notify: true,
     },

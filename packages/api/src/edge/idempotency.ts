@@ -5,6 +5,7 @@ import {
   releaseIdempotencyKey,
   type ServiceDeps,
   saveIdempotentAnswer,
+  ValidationError,
 } from '@touch-crm/services';
 import { EdgeError } from '../http-error.ts';
 
@@ -14,13 +15,34 @@ const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** Visible ASCII only, as a header value should be; long enough for a UUID or a ULID with a prefix. */
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 
-/** Method, path with query, and body: a retry must repeat the request exactly. */
+/**
+ * Method, path with query, and body: a retry must repeat the request exactly. A multipart body is
+ * taken part by part (name, file name, type, content), not byte for byte: its boundary is the
+ * client's random choice (curl picks a new one each time), so the same upload would differ.
+ */
 async function fingerprintOf(request: Request): Promise<string> {
   const url = new URL(request.url);
   const hash = createHash('sha256').update(`${request.method} ${url.pathname}${url.search}\n`);
-  hash.update(new Uint8Array(await request.clone().arrayBuffer()));
+  const form = isMultipart(request)
+    ? await request
+        .clone()
+        .formData()
+        .catch(() => null)
+    : null;
+  if (!form) return hash.update(new Uint8Array(await request.clone().arrayBuffer())).digest('hex');
+  hash.update('multipart/form-data\n');
+  for (const [name, value] of form) {
+    // Each part's description as JSON with its length, then its bytes: no two forms hash alike.
+    const content =
+      typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(await value.arrayBuffer());
+    const file = typeof value === 'string' ? null : { filename: value.name, type: value.type };
+    hash.update(`${JSON.stringify({ name, file, bytes: content.byteLength })}\n`).update(content);
+  }
   return hash.digest('hex');
 }
+
+const isMultipart = (request: Request) =>
+  /^multipart\/form-data\s*(;|$)/i.test(request.headers.get('content-type') ?? '');
 
 /** Answers that say nothing final about the request (our failure, or a limit): the key may be retried. */
 const isTransient = (status: number) => status >= 500 || status === 429;
@@ -42,7 +64,9 @@ export async function idempotent(
   const key = request.headers.get(KEY_HEADER);
   if (key === null || request.method !== 'POST' || !principal || carriesSecret(request)) return handle();
   if (!KEY_SHAPE.test(key))
-    throw new EdgeError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
+    throw new ValidationError([
+      { path: ['Idempotency-Key'], message: 'must be 1 to 255 visible ASCII characters (no spaces)' },
+    ]);
   const id: IdempotencyKey = { principal, key };
   const claim = await claimIdempotencyKey(deps, id, await fingerprintOf(request));
   if (claim.kind === 'mismatch')

@@ -5,6 +5,7 @@ import type { ServiceDeps } from '../../deps.ts';
 import { knownTimeZones } from '../../messaging/time-zone-names.ts';
 import { type BeforeRow, classify, type ImportRun } from './classify.ts';
 import type { ColumnMapping } from './columns.ts';
+import { currentImporter } from './importer.ts';
 import { type ParsedRow, parseRow } from './parse-row.ts';
 import { type BatchOutcome, PhoneTakenMeanwhile, writeRows } from './write.ts';
 
@@ -94,6 +95,7 @@ export async function importBatch(
     try {
       return await deps.db.transaction(async (tx) => {
         const now = run.now();
+        const importer = await currentImporter(tx, run.as);
         const phones = rows.map((row) => row.phone);
         const lookup = tx
           .select(existingColumns)
@@ -101,14 +103,13 @@ export async function importBatch(
           .where(and(sql`${customers.phone} = any(${`{${phones.join(',')}}`}::text[])`, isNull(customers.deletedAt)));
         const found = run.dryRun ? await lookup : await lookup.for('no key update');
         const existing = new Map(found.map((customer) => [customer.phone, customer as BeforeRow]));
-        const { ops, errors } = classify(run, rows, existing);
+        const { ops, errors } = classify(run, importer, rows, existing);
         let outcome: BatchOutcome = {
           created: ops.filter((op) => op.kind === 'create').length,
           updated: ops.filter((op) => op.kind === 'update').length,
           errors: [],
         };
-        if (!run.dryRun && ops.length > 0)
-          outcome = await writeRows({ tx, jobs: deps.jobs }, ops, run.importer.actor, now);
+        if (!run.dryRun && ops.length > 0) outcome = await writeRows({ tx, jobs: deps.jobs }, ops, importer.actor, now);
         const all = [...invalid, ...errors, ...outcome.errors].sort((a, b) => a.rowNumber - b.rowNumber);
         if (all.length > 0)
           await tx.execute(sql`

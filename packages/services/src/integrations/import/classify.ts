@@ -5,6 +5,7 @@ import { CUSTOMER_AUDIT_FIELDS } from '../../commerce/customers.ts';
 import { diffFields } from '../../events/record.ts';
 import { timeZoneOfCountry } from '../../messaging/phone-lookup.ts';
 import type { Scope } from '../../scope.ts';
+import type { ImportAs } from './importer.ts';
 import type { ParsedRow, RowValues, Status } from './parse-row.ts';
 import type { NewCustomer, WriteOp } from './write.ts';
 
@@ -18,7 +19,8 @@ export interface Importer {
 export interface ImportRun {
   id: string;
   dryRun: boolean;
-  importer: Importer;
+  /** Whose permissions decide, read again in each batch's transaction. */
+  as: ImportAs;
   now: () => Date;
   /** Phone → first row with it, across the file: a repeated phone is reported, not applied twice. */
   phones: Map<string, number>;
@@ -38,8 +40,7 @@ export type BeforeRow = AuditedRow & { id: string; ownerId: string };
 const NEW_CUSTOMER_DEFAULTS = { status: 'LEAD' as Status, smsOptIn: true };
 
 /** New, changed, unchanged or refused: decided against the customers as they are in this transaction. */
-export function classify(run: ImportRun, rows: ParsedRow[], existing: Map<string, BeforeRow>) {
-  const { importer } = run;
+export function classify(run: ImportRun, importer: Importer, rows: ParsedRow[], existing: Map<string, BeforeRow>) {
   const ops: WriteOp[] = [];
   const errors: ImportRowError[] = [];
   for (const row of rows) {

@@ -1,15 +1,13 @@
-import type { Import, PermissionKey } from '@touch-crm/contract';
+import type { Import } from '@touch-crm/contract';
 import { schema } from '@touch-crm/db';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { type Actor, authUserOf, userActor } from '../../actor.ts';
-import { loadSessionUser } from '../../auth/session.ts';
+import { type Actor, userActor } from '../../actor.ts';
 import type { ServiceDeps } from '../../deps.ts';
-import { DomainError, ForbiddenError, ValidationError } from '../../errors.ts';
+import { DomainError, ValidationError } from '../../errors.ts';
 import { at } from '../../lib/sql.ts';
-import { resolveScope } from '../../scope.ts';
 import { csvRecords, detectDelimiter } from '../csv-reader.ts';
 import { type ImportProgress, importBatch, Superseded } from './batch.ts';
-import type { Importer, ImportRun } from './classify.ts';
+import type { ImportRun } from './classify.ts';
 import { mapColumns } from './columns.ts';
 
 const { imports } = schema;
@@ -36,21 +34,6 @@ export interface ImportRunResult extends ImportProgress {
   id: string;
   status: Import['status'] | 'SKIPPED';
   error?: string;
-}
-
-/** The importing user as they are now: their permissions decide what the rows may do. */
-async function loadImporter(deps: ServiceDeps, userId: string, operator?: { actor: Actor }): Promise<Importer> {
-  if (operator) return { id: userId, actor: operator.actor, create: { kind: 'all' }, update: { kind: 'all' } };
-  const row = await loadSessionUser(deps, userId);
-  const permissions = row ? authUserOf(row).permissions : new Set<PermissionKey>();
-  if (!row?.is_active || !permissions.has('customers:import'))
-    throw new ForbiddenError('the importing user is deactivated or may no longer import customers');
-  return {
-    id: userId,
-    actor: userActor({ id: userId }),
-    create: resolveScope(permissions, 'customers:create', userId),
-    update: resolveScope(permissions, 'customers:update', userId),
-  };
 }
 
 /**
@@ -100,7 +83,11 @@ export async function runCustomerImport(
     const run: ImportRun = {
       id: importId,
       dryRun: claimed.dryRun,
-      importer: await loadImporter(deps, claimed.createdById, options.operator),
+      as: {
+        userId: claimed.createdById,
+        actor: options.operator?.actor ?? userActor({ id: claimed.createdById }),
+        operator: options.operator !== undefined,
+      },
       now: deps.now,
       phones: new Map(),
       owners: new Map(),
