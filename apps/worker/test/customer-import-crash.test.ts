@@ -123,6 +123,11 @@ describe('a worker killed with SIGKILL mid-import', () => {
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
       const id = accepted.body.id as string;
       await held.waitedOn();
+      // Two batches run at once: the second may still be committing while the third waits.
+      await waitFor(async () => (await getImport(id)).body.rowsRead === 2 * IMPORT_BATCH, {
+        timeoutMs: 30_000,
+        what: 'the first two batches to commit',
+      });
       first.child.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
       const killedAt = Date.now();
