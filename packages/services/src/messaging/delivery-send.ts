@@ -2,6 +2,7 @@ import type { ServiceDeps } from '../deps.ts';
 import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
+import { startCalls } from './delivery-fence.ts';
 import { recordOutcomes } from './delivery-record.ts';
 import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
 
@@ -13,6 +14,8 @@ export interface SendControl {
   signal?: AbortSignal;
   /** The provider's circuit breaker, shared by the worker's delivery loops. */
   breaker?: CircuitBreaker;
+  /** The worker holding the claims (null: claimed outside a worker): the fence checks it. */
+  workerId?: string | null;
 }
 
 export interface SendResult {
@@ -48,6 +51,10 @@ export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>
  * per slot. Since the slots are the worker's, not the run's, another run's messages take the
  * slots this one is not using while it claims, waits for its last writes or fetches its next job.
  *
+ * Just before its call, each message passes the fence (`startCalls`), in groups like the writes
+ * (whatever slots became free while the previous group's statement ran): only a message still
+ * this worker's claim, not cancelled and not withdrawn from is called.
+ *
  * No call starts once a write has failed, the run is aborted (shutdown) or the circuit is open.
  * Then the answers not yet written are kept here and written once the database takes them again,
  * and the claims never sent go back to QUEUED, so losing the database sends nothing twice.
@@ -64,6 +71,40 @@ export async function sendAndRecord(
   let waiting: { answered: Answered; done: () => void }[] = [];
   let writing = false;
   let writeFailed = false;
+
+  // The fence, one statement at a time per run, for the slots that came free meanwhile.
+  let starting: { message: ClaimedMessage; cleared: (go: boolean) => void }[] = [];
+  let fencing = false;
+  const fenceGroups = async () => {
+    fencing = true;
+    // Let every slot freed in this turn (a written group frees several) join the first group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (starting.length > 0) {
+      const group = starting;
+      starting = [];
+      let go = new Set<string>();
+      if (!writeFailed)
+        try {
+          go = await startCalls(
+            deps.db,
+            control.workerId ?? null,
+            group.map((item) => item.message),
+            deps.now(),
+          );
+        } catch {
+          writeFailed = true;
+          unsent.push(...group.map((item) => item.message));
+        }
+      else unsent.push(...group.map((item) => item.message));
+      for (const item of group) item.cleared(go.has(item.message.id));
+    }
+    fencing = false;
+  };
+  const fence = (message: ClaimedMessage) =>
+    new Promise<boolean>((cleared) => {
+      starting.push({ message, cleared });
+      if (!fencing) void fenceGroups();
+    });
 
   // One write at a time per run, of whatever arrived while the previous one ran: under load a
   // second writer only makes the groups smaller and the statements more.
@@ -94,6 +135,12 @@ export async function sendAndRecord(
   await Promise.all(
     claimed.map((message) =>
       control.slots(async () => {
+        if (writeFailed || control.signal?.aborted) {
+          unsent.push(message);
+          return;
+        }
+        // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
+        if (!(await fence(message))) return;
         const permit =
           writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
         if (!permit) {
