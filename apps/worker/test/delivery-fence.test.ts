@@ -12,7 +12,7 @@ import {
   unique,
   waitFor,
 } from '@touch-crm/test-utils';
-import { eq, inArray } from 'drizzle-orm';
+import { eq, gt, inArray } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../src/worker.ts';
 import { startTestWorker } from './support.ts';
@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 /** One carrier slot, ten messages a claim: a claim of four has three waiting behind the first call. */
-const startWorker = (options: { now?: () => Date } = {}) =>
+const startWorker = (options: { now?: () => Date; env?: Record<string, string> } = {}) =>
   startTestWorker(
     api,
     {
@@ -65,6 +65,7 @@ const startWorker = (options: { now?: () => Date } = {}) =>
       SMS_RECOVERY_INTERVAL: '200ms',
       SMS_CONCURRENCY: '1',
       SMS_BATCH_SIZE: '10',
+      ...options.env,
     },
     options,
   );
@@ -96,7 +97,7 @@ const settled = (ids: readonly string[]) =>
   );
 
 /** Marketing messages to `count` new customers, with one delivery job: one claim takes them all. */
-async function queuePromotions(prefix: string, count: number) {
+async function queuePromotions(prefix: string, count: number, first = 0) {
   const owner = await createUser(api.deps, { role: 'Sales Representative' });
   const customers: Awaited<ReturnType<typeof insertCustomer>>[] = [];
   for (let i = 0; i < count; i++) customers.push(await insertCustomer(api.deps, owner.id));
@@ -109,7 +110,7 @@ async function queuePromotions(prefix: string, count: number) {
           phone: customer.phone,
           body: 'Half price today',
           type: 'PROMOTION' as const,
-          idempotencyKey: `${prefix}${i}`,
+          idempotencyKey: `${prefix}${first + i}`,
         })),
       )
       .returning();
@@ -206,12 +207,56 @@ describe('cancelling a campaign whose messages are claimed but not yet called', 
   });
 });
 
+describe('the rate limit (SMS_RATE_PER_SECOND) with claims waiting for a slot', () => {
+  it('counts call starts: however the claims bunched, no more than the limit start in any second', async () => {
+    // The earlier tests' sends leave the window.
+    await waitFor(
+      async () =>
+        (
+          await api.deps.db
+            .select()
+            .from(messageQueue)
+            .where(gt(messageQueue.scheduledFor, new Date(Date.now() - 1_000)))
+        ).length === 0,
+      { what: 'an empty rate window' },
+    );
+    const prefix = unique('promo:');
+    const release = holdFirstCall(prefix);
+    worker = await startWorker({ env: { SMS_RATE_PER_SECOND: '5', SMS_BATCH_SIZE: '5' } });
+    // Two jobs of five: one loop claims five and holds the slot with the first call; the other
+    // claims four or five more a second later, and they wait behind it with the first four:
+    // released at once, the eight or nine would start together.
+    const messages = [...(await queuePromotions(prefix, 5)), ...(await queuePromotions(prefix, 5, 5))];
+    const ids = messages.map((message) => message.id);
+    await waitFor(
+      async () => {
+        const rows = await rowsOf(ids);
+        const called = carrier.requests.filter((request) => request.idempotencyKey?.startsWith(prefix));
+        return called.length === 1 && rows.filter((row) => row.status === 'SENDING').length >= 9;
+      },
+      { what: 'both claims behind one held call' },
+    );
+    release();
+
+    await settled(ids);
+    const starts = carrier.requests
+      .filter((request) => request.idempotencyKey?.startsWith(prefix))
+      .map((request) => request.at)
+      .sort((a, b) => a - b);
+    expect(starts).toHaveLength(10);
+    // Arrivals trail the starts by a little jitter: six within 900 ms would be over the limit.
+    const busiest = Math.max(...starts.map((start, i) => starts.filter((t, j) => j >= i && t - start < 900).length));
+    expect(busiest).toBeLessThanOrEqual(5);
+  });
+});
+
 describe('a claim taken over by recovery while it waited for a slot', () => {
   it('is not called by the worker that lost it: each waiting message is called once, by the new claim', async () => {
     const prefix = unique('promo:');
     const release = holdFirstCall(prefix);
     // The worker's clock jumps past three leases while the first call is held: recovery takes the
-    // claim as wedged and queues it again, as it would a paused worker's.
+    // claim as wedged and queues it again, as it would a paused worker's. (Last: its messages carry
+    // claim times in the future, which the rate limit's window would count.)
     let skew = 0;
     worker = await startWorker({ now: () => new Date(Date.now() + skew) });
     const messages = await queuePromotions(prefix, 4);

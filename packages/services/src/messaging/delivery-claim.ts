@@ -9,7 +9,7 @@ import { cappedSql, lockCappedCustomers } from './frequency-cap.ts';
 import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, SKIPPED_WITHDRAWN } from './policy.ts';
 import { nextAllowedSql } from './quiet-hours.ts';
 
-const RATE_LIMIT_LOCK = 0x5a5_0001;
+export const RATE_LIMIT_LOCK = 0x5a5_0001;
 
 export interface Claim {
   claimed: ClaimedMessage[];

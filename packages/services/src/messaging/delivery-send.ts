@@ -2,7 +2,7 @@ import type { ServiceDeps } from '../deps.ts';
 import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
-import { startCalls } from './delivery-fence.ts';
+import { type Started, startCalls } from './delivery-fence.ts';
 import { recordOutcomes } from './delivery-record.ts';
 import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
 
@@ -73,7 +73,9 @@ export async function sendAndRecord(
   let writeFailed = false;
 
   // The fence, one statement at a time per run, for the slots that came free meanwhile.
-  let starting: { message: ClaimedMessage; cleared: (go: boolean) => void }[] = [];
+  // A verdict: call now, call after that many ms (the rate limit's window), or not at all.
+  type Verdict = 'go' | 'drop' | number;
+  let starting: { message: ClaimedMessage; cleared: (verdict: Verdict) => void }[] = [];
   let fencing = false;
   const fenceGroups = async () => {
     fencing = true;
@@ -82,26 +84,26 @@ export async function sendAndRecord(
     while (starting.length > 0) {
       const group = starting;
       starting = [];
-      let go = new Set<string>();
+      let started: Started = { go: new Set(), wait: new Set(), waitMs: 0 };
       if (!writeFailed)
         try {
-          go = await startCalls(
-            deps.db,
+          started = await startCalls(
+            deps,
             control.workerId ?? null,
             group.map((item) => item.message),
-            deps.now(),
           );
         } catch {
           writeFailed = true;
           unsent.push(...group.map((item) => item.message));
         }
       else unsent.push(...group.map((item) => item.message));
-      for (const item of group) item.cleared(go.has(item.message.id));
+      for (const { message, cleared } of group)
+        cleared(started.go.has(message.id) ? 'go' : started.wait.has(message.id) ? started.waitMs : 'drop');
     }
     fencing = false;
   };
   const fence = (message: ClaimedMessage) =>
-    new Promise<boolean>((cleared) => {
+    new Promise<Verdict>((cleared) => {
       starting.push({ message, cleared });
       if (!fencing) void fenceGroups();
     });
@@ -135,12 +137,17 @@ export async function sendAndRecord(
   await Promise.all(
     claimed.map((message) =>
       control.slots(async () => {
-        if (writeFailed || control.signal?.aborted) {
-          unsent.push(message);
-          return;
+        for (;;) {
+          if (writeFailed || control.signal?.aborted) {
+            unsent.push(message);
+            return;
+          }
+          const verdict = await fence(message);
+          // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
+          if (verdict === 'drop') return;
+          if (verdict === 'go') break;
+          await sleep(verdict);
         }
-        // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
-        if (!(await fence(message))) return;
         const permit =
           writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
         if (!permit) {
