@@ -64,26 +64,30 @@ async function fence(
   allowance?: number,
 ): Promise<{ go: Set<string>; wait: Set<string> }> {
   if (messages.length === 0) return { go: new Set(), wait: new Set() };
-  const values = messages.map((message) => ({ id: message.id, attempt: message.attempts }));
-  const ids = uuids(messages.map((message) => message.id));
+  // The claim's own columns (type, customer, campaign) come with the ids: the rows are read once,
+  // by the update.
+  const values = messages.map((message) => ({
+    id: message.id,
+    attempt: message.attempts,
+    type: message.type,
+    customer_id: message.customer_id,
+    campaign_id: message.campaign_id,
+  }));
   const limited = allowance !== undefined;
   const rows = await executor.execute<{ id: string; status: string }>(sql`
-    with v as (
-      select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(id uuid, attempt int)
-    ), judged as (
-      select m.id,
+    with judged as (
+      select v.id, v.attempt,
              case when c.id is not null and c.deleted_at is not null then 'gone'
-                  when m.type = any(${marketingTypesSql}) and not coalesce(c.sms_opt_in, true) then 'opted_out'
-                  when not coalesce(c.sms_opt_in, true) and m.type <> 'OPT_OUT_CONFIRMATION' then 'withdrawn'
+                  when v.type = any(${marketingTypesSql}) and not coalesce(c.sms_opt_in, true) then 'opted_out'
+                  when not coalesce(c.sms_opt_in, true) and v.type <> 'OPT_OUT_CONFIRMATION' then 'withdrawn'
                   when k.status = 'CANCELLED' then 'cancelled'
                   else 'send' end as action
-        from message_queue m
-        join v on v.id = m.id
-        left join customers c on c.id = m.customer_id
-        left join campaigns k on k.id = m.campaign_id
-       where m.id = any(${ids})
+        from jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
+               as v(id uuid, attempt int, type message_type, customer_id uuid, campaign_id uuid)
+        left join customers c on c.id = v.customer_id
+        left join campaigns k on k.id = v.campaign_id
     ), decided as (
-      select id,
+      select id, attempt,
              case when ${limited} and action = 'send'
                        and row_number() over (partition by action = 'send' order by id) > ${allowance ?? 0}
                   then 'wait' else action end as action
@@ -102,9 +106,9 @@ async function fence(
                                         else ${CANCELLED_CAMPAIGN} end,
              worker_id = case when d.action = 'send' then m.worker_id end,
              updated_at = case when d.action = 'send' then m.updated_at else ${at(now)} end
-        from v, decided d
-       where m.id = any(${ids}) and m.id = v.id and d.id = v.id and d.action <> 'wait'
-         and m.status::text = 'SENDING' and m.attempts = v.attempt and m.call_started_at is null
+        from decided d
+       where m.id = any(${uuids(messages.map((message) => message.id))}) and m.id = d.id and d.action <> 'wait'
+         and m.status::text = 'SENDING' and m.attempts = d.attempt and m.call_started_at is null
          and m.worker_id is not distinct from ${workerId}::uuid
       returning m.id, m.status::text as status
     )
