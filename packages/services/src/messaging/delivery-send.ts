@@ -26,6 +26,8 @@ export interface SendResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type Verdict = 'go' | 'drop' | number;
+
 /**
  * Runs `write` until it commits, with backoff (100 ms doubling to 2 s), for up to twice
  * SMS_SENDING_LEASE; then gives up with the last error. Used while the database is away. With a
@@ -74,7 +76,6 @@ export async function sendAndRecord(
 
   // The fence, one statement at a time per run, for the slots that came free meanwhile.
   // A verdict: call now, call after that many ms (the rate limit's window), or not at all.
-  type Verdict = 'go' | 'drop' | number;
   let starting: { message: ClaimedMessage; cleared: (verdict: Verdict) => void }[] = [];
   let fencing = false;
   const fenceGroups = async () => {
@@ -134,39 +135,59 @@ export async function sendAndRecord(
       if (!writing) void writeGroups();
     });
 
-  await Promise.all(
-    claimed.map((message) =>
-      control.slots(async () => {
-        for (;;) {
-          if (writeFailed || control.signal?.aborted) {
-            unsent.push(message);
-            return;
-          }
-          const verdict = await fence(message);
-          // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
-          if (verdict === 'drop') return;
-          if (verdict === 'go') break;
-          await sleep(verdict);
+  const stopped = () => writeFailed || control.signal?.aborted === true;
+  // A cleared message older than this may have been taken over (its worker paused past half a
+  // heartbeat timeout): it is handed back instead of called.
+  const freshFor = deps.config.WORKER_HEARTBEAT_TIMEOUT / 2;
+  const queue = [...claimed];
+  /** The run's next message the fence clears for a call (waiting out the rate limit), or none. */
+  const nextCleared = async (): Promise<{ message: ClaimedMessage; at: number } | undefined> => {
+    for (let message = queue.shift(); message; message = queue.shift()) {
+      let verdict: Verdict = 0;
+      while (typeof verdict === 'number') {
+        if (stopped()) {
+          unsent.push(message, ...queue.splice(0));
+          return undefined;
         }
-        const permit =
-          writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
-        if (!permit) {
-          unsent.push(message);
-          return;
-        }
-        const outcome = await provider
-          .send({
-            messageId: message.id,
-            to: message.phone,
-            body: message.body,
-            idempotencyKey: message.idempotency_key,
-          })
-          .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
-        control.breaker?.record(permit, outcome);
-        await durable({ message, outcome });
-      }),
-    ),
-  );
+        if (verdict > 0) await sleep(verdict);
+        verdict = await fence(message);
+      }
+      // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
+      if (verdict === 'go') return { message, at: performance.now() };
+    }
+    return undefined;
+  };
+
+  // Each slot the run gets calls its messages in turn. The fence of a slot's next message runs
+  // beside the write of its previous outcome, so the fence adds no round trip to the slot's cycle
+  // and the call still follows it at once (as soon as that write is durable).
+  const slot = async () => {
+    let next = await nextCleared();
+    while (next) {
+      const { message } = next;
+      const fresh = performance.now() - next.at < freshFor;
+      const permit = stopped() || !fresh ? undefined : control.breaker ? control.breaker.acquire() : 'call';
+      if (!permit) {
+        unsent.push(message);
+        if (fresh) unsent.push(...queue.splice(0));
+        next = fresh ? undefined : await nextCleared();
+        continue;
+      }
+      const outcome = await provider
+        .send({
+          messageId: message.id,
+          to: message.phone,
+          body: message.body,
+          idempotencyKey: message.idempotency_key,
+        })
+        .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
+      control.breaker?.record(permit, outcome);
+      [, next] = await Promise.all([durable({ message, outcome }), nextCleared()]);
+    }
+  };
+  // One task per message, as many as the worker's free slots run: a task started once the run's
+  // queue is empty ends at once, leaving its slot to the other loop.
+  await Promise.all(claimed.map(() => control.slots(slot)));
   if (held.length === 0 && unsent.length === 0) return { recorded, released: 0 };
 
   const resumeAt = control.breaker && !control.breaker.isClosed ? control.breaker.reopensAt() : deps.now();
