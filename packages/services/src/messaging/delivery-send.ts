@@ -53,9 +53,9 @@ export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>
  * per slot. Since the slots are the worker's, not the run's, another run's messages take the
  * slots this one is not using while it claims, waits for its last writes or fetches its next job.
  *
- * Just before its call, each message passes the fence (`startCalls`), in groups like the writes
- * (whatever slots became free while the previous group's statement ran): only a message still
- * this worker's claim, not cancelled and not withdrawn from is called.
+ * Before its call, each message passes the fence (`startCalls`), in groups like the writes, while
+ * its slot's previous outcome is written: only a message still this worker's claim, not cancelled
+ * and not withdrawn from is called, as soon as that write is durable.
  *
  * No call starts once a write has failed, the run is aborted (shutdown) or the circuit is open.
  * Then the answers not yet written are kept here and written once the database takes them again,
