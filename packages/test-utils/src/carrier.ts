@@ -20,6 +20,8 @@ export interface CarrierRequest {
 export interface CarrierAnswer {
   status?: number;
   delayMs?: number;
+  /** Answer only once this settles: a test holds the call in flight for as long as it needs. */
+  until?: Promise<unknown>;
   body?: unknown;
   /** Hang up without answering (a network failure at the caller). */
   destroy?: boolean;
@@ -86,6 +88,7 @@ export async function startFakeCarrier(): Promise<FakeCarrier> {
       answer = { status: failures.status, body: failures.body ?? { error: 'carrier says no' } };
     }
     if (answer?.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    if (answer?.until) await answer.until;
     if (answer?.destroy) {
       req.socket.destroy();
       return;

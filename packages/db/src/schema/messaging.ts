@@ -54,6 +54,11 @@ export const messageQueue = pgTable(
     idempotencyKey: text().notNull().unique(),
     /** The worker process holding the claim while SENDING (null: claimed outside a worker, lease applies). */
     workerId: uuid(),
+    /**
+     * When this claim's carrier call was cleared to start (the fence re-checked claim, campaign and
+     * consent); null while SENDING means claimed but not called, which STOP and cancel still stop.
+     */
+    callStartedAt: timestamptz(),
     ...timestamps,
   },
   (t) => [

@@ -142,7 +142,8 @@ export async function updateCampaign(deps: ServiceDeps, caller: Caller, input: U
 
 /**
  * Cancels a campaign. Before execution nothing is sent; while RUNNING, its messages not yet
- * handed to the carrier are CANCELLED (those in flight finish). Cancelling twice is a no-op;
+ * handed to the carrier are CANCELLED, claimed ones whose call has not started included (the
+ * worker's fence finds them so); calls already started finish. Cancelling twice is a no-op;
  * a COMPLETED campaign cannot be cancelled.
  */
 export async function cancelCampaign(deps: ServiceDeps, caller: Caller, { id }: { id: string }): Promise<Campaign> {
@@ -160,7 +161,8 @@ export async function cancelCampaign(deps: ServiceDeps, caller: Caller, { id }: 
     const cancelled = await tx.execute<{ n: number }>(sql`
       with c as (
         update message_queue set status = 'CANCELLED', last_error = 'campaign cancelled', updated_at = ${at(now)}
-         where campaign_id = ${id}::uuid and status = 'QUEUED'
+         where campaign_id = ${id}::uuid
+           and (status = 'QUEUED' or (status = 'SENDING' and call_started_at is null))
         returning 1)
       select count(*)::int as n from c`);
     await recordEvent(

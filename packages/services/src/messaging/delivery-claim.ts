@@ -9,7 +9,7 @@ import { cappedSql, lockCappedCustomers } from './frequency-cap.ts';
 import { marketingTypesSql, SKIPPED_CUSTOMER_DELETED, SKIPPED_OPTED_OUT, SKIPPED_WITHDRAWN } from './policy.ts';
 import { nextAllowedSql } from './quiet-hours.ts';
 
-const RATE_LIMIT_LOCK = 0x5a5_0001;
+export const RATE_LIMIT_LOCK = 0x5a5_0001;
 
 export interface Claim {
   claimed: ClaimedMessage[];
@@ -108,7 +108,8 @@ export async function claimMessages(
       ), claimed as (
         update message_queue m
            set status = 'SENDING', attempts = m.attempts + 1, scheduled_for = ${at(now)},
-               provider = ${claimer.provider}, worker_id = ${claimer.workerId}::uuid, updated_at = ${at(now)}
+               provider = ${claimer.provider}, worker_id = ${claimer.workerId}::uuid, call_started_at = null,
+               updated_at = ${at(now)}
           from decided d where m.id = d.id and d.action = 'send'
         returning m.id, m.phone, m.body, m.idempotency_key, m.attempts, m.type, m.customer_id, m.campaign_id
       )
@@ -159,7 +160,7 @@ export async function releaseClaims(
   const rows = await tx.execute<{ id: string }>(sql`
     update message_queue m
        set status = 'QUEUED', attempts = m.attempts - 1, scheduled_for = ${at(when)}, worker_id = null,
-           updated_at = ${at(deps.now())}
+           call_started_at = null, updated_at = ${at(deps.now())}
       from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(id uuid, attempt int)
      where m.id = v.id and m.status = 'SENDING' and m.attempts = v.attempt
     returning m.id`);

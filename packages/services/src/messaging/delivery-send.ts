@@ -2,6 +2,7 @@ import type { ServiceDeps } from '../deps.ts';
 import type { SendSlots } from '../outbox/slots.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { releaseClaims } from './delivery-claim.ts';
+import { type Started, startCalls } from './delivery-fence.ts';
 import { recordEachOutcome, recordOutcomes } from './delivery-record.ts';
 import type { Answered, ClaimedMessage, Recorded, SendOutcome, SmsProvider } from './delivery-types.ts';
 
@@ -13,6 +14,8 @@ export interface SendControl {
   signal?: AbortSignal;
   /** The provider's circuit breaker, shared by the worker's delivery loops. */
   breaker?: CircuitBreaker;
+  /** The worker holding the claims (null: claimed outside a worker): the fence checks it. */
+  workerId?: string | null;
 }
 
 export interface SendResult {
@@ -22,6 +25,8 @@ export interface SendResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Verdict = 'go' | 'drop' | number;
 
 /**
  * Runs `write` until it commits, with backoff (100 ms doubling to 2 s), for up to twice
@@ -48,6 +53,10 @@ export async function untilWritten<T>(deps: ServiceDeps, write: () => Promise<T>
  * per slot. Since the slots are the worker's, not the run's, another run's messages take the
  * slots this one is not using while it claims, waits for its last writes or fetches its next job.
  *
+ * Before its call, each message passes the fence (`startCalls`), in groups like the writes, while
+ * its slot's previous outcome is written: only a message still this worker's claim, not cancelled
+ * and not withdrawn from is called, as soon as that write is durable.
+ *
  * No call starts once a write has failed, the run is aborted (shutdown) or the circuit is open.
  * Then the answers not yet written are kept here and written once the database takes them again,
  * and the claims never sent go back to QUEUED, so losing the database sends nothing twice.
@@ -64,6 +73,41 @@ export async function sendAndRecord(
   let waiting: { answered: Answered; done: () => void }[] = [];
   let writing = false;
   let writeFailed = false;
+
+  // The fence, one statement at a time per run, for the slots that came free meanwhile.
+  // A verdict: call now, call after that many ms (the rate limit's window), or not at all.
+  let starting: { message: ClaimedMessage; cleared: (verdict: Verdict) => void }[] = [];
+  let fencing = false;
+  const fenceGroups = async () => {
+    fencing = true;
+    // Let every slot freed in this turn (a written group frees several) join the first group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (starting.length > 0) {
+      const group = starting;
+      starting = [];
+      let started: Started = { go: new Set(), wait: new Set(), waitMs: 0 };
+      if (!writeFailed)
+        try {
+          started = await startCalls(
+            deps,
+            control.workerId ?? null,
+            group.map((item) => item.message),
+          );
+        } catch {
+          writeFailed = true;
+          unsent.push(...group.map((item) => item.message));
+        }
+      else unsent.push(...group.map((item) => item.message));
+      for (const { message, cleared } of group)
+        cleared(started.go.has(message.id) ? 'go' : started.wait.has(message.id) ? started.waitMs : 'drop');
+    }
+    fencing = false;
+  };
+  const fence = (message: ClaimedMessage) =>
+    new Promise<Verdict>((cleared) => {
+      starting.push({ message, cleared });
+      if (!fencing) void fenceGroups();
+    });
 
   // One write at a time per run, of whatever arrived while the previous one ran: under load a
   // second writer only makes the groups smaller and the statements more.
@@ -95,28 +139,59 @@ export async function sendAndRecord(
       if (!writing) void writeGroups();
     });
 
-  await Promise.all(
-    claimed.map((message) =>
-      control.slots(async () => {
-        const permit =
-          writeFailed || control.signal?.aborted ? undefined : control.breaker ? control.breaker.acquire() : 'call';
-        if (!permit) {
-          unsent.push(message);
-          return;
+  const stopped = () => writeFailed || control.signal?.aborted === true;
+  // A cleared message older than this may have been taken over (its worker paused past half a
+  // heartbeat timeout): it is handed back instead of called.
+  const freshFor = deps.config.WORKER_HEARTBEAT_TIMEOUT / 2;
+  const queue = [...claimed];
+  /** The run's next message the fence clears for a call (waiting out the rate limit), or none. */
+  const nextCleared = async (): Promise<{ message: ClaimedMessage; at: number } | undefined> => {
+    for (let message = queue.shift(); message; message = queue.shift()) {
+      let verdict: Verdict = 0;
+      while (typeof verdict === 'number') {
+        if (stopped()) {
+          unsent.push(message, ...queue.splice(0));
+          return undefined;
         }
-        const outcome = await provider
-          .send({
-            messageId: message.id,
-            to: message.phone,
-            body: message.body,
-            idempotencyKey: message.idempotency_key,
-          })
-          .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
-        control.breaker?.record(permit, outcome);
-        await durable({ message, outcome });
-      }),
-    ),
-  );
+        if (verdict > 0) await sleep(verdict);
+        verdict = await fence(message);
+      }
+      // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
+      if (verdict === 'go') return { message, at: performance.now() };
+    }
+    return undefined;
+  };
+
+  // Each slot the run gets calls its messages in turn. The fence of a slot's next message runs
+  // beside the write of its previous outcome, so the fence adds no round trip to the slot's cycle
+  // and the call still follows it at once (as soon as that write is durable).
+  const slot = async () => {
+    let next = await nextCleared();
+    while (next) {
+      const { message } = next;
+      const fresh = performance.now() - next.at < freshFor;
+      const permit = stopped() || !fresh ? undefined : control.breaker ? control.breaker.acquire() : 'call';
+      if (!permit) {
+        unsent.push(message);
+        if (fresh) unsent.push(...queue.splice(0));
+        next = fresh ? undefined : await nextCleared();
+        continue;
+      }
+      const outcome = await provider
+        .send({
+          messageId: message.id,
+          to: message.phone,
+          body: message.body,
+          idempotencyKey: message.idempotency_key,
+        })
+        .catch((error: unknown): SendOutcome => ({ status: 'retry', error: `provider error: ${String(error)}` }));
+      control.breaker?.record(permit, outcome);
+      [, next] = await Promise.all([durable({ message, outcome }), nextCleared()]);
+    }
+  };
+  // One task per message, as many as the worker's free slots run: a task started once the run's
+  // queue is empty ends at once, leaving its slot to the other loop.
+  await Promise.all(claimed.map(() => control.slots(slot)));
   if (held.length === 0 && unsent.length === 0) return { recorded, released: 0 };
 
   const resumeAt = control.breaker && !control.breaker.isClosed ? control.breaker.reopensAt() : deps.now();

@@ -57,8 +57,13 @@ export async function deliverMessages(
   const { config } = deps;
   const report = emptyReport();
   const { signal, breaker } = options;
-  const control = { slots: options.slots ?? createSendSlots(config.SMS_CONCURRENCY), signal, breaker };
   const claimer = { provider: provider.name, workerId: options.workerId ?? null };
+  const control = {
+    slots: options.slots ?? createSendSlots(config.SMS_CONCURRENCY),
+    signal,
+    breaker,
+    workerId: claimer.workerId,
+  };
   const campaigns = new Set<string>();
 
   const channel: OutboxChannel<ClaimedMessage> = {

@@ -144,10 +144,13 @@ async function actOnKeyword(
     evidence,
     occurredAt: now,
   });
+  // Queued marketing, and marketing claimed by a worker whose call has not started (the fence
+  // in front of the carrier finds it SKIPPED): only calls already under way still go.
   if (!granted)
     await tx.execute(sql`
       update message_queue set status = 'SKIPPED', last_error = ${SKIPPED_REPLIED_STOP}, updated_at = ${at(now)}
-       where customer_id = ${customerId} and status = 'QUEUED' and type = any(${marketingTypesSql})`);
+       where customer_id = ${customerId} and type = any(${marketingTypesSql})
+         and (status = 'QUEUED' or (status = 'SENDING' and call_started_at is null))`);
   // A second STOP (or START) changes nothing and is not confirmed again.
   if (changed) await queueReply(deps, tx, granted ? 'OPT_IN_CONFIRMATION' : 'OPT_OUT_CONFIRMATION', customerId, row.id);
 }
