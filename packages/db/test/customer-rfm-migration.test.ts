@@ -1,38 +1,13 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { connectDatabase, runSeed } from '@touch-crm/db';
 import { hashPassword } from '@touch-crm/services';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrationsFolder } from '../src/migrate.ts';
+import { describe, expect, it } from 'vitest';
+import { migratedUpTo } from './migrated-up-to.ts';
 
 // The migration that moves the RFM state from customers to customer_rfm, run on a database
 // migrated up to the one before it and holding scored customers.
 const MIGRATION = '0017_customer-rfm.sql';
 
-const serverUrl = () => inject('databaseServerUrl');
-const name = `touch_crm_migration_${Date.now()}`;
-const url = () => serverUrl().replace(/\/[^/]*$/, `/${name}`);
-let client: postgres.Sql;
-
-async function apply(file: string) {
-  const text = await readFile(`${migrationsFolder}/${file}`, 'utf8');
-  for (const statement of text.split('--> statement-breakpoint')) if (statement.trim()) await client.unsafe(statement);
-}
-
-beforeAll(async () => {
-  const admin = postgres(serverUrl(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name} template template0`);
-  await admin.end();
-  client = postgres(url(), { max: 1, onnotice: () => {} });
-  const files = (await readdir(migrationsFolder)).filter((file) => file.endsWith('.sql')).sort();
-  for (const file of files.slice(0, files.indexOf(MIGRATION))) await apply(file);
-});
-afterAll(async () => {
-  await client?.end();
-  const admin = postgres(serverUrl(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.end();
-});
+const { url, sql, apply } = migratedUpTo(MIGRATION);
 
 describe(MIGRATION, () => {
   it('moves every level and score to customer_rfm, keeps updated_at, and drops the columns', async () => {
@@ -42,11 +17,11 @@ describe(MIGRATION, () => {
     } finally {
       await handle.close();
     }
-    const [owner] = await client`select id from users limit 1`;
-    const levels = Object.fromEntries((await client`select name, id from customer_levels`).map((l) => [l.name, l.id]));
+    const [owner] = await sql()`select id from users limit 1`;
+    const levels = Object.fromEntries((await sql()`select name, id from customer_levels`).map((l) => [l.name, l.id]));
     const scoredAt = new Date('2026-11-30T02:00:00.000Z');
     const customer = (phone: string, rfm: Record<string, unknown>) =>
-      client`insert into customers ${client({
+      sql()`insert into customers ${sql()({
         first_name: 'Ada',
         last_name: phone,
         phone,
@@ -66,12 +41,12 @@ describe(MIGRATION, () => {
     const never = await customer('+15550000003', {});
 
     // The sync trigger set each row's updated_at; the move keeps it.
-    const times = await client`select id, updated_at from customers`;
+    const times = await sql()`select id, updated_at from customers`;
     const updatedAt = (id: string) => times.find((row) => row.id === id)?.updated_at;
 
-    await apply(MIGRATION);
+    await apply();
 
-    const moved = await client`select * from customer_rfm order by score nulls last`;
+    const moved = await sql()`select * from customer_rfm order by score nulls last`;
     expect(moved).toEqual([
       {
         customer_id: gold,
@@ -97,10 +72,10 @@ describe(MIGRATION, () => {
       },
     ]);
     expect(moved.map((row) => row.customer_id)).not.toContain(never);
-    const columns = await client`select column_name from information_schema.columns where table_name = 'customers'`;
+    const columns = await sql()`select column_name from information_schema.columns where table_name = 'customers'`;
     expect(columns.map((c) => c.column_name)).not.toEqual(expect.arrayContaining(['level_id']));
     expect(columns.map((c) => c.column_name).filter((c) => c.startsWith('rfm_'))).toEqual([]);
-    const [kept] = await client`select manual_level_id, updated_at from customers where id = ${pinned}`;
+    const [kept] = await sql()`select manual_level_id, updated_at from customers where id = ${pinned}`;
     expect(kept).toEqual({ manual_level_id: levels.Silver, updated_at: updatedAt(pinned) });
   });
 });
