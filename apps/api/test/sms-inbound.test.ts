@@ -337,6 +337,17 @@ describe('POST /sms/status/http: the http gateway delivery receipts', () => {
     expect(JSON.parse(answer.text)).toMatchObject({ messageId: rows[2]?.id, status: 'DELIVERED' });
     const after = await api.deps.db.select().from(messageQueue).where(eq(messageQueue.providerMessageId, shared));
     expect(after.filter((row) => row.status === 'DELIVERED').map((row) => row.id)).toEqual([rows[2]?.id]);
+
+    // The carrier repeats a receipt (an opt-out code, here): it changes nothing, not the next
+    // older message of the id, whose customer never withdrew.
+    for (let i = 0; i < 2; i++) await post({ id: shared, status: 'undelivered', errorCode: '21610' });
+    const again = await api.deps.db.select().from(messageQueue).where(eq(messageQueue.providerMessageId, shared));
+    expect(again.filter((row) => row.status !== 'SENT').map((row) => row.id)).toEqual([rows[2]?.id]);
+    const [older] = await api.deps.db
+      .select()
+      .from(schema.customers)
+      .where(eq(schema.customers.id, customers[1]?.id as string));
+    expect(older?.smsOptIn).toBe(true);
   });
 });
 

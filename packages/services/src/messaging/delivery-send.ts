@@ -76,7 +76,9 @@ export async function sendAndRecord(
 
   // The fence, one statement at a time per run, for the slots that came free meanwhile.
   // A verdict: call now, call after that many ms (the rate limit's window), or not at all.
-  let starting: { message: ClaimedMessage; cleared: (verdict: Verdict) => void }[] = [];
+  // With each verdict, when the fence was asked: a pause after the stamp committed counts against
+  // the message's freshness (below), however late its answer is read.
+  let starting: { message: ClaimedMessage; cleared: (verdict: Verdict, askedAt: number) => void }[] = [];
   let fencing = false;
   const fenceGroups = async () => {
     fencing = true;
@@ -86,6 +88,7 @@ export async function sendAndRecord(
       const group = starting;
       starting = [];
       let started: Started = { go: new Set(), wait: new Set(), waitMs: 0 };
+      const askedAt = performance.now();
       if (!writeFailed)
         try {
           started = await startCalls(
@@ -99,13 +102,13 @@ export async function sendAndRecord(
         }
       else unsent.push(...group.map((item) => item.message));
       for (const { message, cleared } of group)
-        cleared(started.go.has(message.id) ? 'go' : started.wait.has(message.id) ? started.waitMs : 'drop');
+        cleared(started.go.has(message.id) ? 'go' : started.wait.has(message.id) ? started.waitMs : 'drop', askedAt);
     }
     fencing = false;
   };
   const fence = (message: ClaimedMessage) =>
-    new Promise<Verdict>((cleared) => {
-      starting.push({ message, cleared });
+    new Promise<{ verdict: Verdict; askedAt: number }>((resolve) => {
+      starting.push({ message, cleared: (verdict, askedAt) => resolve({ verdict, askedAt }) });
       if (!fencing) void fenceGroups();
     });
 
@@ -148,16 +151,17 @@ export async function sendAndRecord(
   const nextCleared = async (): Promise<{ message: ClaimedMessage; at: number } | undefined> => {
     for (let message = queue.shift(); message; message = queue.shift()) {
       let verdict: Verdict = 0;
+      let askedAt = 0;
       while (typeof verdict === 'number') {
         if (stopped()) {
           unsent.push(message, ...queue.splice(0));
           return undefined;
         }
         if (verdict > 0) await sleep(verdict);
-        verdict = await fence(message);
+        ({ verdict, askedAt } = await fence(message));
       }
       // Not called: taken over, cancelled, withdrawn from, or (the database lost) already unsent.
-      if (verdict === 'go') return { message, at: performance.now() };
+      if (verdict === 'go') return { message, at: askedAt };
     }
     return undefined;
   };

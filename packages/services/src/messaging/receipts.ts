@@ -40,8 +40,9 @@ const FINAL: Record<string, 'DELIVERED' | 'UNDELIVERED'> = {
  * out or the phone cannot receive SMS acts as it does on a refused send (carrier-errors.ts).
  *
  * A receipt changes one message at most. Provider ids are not unique in the table (a gateway may
- * count its ids anew after a restart); when several SENT messages carry the id, the receipt is
- * about the one sent last, as a carrier reports within minutes of a send.
+ * count its ids anew after a restart); when several messages carry the id, the receipt is about
+ * the one sent last, as a carrier reports within minutes of a send, and changes it only while it
+ * is SENT: a repeated receipt changes nothing, never an older message of the same id.
  */
 export async function recordDeliveryReceipt(deps: ServiceDeps, receipt: DeliveryReceipt): Promise<ReceiptResult> {
   const status = FINAL[receipt.status.toLowerCase()];
@@ -62,7 +63,7 @@ export async function recordDeliveryReceipt(deps: ServiceDeps, receipt: Delivery
        where status = 'SENT' and id = (
                select id from message_queue
                 where provider = ${receipt.provider} and provider_message_id = ${receipt.providerMessageId}
-                  and direction = 'OUTBOUND' and status = 'SENT'
+                  and direction = 'OUTBOUND'
                 order by sent_at desc nulls last, id desc
                 limit 1)
       returning id, customer_id, campaign_id, phone, type`);
