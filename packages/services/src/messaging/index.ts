@@ -22,4 +22,5 @@ export * from './receipts.ts';
 export * from './template-language.ts';
 export * from './templates.ts';
 export * from './time.ts';
+export { knownTimeZones } from './time-zone-names.ts';
 export * from './welcome.ts';
