@@ -83,11 +83,13 @@ const PARSERS: { [K in Exclude<keyof RowValues, 'ownerId'>]-?: (value: string) =
     if (flag === undefined) throw new CellError('expected true or false');
     return flag;
   },
-  // Kept in the runtime's spelling (`america/new_york` is America/New_York), as the API keeps it.
+  // Checked against the server's zone names when the batch is classified, and kept in PostgreSQL's
+  // spelling (`america/new_york` is America/New_York), as the API keeps it: not in the runtime's
+  // canonical one, which would turn Europe/Kyiv into Europe/Kiev.
   timeZone: (value) => {
     if (!timeZoneSchema.safeParse(value).success)
       throw new CellError('expected an IANA time zone such as America/New_York');
-    return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+    return value;
   },
 };
 
