@@ -17,7 +17,7 @@ import { tasksRouter } from './routers/tasks.ts';
 import { permissionsRouter, rolesRouter, usersRouter } from './routers/users.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
 import { worklogsRouter } from './routers/worklogs.ts';
-import { createCallerFactory, router } from './trpc.ts';
+import { createCallerFactory, type Meta, router } from './trpc.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -47,3 +47,12 @@ export type AppRouter = typeof appRouter;
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export const createCaller = createCallerFactory(appRouter);
+
+/**
+ * Each procedure's dotted path (`customers.get`) and meta, in router order: `_def.procedures` is
+ * flat at run time, while its type is the nested router.
+ */
+export function procedureMetas(): [path: string, meta: Meta | undefined][] {
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
+  return Object.entries(procedures).map(([path, { _def }]) => [path, _def.meta]);
+}

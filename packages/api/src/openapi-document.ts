@@ -1,7 +1,7 @@
 import { customerExportInput, orderExportInput, REASON } from '@touch-crm/contract';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { z } from 'zod';
-import { appRouter } from './app-router.ts';
+import { appRouter, procedureMetas } from './app-router.ts';
 import { documentIdempotency } from './edge/openapi.ts';
 import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import { type ErrorReasons, errorReasonsOf, errorResponsesOf, PROTECTED_SECURITY } from './openapi-meta.ts';
@@ -83,18 +83,15 @@ const PLAIN_ROUTES = {
  * procedures' meta: what the metrics' route labels need, without generating the document.
  */
 export function restOperations(): { method: string; path: string }[] {
-  // `_def.procedures` is flat (`customers.get`) at run time; its type is the nested router.
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
-  return Object.values(procedures).flatMap(({ _def: { meta } }) =>
+  return procedureMetas().flatMap(([, meta]) =>
     meta?.openapi ? [{ method: meta.openapi.method, path: meta.openapi.path }] : [],
   );
 }
 
 /** The paths of the POST operations whose answer carries a secret (meta `secretResponse`): no Idempotency-Key there. */
 function secretPostPaths(): Set<string> {
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
   return new Set(
-    Object.values(procedures).flatMap(({ _def: { meta } }) =>
+    procedureMetas().flatMap(([, meta]) =>
       meta?.secretResponse && meta.openapi?.method === 'POST' ? [meta.openapi.path] : [],
     ),
   );
@@ -107,10 +104,7 @@ type OperationsDocument = {
 
 /** Each procedure's operation lists its error statuses' reasons (`x-error-reasons`), from `rest()`. */
 function documentErrorReasons(document: OperationsDocument) {
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
-  for (const {
-    _def: { meta },
-  } of Object.values(procedures)) {
+  for (const [, meta] of procedureMetas()) {
     if (!meta?.openapi || !meta.errorReasons) continue;
     const operation = document.paths?.[meta.openapi.path]?.[meta.openapi.method.toLowerCase()];
     if (operation) operation[ERROR_REASONS_EXTENSION] = meta.errorReasons;

@@ -1,4 +1,4 @@
-import { appRouter } from './app-router.ts';
+import { procedureMetas } from './app-router.ts';
 import type { Meta } from './trpc.ts';
 
 /**
@@ -9,15 +9,14 @@ import type { Meta } from './trpc.ts';
  * carries a secret.
  */
 export function restRouteMatcher(): (method: string, path: string) => Meta | undefined {
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
   // By method, in router order: a body route's call scans only its own method's routes.
   const byMethod = new Map<string, { pattern: RegExp; meta: Meta }[]>();
-  for (const { _def } of Object.values(procedures)) {
-    const openapi = _def.meta?.openapi;
-    if (!_def.meta || !openapi || openapi.enabled === false) continue;
+  for (const [, meta] of procedureMetas()) {
+    const openapi = meta?.openapi;
+    if (!meta || !openapi || openapi.enabled === false) continue;
     const pattern = new RegExp(`^${normalizePath(openapi.path).replace(/\{(.+?)\}/g, '[^/]+')}$`, 'i');
     const routes = byMethod.get(openapi.method) ?? [];
-    routes.push({ pattern, meta: _def.meta });
+    routes.push({ pattern, meta });
     byMethod.set(openapi.method, routes);
   }
   return (method, path) => {

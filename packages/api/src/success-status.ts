@@ -1,12 +1,10 @@
-import { appRouter } from './app-router.ts';
-import type { Meta } from './trpc.ts';
+import { procedureMetas } from './app-router.ts';
 
 /** Each procedure's success status for the REST mirror, as its meta declares it (`rest(…, { successStatus })`). */
 const SUCCESS_STATUS = new Map(
-  Object.entries(appRouter._def.procedures).flatMap(([path, procedure]) => {
-    const meta = (procedure as unknown as { _def: { meta?: Meta } })._def.meta;
-    return meta?.openapi && meta.successStatus ? [[path, { status: meta.successStatus, openapi: meta.openapi }]] : [];
-  }),
+  procedureMetas().flatMap(([path, meta]) =>
+    meta?.openapi && meta.successStatus ? [[path, { status: meta.successStatus, openapi: meta.openapi }]] : [],
+  ),
 );
 
 /** The status a successful REST call of the procedure at `path` answers with. */

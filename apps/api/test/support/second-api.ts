@@ -7,8 +7,8 @@ export interface SecondApi {
   stop: () => Promise<void>;
 }
 
-/** Another API process (apps/api/src/main.ts) on the same database, as a second replica would run. */
-export async function startSecondApi(databaseUrl: string, env: Record<string, string> = {}): Promise<SecondApi> {
+/** An API process (apps/api/src/main.ts) on `databaseUrl`, started with `env` on top of the test settings. */
+export async function spawnApi(databaseUrl: string, env: Record<string, string> = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [programFile('api')], {
     env: {
@@ -29,11 +29,17 @@ export async function startSecondApi(databaseUrl: string, env: Record<string, st
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  await waitFor(() => output.includes('API listening') || child.exitCode !== null, {
+  return { child, port, output: () => output };
+}
+
+/** Another API process on the same database, as a second replica would run. */
+export async function startSecondApi(databaseUrl: string, env: Record<string, string> = {}): Promise<SecondApi> {
+  const { child, port, output } = await spawnApi(databaseUrl, env);
+  await waitFor(() => output().includes('API listening') || child.exitCode !== null, {
     what: 'the second API process',
     timeoutMs: 60_000,
   });
-  if (child.exitCode !== null) throw new Error(`the second API exited:\n${output}`);
+  if (child.exitCode !== null) throw new Error(`the second API exited:\n${output()}`);
   return {
     url: `http://127.0.0.1:${port}/api/v1`,
     stop: async () => {

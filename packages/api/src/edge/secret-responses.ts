@@ -1,8 +1,7 @@
-import { appRouter } from '../app-router.ts';
+import { procedureMetas } from '../app-router.ts';
 import { TRPC_ENDPOINT } from '../http-error.ts';
 import { REST_PREFIX } from '../openapi-document.ts';
 import { restRouteMatcher } from '../rest-routes.ts';
-import type { Meta } from '../trpc.ts';
 
 /**
  * Whether a request runs a procedure whose answer carries a one-time secret or a credential (meta
@@ -11,10 +10,7 @@ import type { Meta } from '../trpc.ts';
  * naming one such procedure counts whole, as its key would cover the whole batch.
  */
 export function secretResponseMatcher(): (request: Request) => boolean {
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
-  const secret = new Set(
-    Object.entries(procedures).flatMap(([name, { _def }]) => (_def.meta?.secretResponse ? [name] : [])),
-  );
+  const secret = new Set(procedureMetas().flatMap(([name, meta]) => (meta?.secretResponse ? [name] : [])));
   const restRoute = restRouteMatcher();
   return (request) => {
     const path = new URL(request.url).pathname;

@@ -93,9 +93,9 @@ export async function importBatch(
 
   for (let attempt = 1; ; attempt++) {
     try {
+      const importer = await currentImporter(deps, run.as);
       return await deps.db.transaction(async (tx) => {
         const now = run.now();
-        const importer = await currentImporter(tx, run.as);
         const phones = rows.map((row) => row.phone);
         const lookup = tx
           .select(existingColumns)

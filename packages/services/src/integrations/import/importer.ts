@@ -1,7 +1,7 @@
 import type { PermissionKey } from '@touch-crm/contract';
-import type { Executor } from '@touch-crm/db';
-import { sql } from 'drizzle-orm';
-import type { Actor } from '../../actor.ts';
+import { type Actor, authUserOf } from '../../actor.ts';
+import { loadSessionUser } from '../../auth/session.ts';
+import type { ServiceDeps } from '../../deps.ts';
 import { ForbiddenError } from '../../errors.ts';
 import { resolveScope } from '../../scope.ts';
 import type { Importer } from './classify.ts';
@@ -13,29 +13,14 @@ export interface ImportAs {
   operator: boolean;
 }
 
-/** The only permissions an import's rows depend on. */
-const IMPORT_PERMISSIONS: PermissionKey[] = [
-  'customers:import',
-  'customers:create_all',
-  'customers:create_own',
-  'customers:update_all',
-  'customers:update_own',
-];
-
 /**
- * The importer as they are now, read in the batch's own transaction (one statement): a user
- * deactivated or stripped of customers:import meanwhile stops the import, and narrower scopes
- * apply from this batch on.
+ * The importer as they are now, read again for each batch: a user deactivated or stripped of
+ * customers:import meanwhile stops the import, and narrower scopes apply from this batch on.
  */
-export async function currentImporter(tx: Executor, as: ImportAs): Promise<Importer> {
+export async function currentImporter(deps: ServiceDeps, as: ImportAs): Promise<Importer> {
   if (as.operator) return { id: as.userId, actor: as.actor, create: { kind: 'all' }, update: { kind: 'all' } };
-  const [row] = await tx.execute<{ is_active: boolean; permissions: PermissionKey[] }>(sql`
-    select u.is_active,
-           array(select p.key from role_permissions rp join permissions p on p.id = rp.permission_id
-                  where rp.role_id = u.role_id and p.key = any(${`{${IMPORT_PERMISSIONS.join(',')}}`}::text[])) as permissions
-      from users u
-     where u.id = ${as.userId}::uuid`);
-  const permissions = new Set(row?.permissions ?? []);
+  const row = await loadSessionUser(deps, as.userId);
+  const permissions = row ? authUserOf(row).permissions : new Set<PermissionKey>();
   if (!row?.is_active || !permissions.has('customers:import'))
     throw new ForbiddenError('the importing user is deactivated or may no longer import customers');
   return {
