@@ -7,7 +7,6 @@ import { IMPORT_PLAIN_ROUTES } from './openapi-imports.ts';
 import { type ErrorReasons, errorReasonsOf, errorResponsesOf, PROTECTED_SECURITY } from './openapi-meta.ts';
 import { documentProblems, ERROR_REASONS_EXTENSION } from './openapi-problems.ts';
 import { documentSuccessStatuses } from './success-status.ts';
-import type { Meta } from './trpc.ts';
 
 export const REST_PREFIX = '/api/v1';
 
